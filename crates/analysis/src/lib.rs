@@ -1,0 +1,23 @@
+/*!
+Results: the HDF5 store every run is written to, and the tables built from it.
+
+# Overview
+- [`ResultsStore`] is the only code that opens `results.h5`. Each finished run
+  is its own file, committed by atomic rename; `results.h5` is rebuilt from
+  them, atomically too. It implements [`initlab_train::RunSink`], so the grid
+  runner saves into it without knowing HDF5.
+- [`summarize`] and [`summary_table`] give mean ± std per initializer next to
+  the published value; [`snapshot_text`] is the rounded per-run text that the
+  insta snapshots in `snapshots/` pin.
+
+Plots and reports read the store and nothing else.
+*/
+#![deny(missing_docs)]
+
+mod error;
+mod store;
+mod summary;
+
+pub use crate::error::{Error, Result};
+pub use crate::store::ResultsStore;
+pub use crate::summary::{snapshot_text, summarize, summary_table, SummaryRow, SNAPSHOT_DECIMALS};

@@ -1,0 +1,354 @@
+//! The results store: one HDF5 file per finished run, and `results.h5` rebuilt
+//! from them.
+//!
+//! A run file is written to a temporary name, synced and renamed into
+//! `<out>/runs/<run id>.h5`, so it either exists whole or not at all: a crash or
+//! `kill -9` at any moment loses only the runs in flight. `results.h5` is
+//! rebuilt from the run files the same way, so it is always a readable file.
+//! The layout is documented in ARCHITECTURE.md; other tools (h5py) rely on it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use hdf5_pure::{AttrValue, File, FileBuilder, GroupBuilder};
+use initlab_train::{NamedTensor, RunRecord, RunSink, RunStatus};
+
+use crate::{Error, Result};
+
+/// The metric series every run stores, as datasets of its group.
+const SERIES: [&str; 5] = [
+    "step_loss",
+    "train_loss",
+    "train_accuracy",
+    "val_loss",
+    "val_accuracy",
+];
+
+/// The only code that opens `results.h5` and the run files.
+#[derive(Clone, Debug)]
+pub struct ResultsStore {
+    out: PathBuf,
+}
+
+impl ResultsStore {
+    /// A store in `out` (`results/` by default); creates `out/runs/`.
+    pub fn open(out: &Path) -> Result<Self> {
+        let runs = out.join("runs");
+        std::fs::create_dir_all(&runs).map_err(|error| Error::Io { path: runs, error })?;
+        Ok(ResultsStore {
+            out: out.to_path_buf(),
+        })
+    }
+
+    /// `<out>/results.h5`.
+    pub fn results_path(&self) -> PathBuf {
+        self.out.join("results.h5")
+    }
+
+    /// `<out>/runs/<id>.h5`.
+    pub fn run_path(&self, run_id: &str) -> PathBuf {
+        self.out.join("runs").join(format!("{run_id}.h5"))
+    }
+
+    /// Writes one run's file atomically.
+    pub fn save(&self, record: &RunRecord) -> Result<()> {
+        let mut builder = FileBuilder::new();
+        builder.set_attr("format", AttrValue::VarLenString("initlab-run/1".into()));
+        let mut runs = builder.create_group("runs");
+        add_run(&mut runs, record);
+        builder.add_group(runs.finish());
+        let path = self.run_path(&record.run_id);
+        let bytes = builder.finish().map_err(|e| Error::Hdf5 {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        write_atomic(&path, &bytes)
+    }
+
+    /// Reads one run back.
+    pub fn load(&self, run_id: &str) -> Result<RunRecord> {
+        let path = self.run_path(run_id);
+        let file = open(&path)?;
+        read_run(&file, &path, run_id)
+    }
+
+    /// Ids of every stored run, sorted.
+    pub fn run_ids(&self) -> Result<Vec<String>> {
+        let dir = self.out.join("runs");
+        let entries = std::fs::read_dir(&dir).map_err(|error| Error::Io {
+            path: dir.clone(),
+            error,
+        })?;
+        let mut ids: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                name.strip_suffix(".h5").map(str::to_string)
+            })
+            .filter(|id| !id.starts_with('.'))
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// Every stored run, sorted by id.
+    pub fn records(&self) -> Result<Vec<RunRecord>> {
+        self.run_ids()?.iter().map(|id| self.load(id)).collect()
+    }
+
+    /// Rewrites `results.h5` from every run file, atomically. Returns the run count.
+    pub fn rebuild(&self) -> Result<usize> {
+        let records = self.records()?;
+        let mut builder = FileBuilder::new();
+        builder.set_attr(
+            "format",
+            AttrValue::VarLenString("initlab-results/1".into()),
+        );
+        let mut runs = builder.create_group("runs");
+        for record in &records {
+            add_run(&mut runs, record);
+        }
+        builder.add_group(runs.finish());
+        let path = self.results_path();
+        let bytes = builder.finish().map_err(|e| Error::Hdf5 {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        write_atomic(&path, &bytes)?;
+        Ok(records.len())
+    }
+
+    /// Reads every run of `results.h5` (not the run files).
+    pub fn read_results(&self) -> Result<Vec<RunRecord>> {
+        let path = self.results_path();
+        let file = open(&path)?;
+        let runs = file.group("runs").map_err(|e| hdf5_err(&path, e))?;
+        let mut ids = runs.groups().map_err(|e| hdf5_err(&path, e))?;
+        ids.sort();
+        ids.iter().map(|id| read_run(&file, &path, id)).collect()
+    }
+}
+
+impl RunSink for ResultsStore {
+    fn contains(&self, run_id: &str) -> bool {
+        self.run_path(run_id).is_file()
+    }
+
+    fn save(&self, record: &RunRecord) -> std::result::Result<(), String> {
+        ResultsStore::save(self, record).map_err(|e| e.to_string())
+    }
+}
+
+/// Adds `r` as the group `<runs>/<run id>`.
+fn add_run(runs: &mut GroupBuilder, r: &RunRecord) {
+    let mut run = runs.create_group(&r.run_id);
+    let strings = [
+        ("study", &r.study),
+        ("label", &r.label),
+        ("initializer", &r.initializer),
+        ("config_json", &r.config_json),
+        ("config_sha256", &r.config_sha256),
+        ("init_sha256", &r.init_sha256),
+        ("outputs_sha256", &r.outputs_sha256),
+        ("backend", &r.backend),
+        ("finished_at", &r.finished_at),
+    ];
+    for (name, value) in strings {
+        // Variable-length UTF-8, which h5py reads as `str` rather than bytes.
+        run.set_attr(name, AttrValue::VarLenString(value.clone()));
+    }
+    run.set_attr("status", AttrValue::VarLenString(r.status.as_str().into()));
+    run.set_attr("seed", AttrValue::U64(r.seed));
+    run.set_attr("replicate", AttrValue::U32(r.replicate));
+    run.set_attr("test_accuracy", AttrValue::F64(r.test_accuracy));
+    run.set_attr("test_loss", AttrValue::F64(r.test_loss));
+    run.set_attr("wall_seconds", AttrValue::F64(r.wall_seconds));
+    if let Some(p) = r.published {
+        run.set_attr("published_test_accuracy", AttrValue::F64(p));
+    }
+    let series: [&[f32]; 5] = [
+        &r.step_loss,
+        &r.train_loss,
+        &r.train_accuracy,
+        &r.val_loss,
+        &r.val_accuracy,
+    ];
+    for (name, values) in SERIES.iter().zip(series) {
+        run.create_dataset(name)
+            .with_f32_data(values)
+            .with_shape(&[values.len() as u64]);
+    }
+    let mut norms = run.create_group("grad_norms");
+    for (layer, values) in &r.grad_norms {
+        norms
+            .create_dataset(layer)
+            .with_f32_data(values)
+            .with_shape(&[values.len() as u64]);
+    }
+    run.add_group(norms.finish());
+    for (group, tensors) in [
+        ("initial_params", &r.initial_params),
+        ("final_params", &r.final_params),
+    ] {
+        let mut g = run.create_group(group);
+        for t in tensors {
+            let shape: Vec<u64> = t.shape.iter().map(|&d| d as u64).collect();
+            g.create_dataset(&t.name)
+                .with_f32_data(&t.values)
+                .with_shape(&shape);
+        }
+        run.add_group(g.finish());
+    }
+    runs.add_group(run.finish());
+}
+
+fn read_run(file: &File, path: &Path, run_id: &str) -> Result<RunRecord> {
+    let err = |e: hdf5_pure::Error| hdf5_err(path, e);
+    let base = format!("runs/{run_id}");
+    let group = file.group(&base).map_err(err)?;
+    let attrs = group.attrs().map_err(err)?;
+    let a = Attrs {
+        attrs: &attrs,
+        path,
+    };
+    let series = |name: &str| -> Result<Vec<f32>> {
+        file.dataset(&format!("{base}/{name}"))
+            .and_then(|d| d.read_f32())
+            .map_err(err)
+    };
+    let tensors = |sub: &str| -> Result<Vec<NamedTensor>> {
+        let g = file.group(&format!("{base}/{sub}")).map_err(err)?;
+        let mut names = g.datasets().map_err(err)?;
+        names.sort_by_key(|n| param_order(n));
+        names
+            .into_iter()
+            .map(|name| {
+                let d = file.dataset(&format!("{base}/{sub}/{name}")).map_err(err)?;
+                Ok(NamedTensor {
+                    shape: d
+                        .shape()
+                        .map_err(err)?
+                        .iter()
+                        .map(|&s| s as usize)
+                        .collect(),
+                    values: d.read_f32().map_err(err)?,
+                    name,
+                })
+            })
+            .collect()
+    };
+    let norms_group = file.group(&format!("{base}/grad_norms")).map_err(err)?;
+    let mut layers = norms_group.datasets().map_err(err)?;
+    layers.sort_by_key(|n| param_order(n));
+    let grad_norms = layers
+        .into_iter()
+        .map(|l| Ok((l.clone(), series(&format!("grad_norms/{l}"))?)))
+        .collect::<Result<Vec<_>>>()?;
+    let status: RunStatus = a.string("status")?.parse().map_err(|m| Error::Hdf5 {
+        path: path.to_path_buf(),
+        message: m,
+    })?;
+    Ok(RunRecord {
+        run_id: run_id.to_string(),
+        study: a.string("study")?,
+        label: a.string("label")?,
+        initializer: a.string("initializer")?,
+        status,
+        seed: a.u64("seed")?,
+        replicate: a.u64("replicate")? as u32,
+        config_json: a.string("config_json")?,
+        config_sha256: a.string("config_sha256")?,
+        init_sha256: a.string("init_sha256")?,
+        outputs_sha256: a.string("outputs_sha256")?,
+        backend: a.string("backend")?,
+        test_accuracy: a.f64("test_accuracy")?,
+        test_loss: a.f64("test_loss")?,
+        published: a.f64("published_test_accuracy").ok(),
+        finished_at: a.string("finished_at")?,
+        wall_seconds: a.f64("wall_seconds")?,
+        step_loss: series("step_loss")?,
+        train_loss: series("train_loss")?,
+        train_accuracy: series("train_accuracy")?,
+        val_loss: series("val_loss")?,
+        val_accuracy: series("val_accuracy")?,
+        grad_norms,
+        initial_params: tensors("initial_params")?,
+        final_params: tensors("final_params")?,
+    })
+}
+
+/// Sorts `layers.10.weight` after `layers.2.weight`: numeric parts compare as numbers.
+fn param_order(name: &str) -> Vec<(u64, String)> {
+    name.split('.')
+        .map(|part| match part.parse::<u64>() {
+            Ok(n) => (n, String::new()),
+            Err(_) => (u64::MAX, part.to_string()),
+        })
+        .collect()
+}
+
+struct Attrs<'a> {
+    attrs: &'a HashMap<String, AttrValue>,
+    path: &'a Path,
+}
+
+impl Attrs<'_> {
+    fn get(&self, name: &str) -> Result<&AttrValue> {
+        self.attrs.get(name).ok_or_else(|| Error::Hdf5 {
+            path: self.path.to_path_buf(),
+            message: format!("missing attribute `{name}`"),
+        })
+    }
+
+    fn wrong(&self, name: &str, v: &AttrValue) -> Error {
+        Error::Hdf5 {
+            path: self.path.to_path_buf(),
+            message: format!("attribute `{name}` has unexpected type: {v:?}"),
+        }
+    }
+
+    fn string(&self, name: &str) -> Result<String> {
+        match self.get(name)? {
+            AttrValue::VarLenString(s)
+            | AttrValue::VarLenAsciiString(s)
+            | AttrValue::String(s)
+            | AttrValue::AsciiString(s) => Ok(s.clone()),
+            v => Err(self.wrong(name, v)),
+        }
+    }
+
+    fn f64(&self, name: &str) -> Result<f64> {
+        match self.get(name)? {
+            AttrValue::F64(x) => Ok(*x),
+            AttrValue::F32(x) => Ok(f64::from(*x)),
+            v => Err(self.wrong(name, v)),
+        }
+    }
+
+    fn u64(&self, name: &str) -> Result<u64> {
+        match self.get(name)? {
+            AttrValue::U64(x) => Ok(*x),
+            AttrValue::U32(x) => Ok(u64::from(*x)),
+            AttrValue::I64(x) if *x >= 0 => Ok(*x as u64),
+            v => Err(self.wrong(name, v)),
+        }
+    }
+}
+
+fn open(path: &Path) -> Result<File> {
+    File::open(path).map_err(|e| hdf5_err(path, e))
+}
+
+fn hdf5_err(path: &Path, e: hdf5_pure::Error) -> Error {
+    Error::Hdf5 {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    initlab_data::write_atomic(path, bytes).map_err(|e| Error::Hdf5 {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}

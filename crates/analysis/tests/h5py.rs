@@ -1,0 +1,133 @@
+//! results.h5 is for other tools too: Python's h5py must read a run's config,
+//! metrics and hashes under the documented names. The test makes a virtualenv
+//! under target/ once (PyPI is reachable from CI) and reuses it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use initlab_analysis::ResultsStore;
+use initlab_train::{NamedTensor, RunRecord, RunStatus};
+
+fn record(id: &str, status: RunStatus) -> RunRecord {
+    RunRecord {
+        run_id: id.into(),
+        study: "mlp-keras".into(),
+        label: "he-normal".into(),
+        initializer:
+            "kaiming-normal(a=0,distribution=truncated-normal,mode=fan-in,nonlinearity=leaky-relu)"
+                .into(),
+        status,
+        seed: u64::MAX - 3,
+        replicate: 1,
+        config_json: r#"{"study":"mlp-keras"}"#.into(),
+        config_sha256: "c".repeat(64),
+        init_sha256: "a".repeat(64),
+        outputs_sha256: "b".repeat(64),
+        backend: "ndarray (burn 0.21.0, f32, cpu)".into(),
+        test_accuracy: 0.9759,
+        test_loss: 0.08,
+        published: Some(0.9759),
+        finished_at: "2026-11-24T06:34:14Z".into(),
+        wall_seconds: 1.5,
+        step_loss: vec![2.3, 1.1, 0.5],
+        train_loss: vec![1.0],
+        train_accuracy: vec![0.7],
+        val_loss: vec![0.4],
+        val_accuracy: vec![0.9],
+        grad_norms: vec![
+            ("layers.0".into(), vec![0.5]),
+            ("layers.1".into(), vec![0.25]),
+        ],
+        initial_params: vec![NamedTensor {
+            name: "layers.0.weight".into(),
+            shape: vec![2, 3],
+            values: vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        }],
+        final_params: vec![NamedTensor {
+            name: "layers.0.weight".into(),
+            shape: vec![2, 3],
+            values: vec![0.5; 6],
+        }],
+    }
+}
+
+fn venv_python() -> PathBuf {
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/h5py-venv");
+    let python = target.join("bin/python");
+    let ready = python.exists()
+        && Command::new(&python)
+            .args(["-c", "import h5py"])
+            .status()
+            .is_ok_and(|s| s.success());
+    if !ready {
+        let made = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&target)
+            .status()
+            .expect("python3 -m venv");
+        assert!(made.success(), "python3 -m venv failed");
+        let installed = Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "h5py"])
+            .status()
+            .expect("pip install h5py");
+        assert!(installed.success(), "pip install h5py failed");
+    }
+    python
+}
+
+#[test]
+fn h5py_reads_runs_config_metrics_and_hashes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = ResultsStore::open(dir.path()).expect("store");
+    store
+        .save(&record("00aa11bb22cc33dd", RunStatus::Complete))
+        .expect("save");
+    store
+        .save(&record("ffee", RunStatus::Diverged))
+        .expect("save");
+    assert_eq!(store.rebuild().expect("rebuild"), 2);
+    let script = r#"
+import json, sys, h5py
+f = h5py.File(sys.argv[1], "r")
+run = f["runs/00aa11bb22cc33dd"]
+a = run.attrs
+assert a["study"] == "mlp-keras", a["study"]
+assert a["status"] == "complete"
+assert a["seed"] == 2**64 - 4
+assert abs(a["test_accuracy"] - 0.9759) < 1e-12
+assert a["init_sha256"] == "a" * 64 and a["outputs_sha256"] == "b" * 64
+assert json.loads(a["config_json"]) == {"study": "mlp-keras"}
+assert a["finished_at"] == "2026-11-24T06:34:14Z"
+assert [float(x) for x in run["step_loss"][:]] == [float.fromhex("0x1.266666p+1"), float.fromhex("0x1.19999ap+0"), 0.5], run["step_loss"][:]
+assert run["final_params/layers.0.weight"].shape == (2, 3)
+assert list(run["grad_norms"].keys()) == ["layers.0", "layers.1"]
+assert f["runs/ffee"].attrs["status"] == "diverged"
+print("ok", len(f["runs"]))
+"#;
+    let out = Command::new(venv_python())
+        .arg("-c")
+        .arg(script)
+        .arg(store.results_path())
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok 2");
+}
+
+#[test]
+fn store_round_trips_and_rebuild_is_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = ResultsStore::open(dir.path()).expect("store");
+    let rec = record("0123456789abcdef", RunStatus::Complete);
+    store.save(&rec).expect("save");
+    assert_eq!(store.load(&rec.run_id).expect("load"), rec);
+    // A crash mid-write leaves only a temporary file, which is never a run.
+    std::fs::write(dir.path().join("runs/.deadbeef.h5.tmp42"), b"half").expect("write");
+    assert_eq!(store.run_ids().expect("ids"), vec![rec.run_id.clone()]);
+    store.rebuild().expect("rebuild");
+    assert_eq!(store.read_results().expect("read"), vec![rec]);
+}

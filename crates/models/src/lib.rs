@@ -1,0 +1,21 @@
+/*!
+Networks whose parameters come in named groups, built from host-sampled values.
+
+A model here is a config struct (the shape of the network) plus a burn module.
+The config lists its parameters as [`ParamSpec`]s, each in a named group
+(`weight`, `bias`, later `recurrent`, `gate-bias`, ...); an experiment's
+[`InitPlan`] assigns an initializer to each group; [`HostParams::sample`] draws
+the numbers on the host; the config's `init` uploads them. No backend ever
+samples a weight, so every backend starts from the same numbers.
+
+This crate knows nothing of optimizers, data or training.
+*/
+#![deny(missing_docs)]
+
+mod error;
+mod mlp;
+mod params;
+
+pub use crate::error::{Error, Result};
+pub use crate::mlp::{tensor_to_vec, Activation, Dense, LayerTrace, Mlp, MlpConfig};
+pub use crate::params::{params_sha256, HostParams, InitPlan, ParamSpec};

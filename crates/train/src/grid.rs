@@ -1,0 +1,86 @@
+//! Running a study's runs in parallel, skipping the ones already stored.
+
+use burn::tensor::backend::AutodiffBackend;
+use rayon::prelude::*;
+
+use crate::backend::{dispatch, BackendKind, BackendTask};
+use crate::data::ClassificationData;
+use crate::run::{RunRecord, RunSpec};
+use crate::trainer::{train_run, Observer};
+use crate::{Error, Result};
+
+/// Where finished runs go. The store implements it; this crate only calls it,
+/// so training never depends on how results are written.
+pub trait RunSink: Sync {
+    /// True when a run with this id is already stored, complete or diverged.
+    fn contains(&self, run_id: &str) -> bool;
+    /// Stores a finished run durably (it must survive a crash right after).
+    fn save(&self, record: &RunRecord) -> std::result::Result<(), String>;
+}
+
+/// What [`run_grid`] did.
+#[derive(Debug, Default)]
+pub struct GridOutcome {
+    /// Runs trained now, in grid order.
+    pub trained: Vec<RunRecord>,
+    /// Ids of runs skipped because the sink already had them.
+    pub skipped: Vec<String>,
+}
+
+struct TrainTask<'a> {
+    spec: &'a RunSpec,
+    data: &'a ClassificationData,
+    observer: &'a dyn Observer,
+}
+
+impl BackendTask for TrainTask<'_> {
+    type Output = Result<RunRecord>;
+    fn run<B: AutodiffBackend>(self, device: B::Device, _: BackendKind) -> Self::Output {
+        train_run::<B>(self.spec, self.data, &device, self.observer)
+    }
+}
+
+/// Trains every run the sink does not have yet, `jobs` at a time on each run's
+/// backend, saving each as soon as it finishes, so that an interrupted grid
+/// loses at most the runs in flight.
+pub fn run_grid(
+    runs: &[RunSpec],
+    data: &ClassificationData,
+    jobs: usize,
+    sink: &dyn RunSink,
+    observer: &dyn Observer,
+) -> Result<GridOutcome> {
+    let (done, todo): (Vec<&RunSpec>, Vec<&RunSpec>) =
+        runs.iter().partition(|r| sink.contains(&r.id));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.max(1))
+        .build()
+        .map_err(|e| Error::Backend {
+            name: "threads".into(),
+            message: format!("cannot start {jobs} worker threads: {e}"),
+        })?;
+    let trained = pool.install(|| {
+        todo.par_iter()
+            .map(|spec| {
+                let record = dispatch(
+                    spec.backend,
+                    TrainTask {
+                        spec,
+                        data,
+                        observer,
+                    },
+                )??;
+                sink.save(&record).map_err(|message| Error::Store {
+                    run_id: record.run_id.clone(),
+                    message,
+                })?;
+                observer.finished(&record);
+                Ok(record)
+            })
+            .collect::<Result<Vec<_>>>()
+    })?;
+    Ok(GridOutcome {
+        trained,
+        skipped: done.into_iter().map(|r| r.id.clone()).collect(),
+    })
+}

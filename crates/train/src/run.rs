@@ -1,0 +1,270 @@
+//! A run: one point of a study's grid with one seed, its id, and what it records.
+
+use std::collections::BTreeMap;
+
+use initlab_models::InitPlan;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::backend::BackendKind;
+use crate::study::{DataConfig, ModelConfig, TrainingConfig};
+
+/// Everything that determines a run's numbers. Its canonical JSON (sorted keys,
+/// shortest round-trip numbers) is what the run id and the run seed are hashed from.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RunConfig {
+    /// The study's name.
+    pub study: String,
+    /// The network.
+    pub model: ModelConfig,
+    /// The data.
+    pub data: DataConfig,
+    /// Training, after profile overrides.
+    pub training: TrainingConfig,
+    /// Canonical initializer spec per parameter group; `*` is the default.
+    pub init: BTreeMap<String, String>,
+    /// Which replicate of its grid point this run is (0, 1, ...).
+    pub replicate: u32,
+}
+
+impl RunConfig {
+    /// The canonical JSON: object keys sorted, numbers in shortest round-trip form.
+    pub fn canonical_json(&self) -> String {
+        // serde_json's Value keeps object keys in a BTreeMap, so this sorts them.
+        serde_json::to_value(self)
+            .map(|v| v.to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// A run ready to train: its config, id and seed.
+#[derive(Clone, Debug)]
+pub struct RunSpec {
+    /// The config.
+    pub config: RunConfig,
+    /// sha256 of the canonical config, hex.
+    pub config_sha256: String,
+    /// The run's name everywhere: 16 hex digits of the sha256 of the config hash
+    /// and the backend, so each backend's run of a config is stored apart.
+    pub id: String,
+    /// The backend the run trains on.
+    pub backend: BackendKind,
+    /// The RNG seed, from the study's master seed and the config hash alone: adding
+    /// a grid point never changes another run's seed, and every backend starts
+    /// from the same initial weights.
+    pub seed: u64,
+    /// The initializer's label (`glorot-normal`).
+    pub label: String,
+    /// The grid initializer's canonical spec.
+    pub initializer: String,
+    /// The published test accuracy for this initializer, if any.
+    pub published: Option<f64>,
+    /// The initializer of every parameter group.
+    pub plan: InitPlan,
+}
+
+/// What a grid point says about a run besides its config.
+#[derive(Clone, Debug)]
+pub struct RunLabels {
+    /// The initializer's label (`glorot-normal`).
+    pub label: String,
+    /// The grid initializer's canonical spec.
+    pub initializer: String,
+    /// The published test accuracy for this initializer, if any.
+    pub published: Option<f64>,
+}
+
+impl RunSpec {
+    /// Derives the id and seed of `config` trained on `backend`.
+    pub fn new(
+        config: RunConfig,
+        master_seed: u64,
+        backend: BackendKind,
+        labels: RunLabels,
+        plan: InitPlan,
+    ) -> Self {
+        let config_sha256 = hex(&Sha256::digest(config.canonical_json().as_bytes()));
+        let digest = Sha256::new()
+            .chain_update(master_seed.to_le_bytes())
+            .chain_update(config_sha256.as_bytes())
+            .finalize();
+        let mut seed = [0u8; 8];
+        seed.copy_from_slice(&digest[..8]);
+        let id = hex(&Sha256::new()
+            .chain_update(config_sha256.as_bytes())
+            .chain_update(b":")
+            .chain_update(backend.name().as_bytes())
+            .finalize())[..16]
+            .to_string();
+        RunSpec {
+            id,
+            config_sha256,
+            backend,
+            seed: u64::from_le_bytes(seed),
+            config,
+            label: labels.label,
+            initializer: labels.initializer,
+            published: labels.published,
+            plan,
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunStatus {
+    /// Trained every epoch.
+    Complete,
+    /// The loss became NaN or infinite; training stopped there.
+    Diverged,
+}
+
+impl RunStatus {
+    /// `complete` or `diverged`, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Complete => "complete",
+            RunStatus::Diverged => "diverged",
+        }
+    }
+}
+
+impl std::str::FromStr for RunStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "complete" => Ok(RunStatus::Complete),
+            "diverged" => Ok(RunStatus::Diverged),
+            _ => Err(format!("unknown run status `{s}`")),
+        }
+    }
+}
+
+/// One named tensor on the host, PyTorch layout.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NamedTensor {
+    /// The parameter's name (`layers.0.weight`).
+    pub name: String,
+    /// Its shape.
+    pub shape: Vec<usize>,
+    /// Its values, row-major.
+    pub values: Vec<f32>,
+}
+
+/// Everything a run produced. The store writes it; reports read it back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunRecord {
+    /// The run id.
+    pub run_id: String,
+    /// The study's name.
+    pub study: String,
+    /// The initializer's label.
+    pub label: String,
+    /// The grid initializer's canonical spec.
+    pub initializer: String,
+    /// How it ended.
+    pub status: RunStatus,
+    /// The RNG seed.
+    pub seed: u64,
+    /// The replicate index.
+    pub replicate: u32,
+    /// The canonical config JSON.
+    pub config_json: String,
+    /// sha256 of the canonical config.
+    pub config_sha256: String,
+    /// sha256 of the initial parameters (identical on every backend).
+    pub init_sha256: String,
+    /// sha256 of the final parameters and every metric series.
+    pub outputs_sha256: String,
+    /// The backend that trained it, with its version.
+    pub backend: String,
+    /// Test accuracy at the end (NaN if diverged).
+    pub test_accuracy: f64,
+    /// Test loss at the end (NaN if diverged).
+    pub test_loss: f64,
+    /// Published test accuracy, if any.
+    pub published: Option<f64>,
+    /// When it finished, RFC 3339 UTC.
+    pub finished_at: String,
+    /// Seconds of wall time spent training and evaluating.
+    pub wall_seconds: f64,
+    /// Training loss of every step.
+    pub step_loss: Vec<f32>,
+    /// Mean training loss per epoch.
+    pub train_loss: Vec<f32>,
+    /// Training accuracy per epoch (on the batches as they were trained).
+    pub train_accuracy: Vec<f32>,
+    /// Validation loss per epoch.
+    pub val_loss: Vec<f32>,
+    /// Validation accuracy per epoch.
+    pub val_accuracy: Vec<f32>,
+    /// Per layer: the mean over each epoch's steps of the gradient's L2 norm.
+    pub grad_norms: Vec<(String, Vec<f32>)>,
+    /// Parameters before training.
+    pub initial_params: Vec<NamedTensor>,
+    /// Parameters after training.
+    pub final_params: Vec<NamedTensor>,
+}
+
+impl RunRecord {
+    /// sha256 over the final parameters and the metric series (not the wall time),
+    /// so the same config and seed on the same machine give the same hash.
+    pub fn compute_outputs_sha256(&self) -> String {
+        let mut h = Sha256::new();
+        for t in &self.final_params {
+            h.update(t.name.as_bytes());
+            for v in &t.values {
+                h.update(v.to_le_bytes());
+            }
+        }
+        let series: [(&str, &[f32]); 5] = [
+            ("step_loss", &self.step_loss),
+            ("train_loss", &self.train_loss),
+            ("train_accuracy", &self.train_accuracy),
+            ("val_loss", &self.val_loss),
+            ("val_accuracy", &self.val_accuracy),
+        ];
+        for (name, values) in series.into_iter().chain(
+            self.grad_norms
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_slice())),
+        ) {
+            h.update(name.as_bytes());
+            for v in values {
+                h.update(v.to_le_bytes());
+            }
+        }
+        h.update(self.test_accuracy.to_le_bytes());
+        h.update(self.test_loss.to_le_bytes());
+        hex(&h.finalize())
+    }
+}
+
+pub(crate) fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Now as RFC 3339 UTC (`2026-11-24T06:34:14Z`), without a date-time dependency.
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil-from-days (Howard Hinnant's algorithm), valid for the Unix era.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}

@@ -1,0 +1,227 @@
+//! `cargo xtask reproduce`: train the studies' grids and report.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressStyle};
+use initlab_analysis::{snapshot_text, summarize, summary_table, ResultsStore};
+use initlab_data::Mnist;
+use initlab_train::{
+    run_grid, BackendKind, ClassificationData, DataConfig, Observer, Profile, RunRecord, Study,
+};
+
+use crate::download::{ensure, DataArgs};
+use crate::paths;
+
+/// Train the studies' grids, store every run, print measured vs published.
+///
+/// Runs already in <out>/runs/ (same run id) are skipped, so an interrupted
+/// command picks up where it stopped. Each finished run is committed to its own
+/// file at once; <out>/results.h5 is rebuilt from them after each study.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// smoke: a few hundred steps on a subset (CI); quick: the published config
+    /// with a few seeds; paper: with as many seeds as the paper.
+    #[arg(long, default_value = "quick")]
+    pub profile: Profile,
+    /// A study name from experiments/ or a path to a study file (repeatable;
+    /// default: every study in experiments/).
+    #[arg(long = "study", value_name = "NAME|PATH")]
+    pub studies: Vec<String>,
+    /// The burn backend to train on (ndarray, candle, flex, tch; compiled-in ones only).
+    #[arg(long, default_value_t = BackendKind::DEFAULT)]
+    pub backend: BackendKind,
+    /// Runs trained at once [default: the number of cores].
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Where results go: <out>/runs/<id>.h5 per run and <out>/results.h5.
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    /// Compare each study's summary with its snapshot in snapshots/ and fail on drift.
+    #[arg(long)]
+    pub check: bool,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    // Everything that can be wrong with the request is checked before anything
+    // is written, so a bad study file leaves earlier results untouched.
+    let names = if args.studies.is_empty() {
+        Study::names(&paths::experiments())
+    } else {
+        args.studies.clone()
+    };
+    let studies = names
+        .iter()
+        .map(|n| Study::find(&paths::experiments(), n))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (manifest, cache) = args.data.open()?;
+    let needed: Vec<String> = studies
+        .iter()
+        .map(|s| match s.data {
+            DataConfig::Mnist { .. } => "mnist".to_string(),
+        })
+        .collect();
+    ensure(&manifest, &cache, &needed, false)?;
+    let mnist = Mnist::load(&manifest, &cache).context("loading MNIST")?;
+    let store = ResultsStore::open(&args.out)?;
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+
+    let mut all_records = Vec::new();
+    let mut drift = Vec::new();
+    for study in &studies {
+        let runs = study.runs(args.profile, args.backend)?;
+        let DataConfig::Mnist {
+            validation_fraction,
+        } = study.data;
+        let data = ClassificationData::mnist(&mnist, validation_fraction, study.info.master_seed);
+        let todo: Vec<_> = runs
+            .iter()
+            .filter(|r| !store.run_path(&r.id).is_file())
+            .collect();
+        let steps: usize = todo
+            .iter()
+            .map(|r| {
+                let t = &r.config.training;
+                let n = t
+                    .train_limit
+                    .map_or(data.train.len(), |l| l.min(data.train.len()));
+                t.epochs * n.div_ceil(t.batch_size)
+            })
+            .sum();
+        eprintln!(
+            "{} ({}): {} runs, {} already stored, profile {}, backend {}, {jobs} jobs",
+            study.info.name,
+            study.info.title,
+            runs.len(),
+            runs.len() - todo.len(),
+            args.profile.name(),
+            args.backend
+        );
+        let progress = Progress::new(&study.info.name, steps as u64, todo.len());
+        let outcome = run_grid(&runs, &data, jobs, &store, &progress)
+            .with_context(|| format!("study {}", study.info.name))?;
+        progress.bar.finish_and_clear();
+        let stored = store.rebuild()?;
+        let records: Vec<RunRecord> = runs
+            .iter()
+            .map(|r| store.load(&r.id))
+            .collect::<Result<_, _>>()?;
+        eprintln!(
+            "{}: {} trained, {} skipped; {} runs in {}",
+            study.info.name,
+            outcome.trained.len(),
+            outcome.skipped.len(),
+            stored,
+            store.results_path().display()
+        );
+        if args.check {
+            if let Err(e) = check_snapshot(&study.info.name, args.profile, args.backend, &records) {
+                drift.push(format!("{e:#}"));
+            }
+        }
+        all_records.extend(records);
+    }
+    println!("{}", summary_table(&summarize(&all_records)));
+    if !drift.is_empty() {
+        bail!("snapshot drift:\n{}", drift.join("\n"));
+    }
+    Ok(())
+}
+
+/// Compares a study's rounded per-run summary with `snapshots/<name>.snap`.
+///
+/// On drift insta prints the diff and writes a `.snap.new` beside the snapshot
+/// (not in CI); `cargo insta review` accepts an intended change.
+fn check_snapshot(
+    study: &str,
+    profile: Profile,
+    backend: BackendKind,
+    records: &[RunRecord],
+) -> anyhow::Result<()> {
+    let name = if backend == BackendKind::DEFAULT {
+        format!("{study}-{}", profile.name())
+    } else {
+        format!("{study}-{}-{backend}", profile.name())
+    };
+    let text = snapshot_text(records);
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(paths::snapshots());
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_description(format!(
+        "{study}, profile {}, backend {backend}: per-run test accuracy/loss and initial-parameter hash",
+        profile.name()
+    ));
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        settings.bind(|| insta::assert_snapshot!(name.as_str(), text.as_str()))
+    }));
+    std::panic::set_hook(hook);
+    match result {
+        Ok(()) => {
+            eprintln!("{study}: snapshot {name} matches");
+            Ok(())
+        }
+        Err(_) => bail!("{study}: results differ from snapshots/{name}.snap (diff above; `cargo insta review` accepts an intended change)"),
+    }
+}
+
+/// A progress bar per study: steps done, ETA, runs done and the latest loss.
+struct Progress {
+    bar: ProgressBar,
+    runs: usize,
+    done: AtomicUsize,
+}
+
+impl Progress {
+    fn new(study: &str, steps: u64, runs: usize) -> Self {
+        let bar = ProgressBar::new(steps);
+        bar.set_style(
+            ProgressStyle::with_template(&format!(
+                "{study} [{{bar:30}}] {{pos}}/{{len}} steps · {{msg}} · ETA {{eta}}"
+            ))
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        Progress {
+            bar,
+            runs,
+            done: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl Observer for Progress {
+    fn step(&self, _run_id: &str, loss: f32) {
+        self.bar.inc(1);
+        if self.bar.position().is_multiple_of(50) {
+            self.bar.set_message(format!(
+                "runs {}/{} · loss {loss:.4}",
+                self.done.load(Ordering::Relaxed),
+                self.runs
+            ));
+        }
+    }
+
+    fn finished(&self, r: &RunRecord) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        self.bar.suspend(|| {
+            eprintln!(
+                "  [{done}/{}] {} {:<14} r{} {:<8} test acc {:.4} loss {:.4} ({:.1} s)",
+                self.runs,
+                r.run_id,
+                r.label,
+                r.replicate,
+                r.status.as_str(),
+                r.test_accuracy,
+                r.test_loss,
+                r.wall_seconds
+            )
+        });
+    }
+}

@@ -1,0 +1,396 @@
+//! The command line end to end, on fixture data the tests write themselves:
+//! a tiny MNIST in IDX format, its manifest, and small study files. Each test
+//! gets its own directory, so they run anywhere and in parallel.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+/// A fixture world: mirror with MNIST-shaped data, a manifest, a cache, an out dir.
+struct World {
+    dir: tempfile::TempDir,
+}
+
+const FILES: [&str; 4] = [
+    "mnist/train-images-idx3-ubyte.gz",
+    "mnist/train-labels-idx1-ubyte.gz",
+    "mnist/t10k-images-idx3-ubyte.gz",
+    "mnist/t10k-labels-idx1-ubyte.gz",
+];
+
+fn idx(magic: u32, dims: &[u32], payload: &[u8]) -> Vec<u8> {
+    let mut b = magic.to_be_bytes().to_vec();
+    for d in dims {
+        b.extend_from_slice(&d.to_be_bytes());
+    }
+    b.extend_from_slice(payload);
+    b
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(bytes).expect("gzip");
+    enc.finish().expect("gzip")
+}
+
+/// Images whose class is drawn as a bright horizontal bar at row 2·label, plus
+/// deterministic noise: learnable, so accuracy moves.
+fn images(n: usize, salt: usize) -> (Vec<u8>, Vec<u8>) {
+    let mut pixels = Vec::with_capacity(n * 784);
+    let mut labels = Vec::with_capacity(n);
+    for i in 0..n {
+        let label = (i * 7 + salt) % 10;
+        labels.push(label as u8);
+        for p in 0..784 {
+            let row = p / 28;
+            let noise = ((i * 131 + p * 17 + salt) % 97) as u8;
+            pixels.push(if row == 2 * label + 4 { 255 } else { noise });
+        }
+    }
+    (pixels, labels)
+}
+
+impl World {
+    fn new() -> World {
+        let world = World {
+            dir: tempfile::tempdir().expect("tempdir"),
+        };
+        let (train_x, train_y) = images(500, 0);
+        let (test_x, test_y) = images(100, 3);
+        let contents = [
+            gzip(&idx(0x803, &[500, 28, 28], &train_x)),
+            gzip(&idx(0x801, &[500], &train_y)),
+            gzip(&idx(0x803, &[100, 28, 28], &test_x)),
+            gzip(&idx(0x801, &[100], &test_y)),
+        ];
+        std::fs::create_dir_all(world.mirror().join("mnist")).expect("mkdir");
+        for (name, bytes) in FILES.iter().zip(&contents) {
+            std::fs::write(world.mirror().join(name), bytes).expect("write");
+        }
+        world.write_manifest();
+        world
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+    fn mirror(&self) -> PathBuf {
+        self.path("mirror")
+    }
+    fn cache(&self) -> PathBuf {
+        self.path("cache")
+    }
+    fn manifest(&self) -> PathBuf {
+        self.path("manifest.toml")
+    }
+
+    /// A manifest listing the mirror's files as they are now.
+    fn write_manifest(&self) {
+        let mut text = String::new();
+        for name in FILES {
+            let bytes = std::fs::read(self.mirror().join(name)).expect("read");
+            let sha: String = Sha256::digest(&bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            text += &format!(
+                "[[file]]\ndataset = \"mnist\"\npath = \"{name}\"\nsha256 = \"{sha}\"\nsize = {}\n\n",
+                bytes.len()
+            );
+        }
+        std::fs::write(self.manifest(), text).expect("write manifest");
+    }
+
+    /// A small study file; `extra` is appended to `[training]`.
+    fn study(&self, name: &str, seeds: u32, epochs: usize, extra: &str) -> PathBuf {
+        let text = format!(
+            r#"[study]
+name = "{name}"
+title = "fixture"
+reference = "none"
+master_seed = 7
+
+[model]
+kind = "mlp"
+inputs = 784
+hidden = [16]
+outputs = 10
+activation = "relu"
+
+[data]
+dataset = "mnist"
+validation_fraction = 0.2
+
+[training]
+epochs = {epochs}
+batch_size = 20
+optimizer = {{ kind = "adam", lr = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7 }}
+{extra}
+[init]
+default = "zeros"
+
+[grid]
+groups = ["weight"]
+seeds = {seeds}
+
+[[grid.initializers]]
+label = "zeros"
+spec = "zeros"
+
+[[grid.initializers]]
+label = "he-normal"
+spec = "kaiming-normal(distribution=truncated-normal)"
+
+[[grid.initializers]]
+label = "huge"
+spec = "normal(mean=0,std=1e30)"
+"#
+        );
+        let path = self.path(&format!("{name}.toml"));
+        std::fs::write(&path, text).expect("write study");
+        path
+    }
+
+    fn xtask(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+        cmd.args(args)
+            .env("INITLAB_MANIFEST", self.manifest())
+            .env("INITLAB_CACHE", self.cache())
+            .env_remove("INITLAB_DATA_MIRROR")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.xtask(args).output().expect("spawn xtask")
+    }
+
+    fn reproduce(&self, study: &Path, out: &str, extra: &[&str]) -> Output {
+        let mirror = self.mirror();
+        let out = self.path(out);
+        let mut args = vec![
+            "reproduce",
+            "--study",
+            study.to_str().expect("utf-8 path"),
+            "--out",
+            out.to_str().expect("utf-8 path"),
+            "--mirror",
+            mirror.to_str().expect("utf-8 path"),
+            "--offline",
+        ];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn hashes(out: &Path) -> Vec<(String, String, String)> {
+    let store = initlab_analysis::ResultsStore::open(out).expect("store");
+    let mut rows: Vec<_> = store
+        .read_results()
+        .expect("results.h5 readable")
+        .into_iter()
+        .map(|r| (r.run_id, r.status.as_str().to_string(), r.outputs_sha256))
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[test]
+fn reproduce_is_deterministic_skips_stored_runs_and_records_divergence() {
+    let w = World::new();
+    let study = w.study("fixture", 2, 2, "");
+    let first = w.reproduce(&study, "a", &[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let table = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        table.contains("he-normal") && table.contains("zeros"),
+        "{table}"
+    );
+    let a = hashes(&w.path("a"));
+    assert_eq!(a.len(), 6);
+    // N(0, 1e30) weights overflow the logits: recorded as diverged, and the grid went on.
+    assert_eq!(a.iter().filter(|r| r.1 == "diverged").count(), 2, "{a:?}");
+
+    let again = w.reproduce(&study, "a", &[]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("0 trained, 6 skipped"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(hashes(&w.path("a")), a);
+
+    let fresh = w.reproduce(&study, "b", &["--jobs", "1"]);
+    assert!(fresh.status.success(), "{}", stderr(&fresh));
+    assert_eq!(
+        hashes(&w.path("b")),
+        a,
+        "same config and seed, same outputs"
+    );
+}
+
+#[test]
+fn kill_mid_grid_then_rerun_completes_without_loss_or_duplicates() {
+    let w = World::new();
+    let study = w.study("killed", 6, 6, "");
+    let reference = w.reproduce(&study, "reference", &["--jobs", "1"]);
+    assert!(reference.status.success(), "{}", stderr(&reference));
+    let expected = hashes(&w.path("reference"));
+    assert_eq!(expected.len(), 18);
+
+    // A finished earlier grid, so there is a results.h5 to keep readable.
+    let small = w.study("small", 1, 1, "");
+    assert!(w.reproduce(&small, "killed", &[]).status.success());
+    let mirror = w.mirror();
+    let out = w.path("killed");
+    let mut cmd = w.xtask(&[
+        "reproduce",
+        "--study",
+        study.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--mirror",
+        mirror.to_str().expect("utf-8"),
+        "--offline",
+        "--jobs",
+        "1",
+    ]);
+    use std::os::unix::process::CommandExt;
+    let mut child = cmd
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let runs_dir = out.join("runs");
+    let started = Instant::now();
+    // Wait until two of this grid's runs are stored (the small study left 3).
+    while std::fs::read_dir(&runs_dir).map_or(0, |d| d.count()) < 5 {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "grid never progressed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let killed = Command::new("kill")
+        .args(["-9", "--", &format!("-{}", child.id())])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let _ = child.wait();
+    let stored = std::fs::read_dir(&runs_dir).map_or(0, |d| d.count());
+    assert!(
+        stored < 3 + 18,
+        "the kill came after the grid finished; make the grid longer"
+    );
+    let partial = hashes(&out);
+    assert_eq!(
+        partial.len(),
+        3,
+        "results.h5 still holds the earlier study after the kill"
+    );
+
+    let rerun = w.reproduce(&study, "killed", &[]);
+    assert!(rerun.status.success(), "{}", stderr(&rerun));
+    let after: Vec<_> = hashes(&out)
+        .into_iter()
+        .filter(|r| expected.iter().any(|e| e.0 == r.0))
+        .collect();
+    assert_eq!(
+        after, expected,
+        "every run present once, with the uninterrupted hashes"
+    );
+}
+
+#[test]
+fn bad_inputs_fail_with_one_line_naming_the_file_and_leave_results_untouched() {
+    let w = World::new();
+    let study = w.study("fixture", 1, 1, "");
+    assert!(w.reproduce(&study, "out", &[]).status.success());
+    let results = w.path("out/results.h5");
+    let before = std::fs::read(&results).expect("results.h5");
+    let unchanged = || assert_eq!(std::fs::read(&results).expect("results.h5"), before);
+
+    // An unknown key: file, line and key.
+    let bad = w.study("typo", 1, 1, "learning_rat = 0.1\n");
+    let o = w.reproduce(&bad, "out", &[]);
+    let err = stderr(&o);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("typo.toml:22:1:") && err.contains("learning_rat"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    unchanged();
+
+    // A damaged cache file with no mirror and no network: refused, named.
+    let cached = w.cache().join(FILES[1]);
+    std::fs::write(&cached, b"damaged").expect("write");
+    let out = w.path("out");
+    let o = w.run(&[
+        "reproduce",
+        "--study",
+        study.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--offline",
+    ]);
+    let err = stderr(&o);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("train-labels-idx1-ubyte.gz") && err.contains("--mirror"),
+        "{err}"
+    );
+    unchanged();
+
+    // A mirror whose copy does not match the manifest: checksum mismatch, named.
+    std::fs::write(w.mirror().join(FILES[1]), b"not the labels").expect("write");
+    let o = w.reproduce(&study, "out", &[]);
+    let err = stderr(&o);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("mirror/mnist/train-labels-idx1-ubyte.gz") && err.contains("sha256 mismatch"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    unchanged();
+
+    // A truncated gzip that the manifest vouches for: the gzip error names it.
+    let images = w.mirror().join(FILES[2]);
+    let bytes = std::fs::read(&images).expect("read");
+    std::fs::write(&images, &bytes[..bytes.len() / 2]).expect("write");
+    std::fs::remove_dir_all(w.cache()).expect("clear cache");
+    World::write_manifest(&w);
+    let o = w.reproduce(&study, "out", &[]);
+    let err = stderr(&o);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("t10k-images-idx3-ubyte.gz") && err.contains("gzip"),
+        "{err}"
+    );
+    unchanged();
+}
+
+#[test]
+fn download_without_mirror_or_network_says_how_to_get_the_data() {
+    let w = World::new();
+    let o = w.run(&["download", "--offline"]);
+    let err = stderr(&o);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("mnist/train-images-idx3-ubyte.gz") && err.contains("--mirror"),
+        "{err}"
+    );
+    let mirror = w.mirror();
+    let o = w.run(&["download", "--mirror", mirror.to_str().expect("utf-8")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = w.run(&["download", "--offline"]);
+    assert!(stderr(&o).contains("already verified"), "{}", stderr(&o));
+}
