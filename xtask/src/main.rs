@@ -6,8 +6,10 @@
 
 mod bench;
 mod download;
+mod embeddings;
 mod init;
 mod paths;
+mod report;
 mod reproduce;
 mod test;
 mod tokenize;
@@ -21,7 +23,12 @@ use clap::{Parser, Subcommand};
 /// Reproduces published initialization studies deterministically. Start with
 /// `cargo xtask reproduce` (all studies, quick profile) and `cargo xtask test`.
 #[derive(Parser, Debug)]
-#[command(name = "cargo xtask", version, propagate_version = true)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    version,
+    propagate_version = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -30,10 +37,25 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Fetch and verify the datasets into the cache (from a mirror or the network).
+    ///
+    /// Files already in the cache with the right sha256 are skipped; a damaged one
+    /// is fetched again. Each file is verified before it is renamed into place.
     Download(download::Args),
     /// Train the studies' grids, store every run in <out>/results.h5, print the summary.
+    ///
+    /// Runs already in <out>/runs/ (same run id) are skipped, so an interrupted
+    /// command picks up where it stopped. Each finished run is committed to its own
+    /// file at once; <out>/results.h5 is rebuilt from them after each study.
     Reproduce(reproduce::Args),
+    /// Plots and report (<out>/report.md, <out>/report.html) from <out>/results.h5, without training.
+    ///
+    /// Reads results.h5 and nothing else: no dataset, no study file. `reproduce`
+    /// writes the same report when it finishes.
+    Report(report::Args),
     /// The project's test command: download, `cargo test --workspace`, smoke profile with --check.
+    ///
+    /// The smoke profile trains into a fresh target/initlab-smoke/ and compares each
+    /// study with its snapshot in snapshots/.
     Test(test::Args),
     /// Criterion benchmarks: train-step throughput per model and backend.
     Bench(bench::Args),
@@ -41,6 +63,12 @@ enum Command {
     Init(init::Args),
     /// Print the event tokens of a MIDI file as space-separated integers.
     Tokenize(tokenize::Args),
+    /// Train the LSTM study's note embeddings on MAESTRO (once per data and config) and report.
+    ///
+    /// The table is named by the sha256 of its canonical config and of every data
+    /// file and saved as <cache>/embeddings/<hash>.bin and .json; when those exist
+    /// it is loaded, not trained again.
+    Embeddings(embeddings::Args),
 }
 
 fn main() -> ExitCode {
@@ -48,10 +76,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Download(args) => download::run(args),
         Command::Reproduce(args) => reproduce::run(args),
+        Command::Report(args) => report::run(args),
         Command::Test(args) => test::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Init(args) => init::run(args),
         Command::Tokenize(args) => tokenize::run(args),
+        Command::Embeddings(args) => embeddings::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

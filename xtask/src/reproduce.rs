@@ -127,6 +127,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         all_records.extend(records);
     }
     println!("{}", summary_table(&summarize(&all_records)));
+    // The report covers every run in results.h5; it is written before a
+    // snapshot drift fails the command, so the drift can be looked at.
+    crate::report::write(&args.out)?;
     if !drift.is_empty() {
         bail!("snapshot drift:\n{}", drift.join("\n"));
     }

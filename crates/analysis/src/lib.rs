@@ -15,9 +15,13 @@ Plots and reports read the store and nothing else.
 #![deny(missing_docs)]
 
 mod error;
+mod plots;
+mod report;
 mod store;
 mod summary;
 
 pub use crate::error::{Error, Result};
+pub use crate::plots::{write_atlas, write_study_plots, Plot};
+pub use crate::report::{write_report, Report};
 pub use crate::store::ResultsStore;
 pub use crate::summary::{snapshot_text, summarize, summary_table, SummaryRow, SNAPSHOT_DECIMALS};

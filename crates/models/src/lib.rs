@@ -12,10 +12,12 @@ This crate knows nothing of optimizers, data or training.
 */
 #![deny(missing_docs)]
 
+mod embedding;
 mod error;
 mod mlp;
 mod params;
 
+pub use crate::embedding::{NoteEmbedding, NoteEmbeddingConfig};
 pub use crate::error::{Error, Result};
 pub use crate::mlp::{tensor_to_vec, Activation, Dense, LayerTrace, Mlp, MlpConfig};
 pub use crate::params::{params_sha256, HostParams, InitPlan, ParamSpec};

@@ -5,6 +5,8 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{activation, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
+use initlab_init::Fans;
+
 use crate::params::{HostParams, ParamSpec};
 use crate::{Error, Result};
 
@@ -62,17 +64,13 @@ impl MlpConfig {
             .windows(2)
             .enumerate()
             .flat_map(|(i, w)| {
+                let fans = Fans {
+                    fan_in: w[0],
+                    fan_out: w[1],
+                };
                 [
-                    ParamSpec {
-                        name: format!("layers.{i}.weight"),
-                        group: "weight",
-                        shape: vec![w[1], w[0]],
-                    },
-                    ParamSpec {
-                        name: format!("layers.{i}.bias"),
-                        group: "bias",
-                        shape: vec![w[1]],
-                    },
+                    ParamSpec::new(format!("layers.{i}.weight"), "weight", vec![w[1], w[0]]),
+                    ParamSpec::new(format!("layers.{i}.bias"), "bias", vec![w[1]]).with_fans(fans),
                 ]
             })
             .collect()

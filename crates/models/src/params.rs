@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use initlab_init::Scheme;
+use initlab_init::{Fans, InitRng, Scheme};
 use sha2::{Digest, Sha256};
 
 use crate::{Error, Result};
@@ -19,6 +19,28 @@ pub struct ParamSpec {
     pub group: &'static str,
     /// Shape in PyTorch layout, `(out, in, *receptive)` for weights.
     pub shape: Vec<usize>,
+    /// Fans for a parameter whose shape does not carry them: a bias takes its
+    /// layer's, so fan-based framework defaults (PyTorch's U(±1/√fan_in)) apply
+    /// to it. `None`: the fans follow from the shape.
+    pub fans: Option<Fans>,
+}
+
+impl ParamSpec {
+    /// A parameter whose fans follow from its shape.
+    pub fn new(name: impl Into<String>, group: &'static str, shape: Vec<usize>) -> Self {
+        ParamSpec {
+            name: name.into(),
+            group,
+            shape,
+            fans: None,
+        }
+    }
+
+    /// The same parameter, initialized as if its fans were `fans`.
+    pub fn with_fans(mut self, fans: Fans) -> Self {
+        self.fans = Some(fans);
+        self
+    }
 }
 
 /// Which scheme initializes each parameter group; groups not named keep `default`.
@@ -64,13 +86,16 @@ impl InitPlan {
             }
         }
         for spec in specs {
-            self.scheme_for(spec.group)
-                .check_shape(&spec.shape)
-                .map_err(|error| Error::Init {
-                    param: spec.name.clone(),
-                    shape: spec.shape.clone(),
-                    error: Box::new(error),
-                })?;
+            let scheme = self.scheme_for(spec.group);
+            match spec.fans {
+                Some(fans) => scheme.check_shape_with_fans(&spec.shape, fans),
+                None => scheme.check_shape(&spec.shape),
+            }
+            .map_err(|error| Error::Init {
+                param: spec.name.clone(),
+                shape: spec.shape.clone(),
+                error: Box::new(error),
+            })?;
         }
         Ok(())
     }
@@ -92,13 +117,13 @@ impl HostParams {
             .iter()
             .map(|spec| {
                 let mut rng = initlab_init::init_rng(param_seed(seed, &spec.name));
-                let values = plan
-                    .scheme_for(spec.group)
-                    .sample(&spec.shape, &mut rng)
-                    .map_err(|error| Error::Init {
-                        param: spec.name.clone(),
-                        shape: spec.shape.clone(),
-                        error: Box::new(error),
+                let values =
+                    sample(plan.scheme_for(spec.group), spec, &mut rng).map_err(|error| {
+                        Error::Init {
+                            param: spec.name.clone(),
+                            shape: spec.shape.clone(),
+                            error: Box::new(error),
+                        }
                     })?;
                 Ok((spec.clone(), values))
             })
@@ -121,6 +146,17 @@ impl HostParams {
                 .iter()
                 .map(|(s, v)| (s.name.as_str(), s.shape.as_slice(), v.as_slice())),
         )
+    }
+}
+
+fn sample(
+    scheme: &Scheme,
+    spec: &ParamSpec,
+    rng: &mut InitRng,
+) -> std::result::Result<Vec<f32>, initlab_init::Error> {
+    match spec.fans {
+        Some(fans) => scheme.sample_with_fans(&spec.shape, fans, rng),
+        None => scheme.sample(&spec.shape, rng),
     }
 }
 
@@ -151,4 +187,67 @@ fn param_seed(seed: u64, name: &str) -> u64 {
     let mut bytes = [0u8; 8];
     bytes.copy_from_slice(&digest[..8]);
     u64::from_le_bytes(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn specs() -> Vec<ParamSpec> {
+        let fans = Fans {
+            fan_in: 100,
+            fan_out: 10,
+        };
+        vec![
+            ParamSpec::new("l.weight", "weight", vec![10, 100]),
+            ParamSpec::new("l.bias", "bias", vec![10]).with_fans(fans),
+        ]
+    }
+
+    #[test]
+    fn a_bias_takes_its_layers_fans() {
+        let default: Scheme = "pytorch-linear-default".parse().expect("spec");
+        let host = HostParams::sample(&specs(), &InitPlan::new(default), 3).expect("sample");
+        let bound = 1.0 / 100f32.sqrt();
+        let bias = host.get("l.bias").expect("bias");
+        assert!(bias.iter().all(|b| b.abs() <= bound) && bias.iter().any(|b| *b != 0.0));
+    }
+
+    #[test]
+    fn unknown_group_and_nonsense_scheme_are_errors() {
+        let zeros: Scheme = "zeros".parse().expect("spec");
+        let plan = InitPlan::new(zeros.clone()).with("recurrent", zeros.clone());
+        let err = plan
+            .validate(&specs())
+            .expect_err("unknown group")
+            .to_string();
+        assert!(
+            err.contains("recurrent") && err.contains("weight, bias"),
+            "{err}"
+        );
+        let plan = InitPlan::new(zeros).with("bias", "orthogonal".parse().expect("spec"));
+        let err = plan
+            .validate(&specs())
+            .expect_err("orthogonal bias")
+            .to_string();
+        assert!(err.contains("l.bias"), "{err}");
+    }
+
+    #[test]
+    fn each_parameter_has_its_own_stream() {
+        let normal: Scheme = "normal".parse().expect("spec");
+        let a = HostParams::sample(&specs(), &InitPlan::new(normal.clone()), 1).expect("sample");
+        let b = HostParams::sample(
+            &specs(),
+            &InitPlan::new(normal).with("bias", "zeros".parse().expect("spec")),
+            1,
+        )
+        .expect("sample");
+        assert_eq!(
+            a.get("l.weight"),
+            b.get("l.weight"),
+            "changing the bias left the weight alone"
+        );
+        assert_ne!(a.sha256(), b.sha256());
+    }
 }

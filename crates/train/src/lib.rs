@@ -19,14 +19,21 @@ This crate never writes result files itself: storage is behind [`RunSink`].
 
 mod backend;
 mod data;
+mod embeddings;
 mod error;
 mod grid;
 mod run;
 mod study;
+mod toml_file;
 mod trainer;
 
 pub use crate::backend::{dispatch, BackendKind, BackendTask};
 pub use crate::data::{ClassificationData, Split};
+pub use crate::embeddings::{
+    embedding_hash, load_or_train, train_embedding, DataFile, EmbeddingConfig, EmbeddingData,
+    EmbeddingDataConfig, EmbeddingMeta, EmbeddingObserver, EmbeddingStore, EmbeddingTraining,
+    EpochReport, Provenance, TensorInfo, TrainedEmbedding, EMBEDDING_FORMAT,
+};
 pub use crate::error::{Error, Result};
 pub use crate::grid::{run_grid, GridOutcome, RunSink};
 pub use crate::run::{

@@ -151,6 +151,20 @@ pub struct NamedTensor {
     pub values: Vec<f32>,
 }
 
+impl NamedTensor {
+    /// Wraps a model's `(name, shape, values)` triples, as `host_params` returns them.
+    pub fn from_host(params: Vec<(String, Vec<usize>, Vec<f32>)>) -> Vec<NamedTensor> {
+        params
+            .into_iter()
+            .map(|(name, shape, values)| NamedTensor {
+                name,
+                shape,
+                values,
+            })
+            .collect()
+    }
+}
+
 /// Everything a run produced. The store writes it; reports read it back.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunRecord {

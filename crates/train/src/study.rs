@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::BackendKind;
 use crate::run::{RunConfig, RunLabels, RunSpec};
+use crate::toml_file;
 use crate::{Error, Result};
 
 /// How much of a study to run.
@@ -245,24 +246,15 @@ impl Study {
 
     /// Reads and validates a study file.
     pub fn load(path: &Path) -> Result<Study> {
-        let text = std::fs::read_to_string(path).map_err(|error| Error::Io {
-            path: path.to_path_buf(),
-            error,
-        })?;
-        Self::parse(path, &text)
+        Self::from_file(path, toml_file::load(path)?)
     }
 
     /// Parses and validates study text; `path` names the file in errors.
     pub fn parse(path: &Path, text: &str) -> Result<Study> {
-        let file: StudyFile = toml::from_str(text).map_err(|e| {
-            let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-            Error::Study {
-                path: path.to_path_buf(),
-                line,
-                column,
-                message: e.message().trim().replace('\n', " "),
-            }
-        })?;
+        Self::from_file(path, toml_file::parse(path, text)?)
+    }
+
+    fn from_file(path: &Path, file: StudyFile) -> Result<Study> {
         let study = Study {
             path: path.to_path_buf(),
             info: file.study,
@@ -377,14 +369,6 @@ impl Study {
         }
         Ok(runs)
     }
-}
-
-/// 1-based (line, column) of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
-    (line, column)
 }
 
 #[cfg(test)]
@@ -542,9 +526,17 @@ mod tests {
     }
 
     #[test]
-    fn fan_based_scheme_on_a_bias_fails_at_load() {
-        let bad = text().replace("groups = [\"weight\"]", "groups = [\"weight\", \"bias\"]");
+    fn scheme_that_makes_no_sense_for_a_bias_fails_at_load() {
+        let bad = text()
+            .replace("groups = [\"weight\"]", "groups = [\"weight\", \"bias\"]")
+            .replace("spec = \"zeros\"", "spec = \"orthogonal\"");
         let err = parse(&bad).expect_err("orthogonal bias").to_string();
-        assert!(err.contains("layers.0.bias"), "{err}");
+        assert!(
+            err.contains("layers.0.bias") && err.contains("orthogonal"),
+            "{err}"
+        );
+        // A fan-based scheme is fine on a bias: it takes its layer's fans.
+        let ok = text().replace("groups = [\"weight\"]", "groups = [\"weight\", \"bias\"]");
+        assert!(parse(&ok).is_ok());
     }
 }

@@ -210,15 +210,7 @@ impl<B: AutodiffBackend> Fit<'_, B> {
             RunStatus::Complete => evaluate(&model.valid(), &self.data.test, training.eval_limit),
             RunStatus::Diverged => (f64::NAN, f64::NAN),
         };
-        let final_params = model
-            .host_params()
-            .into_iter()
-            .map(|(name, shape, values)| NamedTensor {
-                name,
-                shape,
-                values,
-            })
-            .collect();
+        let final_params = NamedTensor::from_host(model.host_params());
         Trained {
             status,
             metrics,
