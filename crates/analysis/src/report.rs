@@ -73,9 +73,7 @@ pub fn write_report(store: &ResultsStore) -> Result<Report> {
     all_plots.push(atlas);
     blocks.push(Block::H(2, "Not plotted yet".into()));
     blocks.push(Block::P(
-        "Activations (per-layer distributions on a fixed batch, fraction of dead ReLU units, \
-         tanh/sigmoid saturation) are not recorded by the trainer yet, so `results.h5` cannot \
-         show them; neither can the hidden-state gradients of the recurrent studies, which have \
+        "The hidden-state gradients through time of the recurrent studies: those studies have \
          no runs yet."
             .into(),
     ));
@@ -510,6 +508,12 @@ fn plot_caption(name: &str, records: &[RunRecord]) -> String {
         "grad-flow" => "The L2 norm of each layer's gradient (weight and bias), averaged over \
                         each epoch's steps. Vanishing gradients show as curves near the bottom, \
                         exploding ones far above the rest."
+            .into(),
+        "activations" => "Each hidden layer's outputs on the same 256 validation images, at \
+                          initialization (filled) and after training (line), with the fraction \
+                          of dead units (flat on every image: a ReLU that never fires, or a \
+                          saturated tanh/sigmoid) and of outputs where the nonlinearity's \
+                          gradient vanishes."
             .into(),
         "weights" => {
             let runs: Vec<String> = Group::of(records)

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use hdf5_pure::{AttrValue, File, FileBuilder, GroupBuilder};
-use initlab_train::{NamedTensor, RunRecord, RunSink, RunStatus};
+use initlab_train::{ActivationStats, NamedTensor, RunRecord, RunSink, RunStatus};
 
 use crate::{Error, Result};
 
@@ -186,6 +186,28 @@ fn add_run(runs: &mut GroupBuilder, r: &RunRecord) {
             .with_shape(&[values.len() as u64]);
     }
     run.add_group(norms.finish());
+    let mut activations = run.create_group("activations");
+    for a in &r.activations {
+        let mut layer = activations.create_group(&a.layer);
+        let hist: Vec<f32> = a.histogram.iter().flatten().copied().collect();
+        layer
+            .create_dataset("histogram")
+            .with_f32_data(&hist)
+            .with_shape(&[2, a.histogram[0].len() as u64]);
+        let pairs: [(&str, &[f32]); 3] = [
+            ("range", &a.range),
+            ("dead_fraction", &a.dead_fraction),
+            ("flat_fraction", &a.flat_fraction),
+        ];
+        for (name, values) in pairs {
+            layer
+                .create_dataset(name)
+                .with_f32_data(values)
+                .with_shape(&[2]);
+        }
+        activations.add_group(layer.finish());
+    }
+    run.add_group(activations.finish());
     for (group, tensors) in [
         ("initial_params", &r.initial_params),
         ("final_params", &r.final_params),
@@ -244,6 +266,30 @@ fn read_run(file: &File, path: &Path, run_id: &str) -> Result<RunRecord> {
         .into_iter()
         .map(|l| Ok((l.clone(), series(&format!("grad_norms/{l}"))?)))
         .collect::<Result<Vec<_>>>()?;
+    let activations_group = file.group(&format!("{base}/activations")).map_err(err)?;
+    let mut act_layers = activations_group.groups().map_err(err)?;
+    act_layers.sort_by_key(|n| param_order(n));
+    let activations = act_layers
+        .into_iter()
+        .map(|layer| {
+            let pair = |name: &str| -> Result<[f32; 2]> {
+                let v = series(&format!("activations/{layer}/{name}"))?;
+                <[f32; 2]>::try_from(v).map_err(|v| Error::Hdf5 {
+                    path: path.to_path_buf(),
+                    message: format!("activations/{layer}/{name}: {} values, expected 2", v.len()),
+                })
+            };
+            let hist = series(&format!("activations/{layer}/histogram"))?;
+            let (before, after) = hist.split_at(hist.len() / 2);
+            Ok(ActivationStats {
+                range: pair("range")?,
+                histogram: [before.to_vec(), after.to_vec()],
+                dead_fraction: pair("dead_fraction")?,
+                flat_fraction: pair("flat_fraction")?,
+                layer,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
     let status: RunStatus = a.string("status")?.parse().map_err(|m| Error::Hdf5 {
         path: path.to_path_buf(),
         message: m,
@@ -272,6 +318,7 @@ fn read_run(file: &File, path: &Path, run_id: &str) -> Result<RunRecord> {
         val_loss: series("val_loss")?,
         val_accuracy: series("val_accuracy")?,
         grad_norms,
+        activations,
         initial_params: tensors("initial_params")?,
         final_params: tensors("final_params")?,
     })

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use initlab_analysis::ResultsStore;
-use initlab_train::{NamedTensor, RunRecord, RunStatus};
+use initlab_train::{ActivationStats, NamedTensor, RunRecord, RunStatus};
 
 fn record(id: &str, status: RunStatus) -> RunRecord {
     RunRecord {
@@ -38,6 +38,13 @@ fn record(id: &str, status: RunStatus) -> RunRecord {
             ("layers.0".into(), vec![0.5]),
             ("layers.1".into(), vec![0.25]),
         ],
+        activations: vec![ActivationStats {
+            layer: "layers.0".into(),
+            range: [0.0, 2.0],
+            histogram: [vec![0.5, 0.5, 0.0], vec![0.25, 0.25, 0.5]],
+            dead_fraction: [0.0, 0.125],
+            flat_fraction: [0.5, 0.6],
+        }],
         initial_params: vec![NamedTensor {
             name: "layers.0.weight".into(),
             shape: vec![2, 3],
@@ -101,6 +108,8 @@ assert a["finished_at"] == "2026-11-24T06:34:14Z"
 assert [float(x) for x in run["step_loss"][:]] == [float.fromhex("0x1.266666p+1"), float.fromhex("0x1.19999ap+0"), 0.5], run["step_loss"][:]
 assert run["final_params/layers.0.weight"].shape == (2, 3)
 assert list(run["grad_norms"].keys()) == ["layers.0", "layers.1"]
+assert run["activations/layers.0/histogram"].shape == (2, 3)
+assert list(run["activations/layers.0/dead_fraction"][:]) == [0.0, 0.125]
 assert f["runs/ffee"].attrs["status"] == "diverged"
 print("ok", len(f["runs"]))
 "#;

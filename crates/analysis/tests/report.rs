@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use initlab_analysis::{write_report, ResultsStore};
-use initlab_train::{NamedTensor, RunRecord, RunStatus};
+use initlab_train::{ActivationStats, NamedTensor, RunRecord, RunStatus};
 
 /// A run of `label` whose every weight is `weight` (0 gives a zero-initialized
 /// network that stays zero, as in the real study).
@@ -75,6 +75,17 @@ fn record(id: &str, label: &str, replicate: u32, acc: f64, weight: f32) -> RunRe
             ),
             ("layers.1".into(), vec![0.3, 0.2]),
         ],
+        activations: vec![ActivationStats {
+            layer: "layers.0".into(),
+            range: [0.0, 3.0],
+            histogram: if zero {
+                [vec![1.0, 0.0, 0.0], vec![1.0, 0.0, 0.0]]
+            } else {
+                [vec![0.5, 0.3, 0.2], vec![0.6, 0.2, 0.2]]
+            },
+            dead_fraction: if zero { [1.0, 1.0] } else { [0.0, 0.1] },
+            flat_fraction: if zero { [1.0, 1.0] } else { [0.5, 0.6] },
+        }],
         initial_params: params(weight),
         final_params: params(if zero { 0.0 } else { weight * 1.5 }),
     }

@@ -17,6 +17,7 @@ This crate never writes result files itself: storage is behind [`RunSink`].
 */
 #![deny(missing_docs)]
 
+mod activations;
 mod backend;
 mod data;
 mod embeddings;
@@ -37,7 +38,7 @@ pub use crate::embeddings::{
 pub use crate::error::{Error, Result};
 pub use crate::grid::{run_grid, GridOutcome, RunSink};
 pub use crate::run::{
-    now_rfc3339, NamedTensor, RunConfig, RunLabels, RunRecord, RunSpec, RunStatus,
+    now_rfc3339, ActivationStats, NamedTensor, RunConfig, RunLabels, RunRecord, RunSpec, RunStatus,
 };
 pub use crate::study::{
     DataConfig, GridConfig, GridInitializer, InitConfig, ModelConfig, OptimizerConfig, Profile,

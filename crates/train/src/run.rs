@@ -151,6 +151,24 @@ pub struct NamedTensor {
     pub values: Vec<f32>,
 }
 
+/// One hidden layer's outputs on the fixed trace batch, before (`[0]`) and after
+/// (`[1]`) training.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActivationStats {
+    /// The layer (`layers.0`).
+    pub layer: String,
+    /// The histograms' common range, `[min, max]` over both stages.
+    pub range: [f32; 2],
+    /// Fraction of the outputs in each of 61 equal bins over `range`.
+    pub histogram: [Vec<f32>; 2],
+    /// Fraction of units flat on every example: dead ReLUs, or tanh/sigmoid
+    /// units saturated whatever the input.
+    pub dead_fraction: [f32; 2],
+    /// Fraction of outputs where the nonlinearity's gradient (nearly) vanishes:
+    /// 0 for ReLU, |a| > 0.99 for tanh, outside [0.01, 0.99] for sigmoid.
+    pub flat_fraction: [f32; 2],
+}
+
 impl NamedTensor {
     /// Wraps a model's `(name, shape, values)` triples, as `host_params` returns them.
     pub fn from_host(params: Vec<(String, Vec<usize>, Vec<f32>)>) -> Vec<NamedTensor> {
@@ -214,6 +232,8 @@ pub struct RunRecord {
     pub val_accuracy: Vec<f32>,
     /// Per layer: the mean over each epoch's steps of the gradient's L2 norm.
     pub grad_norms: Vec<(String, Vec<f32>)>,
+    /// Per hidden layer: its outputs on a fixed validation batch at init and at the end.
+    pub activations: Vec<ActivationStats>,
     /// Parameters before training.
     pub initial_params: Vec<NamedTensor>,
     /// Parameters after training.
@@ -245,6 +265,12 @@ impl RunRecord {
         ) {
             h.update(name.as_bytes());
             for v in values {
+                h.update(v.to_le_bytes());
+            }
+        }
+        for a in &self.activations {
+            h.update(a.layer.as_bytes());
+            for v in a.histogram.iter().flatten().chain(&a.range) {
                 h.update(v.to_le_bytes());
             }
         }

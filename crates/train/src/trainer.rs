@@ -10,12 +10,13 @@ use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, GradientsParams, Optimizer, SgdConfig};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{activation, ElementConversion, Int, Tensor, TensorData};
-use initlab_models::{HostParams, Mlp, MlpConfig};
+use initlab_models::{HostParams, LayerTrace, Mlp, MlpConfig};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
+use crate::activations::{self, TRACE_EXAMPLES};
 use crate::data::{ClassificationData, Split};
-use crate::run::{now_rfc3339, NamedTensor, RunRecord, RunSpec, RunStatus};
+use crate::run::{now_rfc3339, ActivationStats, NamedTensor, RunRecord, RunSpec, RunStatus};
 use crate::study::{ModelConfig, OptimizerConfig};
 use crate::Result;
 
@@ -106,6 +107,7 @@ pub fn train_run<B: AutodiffBackend>(
         val_loss: trained.metrics.val_loss,
         val_accuracy: trained.metrics.val_accuracy,
         grad_norms: trained.metrics.grad_norms,
+        activations: trained.activations,
         initial_params: host
             .tensors
             .iter()
@@ -133,6 +135,7 @@ struct Metrics {
 
 struct Trained {
     status: RunStatus,
+    activations: Vec<ActivationStats>,
     metrics: Metrics,
     test_loss: f64,
     test_accuracy: f64,
@@ -163,6 +166,7 @@ impl<B: AutodiffBackend> Fit<'_, B> {
         let mut order: Vec<usize> = (0..train_n).collect();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(self.spec.seed);
         let mut status = RunStatus::Complete;
+        let init_trace = self.trace(&model);
         'epochs: for _epoch in 0..training.epochs {
             order.shuffle(&mut rng);
             let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
@@ -211,13 +215,39 @@ impl<B: AutodiffBackend> Fit<'_, B> {
             RunStatus::Diverged => (f64::NAN, f64::NAN),
         };
         let final_params = NamedTensor::from_host(model.host_params());
+        let activations = activations::stats(
+            self.model_config.activation,
+            &init_trace,
+            &self.trace(&model),
+            self.trace_examples(),
+        );
         Trained {
             status,
+            activations,
             metrics,
             test_loss,
             test_accuracy,
             final_params,
         }
+    }
+}
+
+impl<B: AutodiffBackend> Fit<'_, B> {
+    fn trace_examples(&self) -> usize {
+        TRACE_EXAMPLES.min(self.data.val.len())
+    }
+
+    /// Every layer's outputs on the first validation examples, without autodiff.
+    fn trace(&self, model: &Mlp<B>) -> LayerTrace {
+        let indices: Vec<usize> = (0..self.trace_examples()).collect();
+        let inner = model.valid();
+        let device = inner
+            .layers
+            .first()
+            .map(|l| l.weight.val().device())
+            .unwrap_or_default();
+        let (x, _, _) = batch_tensors::<B::InnerBackend>(&self.data.val, &indices, &device);
+        inner.trace(x)
     }
 }
 

@@ -60,6 +60,8 @@ struct Layer {
 
 struct Panel {
     caption: String,
+    /// What the x axis measures.
+    x_desc: &'static str,
     x: Range<f64>,
     layers: Vec<Layer>,
     /// Lines written inside the plot, in the head room above the bars.
@@ -138,7 +140,7 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> D
         .build_cartesian_2d(p.x.clone(), 0.0..y_max)?;
     chart
         .configure_mesh()
-        .x_desc("weight value")
+        .x_desc(p.x_desc)
         .y_desc("fraction per bin")
         .axis_desc_style(style::tick_font())
         .label_style(style::tick_font())
@@ -150,8 +152,8 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> D
         .x_label_formatter(&|v: &f64| style::fmt_tick_in(*v, &p.x))
         .y_label_formatter(&|v: &f64| style::fmt_tick(*v))
         .draw()?;
-    let width = (p.x.end - p.x.start) / BINS as f64;
     for layer in &p.layers {
+        let width = (p.x.end - p.x.start) / layer.fractions.len().max(1) as f64;
         // The outline of the bars: up, across and down each bin.
         let mut outline = vec![(p.x.start, 0.0)];
         for (i, &f) in layer.fractions.iter().enumerate() {
@@ -186,17 +188,32 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> D
     Ok(())
 }
 
-/// Each weight matrix before and after training: one row per initializer,
-/// one column per layer, the first seed of each initializer.
-pub(crate) struct Weights {
-    study: String,
+/// Small multiples of histograms, one row per initializer and one column per
+/// layer, each panel comparing two moments of one run (filled, then a line).
+pub(crate) struct Multiples {
+    title: String,
     columns: usize,
     legend: Vec<(String, RGBColor, Swatch)>,
     panels: Vec<Panel>,
 }
 
-impl Weights {
-    pub(crate) fn new(study: &str, groups: &[Group]) -> Self {
+impl Multiples {
+    fn new(title: String, columns: usize, labels: [&str; 2], panels: Vec<Panel>) -> Self {
+        let grey = RGBColor(90, 90, 90);
+        Multiples {
+            title,
+            columns: columns.max(1),
+            legend: vec![
+                (format!("{} (filled)", labels[0]), grey, Swatch::Shade),
+                (format!("{} (line)", labels[1]), grey, Swatch::Line),
+            ],
+            panels,
+        }
+    }
+
+    /// Each weight matrix before and after training, from the first seed of
+    /// each initializer.
+    pub(crate) fn weights(study: &str, groups: &[Group]) -> Self {
         let mut panels = Vec::new();
         let mut columns = 0;
         for g in groups {
@@ -210,18 +227,12 @@ impl Weights {
                 let shape: Vec<String> = before.shape.iter().map(usize::to_string).collect();
                 panels.push(Panel {
                     caption: format!("{} · {} ({})", g.label, before.name, shape.join("×")),
-                    layers: vec![
-                        Layer {
-                            fractions: histogram(&before.values, &range),
-                            color: g.color,
-                            filled: true,
-                        },
-                        Layer {
-                            fractions: histogram(&after.values, &range),
-                            color: g.color,
-                            filled: false,
-                        },
-                    ],
+                    x_desc: "weight value",
+                    layers: two_layers(
+                        histogram(&before.values, &range),
+                        histogram(&after.values, &range),
+                        g.color,
+                    ),
                     x: range,
                     notes: vec![format!(
                         "std {} → {}",
@@ -233,26 +244,64 @@ impl Weights {
             }
             columns = columns.max(row);
         }
-        Weights {
-            study: study.into(),
-            columns: columns.max(1),
-            legend: vec![
-                (
-                    "before training (filled)".into(),
-                    RGBColor(90, 90, 90),
-                    Swatch::Shade,
-                ),
-                (
-                    "after training (line)".into(),
-                    RGBColor(90, 90, 90),
-                    Swatch::Line,
-                ),
-            ],
+        let title = format!(
+            "{study}: weights before and after training (first seed of each initializer; own x-axis per panel)"
+        );
+        Multiples::new(
+            title,
+            columns,
+            ["before training", "after training"],
             panels,
-        }
+        )
     }
 
-    /// Whether any run stored 2-D parameters.
+    /// Each hidden layer's outputs on the fixed trace batch, at initialization
+    /// and after training, from the first seed of each initializer.
+    pub(crate) fn activations(study: &str, groups: &[Group]) -> Self {
+        let mut panels = Vec::new();
+        let mut columns = 0;
+        for g in groups {
+            let Some(run) = g.runs.first() else { continue };
+            for a in &run.activations {
+                let pct = |f: f32| format!("{:.0} %", 100.0 * f);
+                let fractions = |h: &[f32]| h.iter().map(|&f| f64::from(f)).collect();
+                panels.push(Panel {
+                    caption: format!("{} · {} output", g.label, a.layer),
+                    x_desc: "activation value",
+                    x: f64::from(a.range[0])..f64::from(a.range[1]),
+                    layers: two_layers(
+                        fractions(&a.histogram[0]),
+                        fractions(&a.histogram[1]),
+                        g.color,
+                    ),
+                    notes: vec![
+                        format!(
+                            "dead units {} → {}",
+                            pct(a.dead_fraction[0]),
+                            pct(a.dead_fraction[1])
+                        ),
+                        format!(
+                            "outputs in flat region {} → {}",
+                            pct(a.flat_fraction[0]),
+                            pct(a.flat_fraction[1])
+                        ),
+                    ],
+                });
+            }
+            columns = columns.max(run.activations.len());
+        }
+        let title = format!(
+            "{study}: hidden-layer outputs on fixed validation images (first seed of each initializer)"
+        );
+        Multiples::new(
+            title,
+            columns,
+            ["at initialization", "after training"],
+            panels,
+        )
+    }
+
+    /// Whether there is anything to draw.
     pub(crate) fn has_data(&self) -> bool {
         !self.panels.is_empty()
     }
@@ -262,7 +311,23 @@ impl Weights {
     }
 }
 
-impl Figure for Weights {
+/// A filled histogram and a line over it, in one initializer's colour.
+fn two_layers(filled: Vec<f64>, line: Vec<f64>, color: RGBColor) -> Vec<Layer> {
+    vec![
+        Layer {
+            fractions: filled,
+            color,
+            filled: true,
+        },
+        Layer {
+            fractions: line,
+            color,
+            filled: false,
+        },
+    ]
+}
+
+impl Figure for Multiples {
     fn size(&self) -> (u32, u32) {
         (
             (720 * self.columns as u32).clamp(1200, 2200),
@@ -271,10 +336,7 @@ impl Figure for Weights {
     }
 
     fn title(&self) -> String {
-        format!(
-            "{}: weights before and after training (first seed of each initializer; own x-axis per panel)",
-            self.study
-        )
+        self.title.clone()
     }
 
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
@@ -320,6 +382,7 @@ impl Atlas {
                 }
                 Ok(Panel {
                     caption: name.to_string(),
+                    x_desc: "weight value",
                     layers: vec![Layer {
                         fractions: histogram(&values, &range),
                         color: Palette::color(0),

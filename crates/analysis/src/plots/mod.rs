@@ -61,9 +61,13 @@ pub fn write_study_plots(records: &[RunRecord], dir: &Path) -> Result<Vec<Plot>>
     if grads.has_data() {
         plots.push(render(&grads, dir, "grad-flow")?);
     }
-    let weights = hist::Weights::new(study, &groups);
+    let weights = hist::Multiples::weights(study, &groups);
     if weights.has_data() {
         plots.push(render(&weights, dir, "weights")?);
+    }
+    let activations = hist::Multiples::activations(study, &groups);
+    if activations.has_data() {
+        plots.push(render(&activations, dir, "activations")?);
     }
     Ok(plots)
 }
