@@ -31,7 +31,7 @@ impl DataArgs {
     pub fn open(&self) -> anyhow::Result<(Manifest, Cache)> {
         let manifest = Manifest::load(&self.manifest.clone().unwrap_or_else(paths::manifest))?;
         let dir = self.cache.clone().unwrap_or_else(paths::default_cache);
-        let mut cache = Cache::new(dir, self.mirror.clone());
+        let mut cache = Cache::new(dir, self.mirror.clone()).with_archives(manifest.archives.clone());
         if self.offline {
             cache = cache.offline();
         }
@@ -81,6 +81,7 @@ pub fn ensure(
                     Fetched::Cached => "already verified".to_string(),
                     Fetched::Mirror(p) => format!("copied from {}", p.display()),
                     Fetched::Url(u) => format!("downloaded from {u}"),
+                    Fetched::Archive(p) => format!("extracted from {}", p.display()),
                 };
                 eprintln!("{:<45} {how}", entry.path);
             }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::manifest::FileEntry;
+use crate::manifest::{ArchiveEntry, FileEntry};
 use crate::{Error, Result};
 
 /// Where a file came from when [`Cache::ensure`] had to fetch it.
@@ -19,6 +19,8 @@ pub enum Fetched {
     Mirror(PathBuf),
     /// Downloaded from this URL.
     Url(String),
+    /// Extracted from this archive (itself fetched and verified first).
+    Archive(PathBuf),
 }
 
 /// The cache directory and the sources it is filled from.
@@ -27,6 +29,7 @@ pub struct Cache {
     dir: PathBuf,
     mirror: Option<PathBuf>,
     network: bool,
+    archives: Vec<ArchiveEntry>,
 }
 
 impl Cache {
@@ -36,7 +39,14 @@ impl Cache {
             dir: dir.into(),
             mirror,
             network: true,
+            archives: Vec::new(),
         }
+    }
+
+    /// Archives to take files from when they have no mirror copy and no URL.
+    pub fn with_archives(mut self, archives: Vec<ArchiveEntry>) -> Self {
+        self.archives = archives;
+        self
     }
 
     /// Never touch the network: only the cache and the mirror are used.
@@ -111,10 +121,46 @@ impl Cache {
         } else {
             reasons.push("network disabled".into());
         }
+        for archive in &self.archives {
+            let Some(member) = archive.member_of(&entry.path) else {
+                continue;
+            };
+            match self.extract(archive, &member, entry) {
+                Ok(zip) => return Ok(Fetched::Archive(zip)),
+                Err(Error::Unavailable { path, reason }) => {
+                    reasons.push(format!("archive {}: {reason}", path.display()))
+                }
+                Err(e) => reasons.push(e.to_string()),
+            }
+        }
         Err(Error::Unavailable {
             path: target,
             reason: reasons.join("; "),
         })
+    }
+
+    /// Fetches and verifies `archive` like any file, then verifies and stores its
+    /// `member` as `entry`. Returns the archive's path in the cache.
+    fn extract(&self, archive: &ArchiveEntry, member: &str, entry: &FileEntry) -> Result<PathBuf> {
+        let zip_entry = archive.as_file();
+        self.ensure(&zip_entry)?;
+        let zip_path = self.path_of(&zip_entry);
+        let file = std::fs::File::open(&zip_path).map_err(|e| Error::io(&zip_path, e))?;
+        let archive_err = |problem: String| Error::Archive {
+            path: zip_path.clone(),
+            problem,
+        };
+        let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file))
+            .map_err(|e| archive_err(format!("not a readable zip: {e}")))?;
+        let mut reader = zip
+            .by_name(member)
+            .map_err(|e| archive_err(format!("member `{member}`: {e}")))?;
+        let mut bytes = Vec::with_capacity(usize::try_from(entry.size).unwrap_or(0));
+        reader
+            .read_to_end(&mut bytes)
+            .map_err(|e| archive_err(format!("member `{member}`: {e}")))?;
+        self.store(entry, &zip_path.join(member), &bytes)?;
+        Ok(zip_path)
     }
 
     /// Verifies `bytes` (read from `source`) and writes them to the cache atomically.
@@ -260,6 +306,80 @@ mod tests {
         );
         assert!(matches!(cache.ensure(&e).unwrap(), Fetched::Mirror(_)));
         assert!(cache.verified(&e).is_ok());
+    }
+
+    fn zip_of(members: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, bytes) in members {
+            zip.start_file(*name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            std::io::Write::write_all(&mut zip, bytes).unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    }
+
+    fn archive(zip: &[u8], urls: Vec<String>) -> ArchiveEntry {
+        ArchiveEntry {
+            dataset: "t".into(),
+            path: "archives/t.zip".into(),
+            sha256: sha256_bytes(zip),
+            size: zip.len() as u64,
+            urls,
+            prefix: "t/".into(),
+            member_prefix: "t-v3/".into(),
+        }
+    }
+
+    #[test]
+    fn a_member_comes_from_the_archive_and_is_verified() {
+        let root = tempfile::tempdir().unwrap();
+        let mirror = root.path().join("mirror");
+        let zip = zip_of(&[("t-v3/file.bin", b"hello"), ("t-v3/other.bin", b"evil")]);
+        std::fs::create_dir_all(mirror.join("archives")).unwrap();
+        std::fs::write(mirror.join("archives/t.zip"), &zip).unwrap();
+        let cache = Cache::new(root.path().join("cache"), Some(mirror))
+            .offline()
+            .with_archives(vec![archive(&zip, vec![])]);
+        let e = entry(b"hello");
+        assert!(matches!(cache.ensure(&e).unwrap(), Fetched::Archive(_)));
+        assert!(cache.verified(&e).is_ok());
+        // A member whose bytes are not the manifest's is refused, naming it.
+        let mut other = entry(b"hello");
+        other.path = "t/other.bin".into();
+        let err = cache.ensure(&other).unwrap_err().to_string();
+        assert!(
+            err.contains("t.zip/t-v3/other.bin") && err.contains("sha256 mismatch"),
+            "{err}"
+        );
+        assert!(!cache.path_of(&other).exists());
+    }
+
+    #[test]
+    fn an_archive_is_downloaded_over_http() {
+        let zip = zip_of(&[("t-v3/file.bin", b"hello")]);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/t.zip", listener.local_addr().unwrap());
+        let body = zip.clone();
+        let server = std::thread::spawn(move || {
+            // One request: the archive.
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0u8; 4096];
+            let _ = std::io::Read::read(&mut stream, &mut request);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            std::io::Write::write_all(&mut stream, head.as_bytes()).unwrap();
+            std::io::Write::write_all(&mut stream, &body).unwrap();
+        });
+        let root = tempfile::tempdir().unwrap();
+        let cache = Cache::new(root.path().join("cache"), None)
+            .with_archives(vec![archive(&zip, vec![url])]);
+        let e = entry(b"hello");
+        assert!(matches!(cache.ensure(&e).unwrap(), Fetched::Archive(_)));
+        server.join().unwrap();
+        assert!(cache.verified(&e).is_ok());
+        assert!(root.path().join("cache/archives/t.zip").is_file());
     }
 
     #[test]

@@ -75,6 +75,14 @@ pub enum Error {
         /// What is wrong, with the line.
         problem: String,
     },
+    /// An archive cannot be read, or lacks a member the manifest expects in it.
+    #[error("{}: {problem}", path.display())]
+    Archive {
+        /// The archive.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
     /// A dataset's parameters are out of range (an empty split, a zero length).
     #[error("{0}")]
     Invalid(String),

@@ -24,7 +24,7 @@ pub mod mnist;
 
 pub use crate::cache::{sha256_bytes, sha256_file, write_atomic, Cache, Fetched};
 pub use crate::error::{Error, Result};
-pub use crate::manifest::{FileEntry, Manifest};
+pub use crate::manifest::{ArchiveEntry, FileEntry, Manifest};
 pub use crate::mnist::{Images, Mnist};
 
 pub mod adding;

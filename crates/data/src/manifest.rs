@@ -13,6 +13,50 @@ pub struct Manifest {
     pub path: PathBuf,
     /// Every file, in manifest order.
     pub files: Vec<FileEntry>,
+    /// Archives whose members are manifest files, for datasets distributed as a zip.
+    pub archives: Vec<ArchiveEntry>,
+}
+
+/// A zip whose members are files of the manifest: the canonical way a dataset
+/// such as MAESTRO is distributed. A member is taken from it only when the
+/// member has no mirror copy and no URL of its own, and it is verified against
+/// its own sha256 like any other file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchiveEntry {
+    /// The dataset whose files it holds.
+    pub dataset: String,
+    /// Where the archive itself lives in the cache and in a mirror.
+    pub path: String,
+    /// Lowercase hex sha256 of the archive.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Canonical download locations, tried in order.
+    pub urls: Vec<String>,
+    /// Cache paths starting with this prefix (`maestro/`) are members…
+    pub prefix: String,
+    /// …stored in the archive under this prefix instead (`maestro-v3.0.0/`).
+    pub member_prefix: String,
+}
+
+impl ArchiveEntry {
+    /// The archive as a file to fetch and verify.
+    pub fn as_file(&self) -> FileEntry {
+        FileEntry {
+            dataset: self.dataset.clone(),
+            path: self.path.clone(),
+            sha256: self.sha256.clone(),
+            size: self.size,
+            urls: self.urls.clone(),
+        }
+    }
+
+    /// The member name of the file cached at `path`, if this archive holds it.
+    pub fn member_of(&self, path: &str) -> Option<String> {
+        path.strip_prefix(&self.prefix)
+            .map(|rest| format!("{}{rest}", self.member_prefix))
+    }
 }
 
 /// One file of a dataset.
@@ -36,6 +80,8 @@ pub struct FileEntry {
 #[serde(deny_unknown_fields)]
 struct ManifestFile {
     file: Vec<FileEntry>,
+    #[serde(default)]
+    archive: Vec<ArchiveEntry>,
 }
 
 impl Manifest {
@@ -51,7 +97,8 @@ impl Manifest {
             path: path.to_path_buf(),
             problem: e.to_string().trim().replace('\n', " "),
         })?;
-        for entry in &parsed.file {
+        let archives = parsed.archive.iter().map(ArchiveEntry::as_file);
+        for entry in parsed.file.iter().cloned().chain(archives) {
             let hex_ok = entry.sha256.len() == 64
                 && entry
                     .sha256
@@ -80,6 +127,7 @@ impl Manifest {
         Ok(Manifest {
             path: path.to_path_buf(),
             files: parsed.file,
+            archives: parsed.archive,
         })
     }
 
@@ -136,5 +184,13 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/manifest.toml");
         let manifest = Manifest::load(&path).expect("datasets/manifest.toml parses");
         assert_eq!(manifest.dataset("mnist").map(|f| f.len()).ok(), Some(4));
+        // Every MAESTRO file the manifest lists is a member of its v3 archive.
+        let v3 = manifest
+            .archives
+            .iter()
+            .find(|a| a.path.contains("v3.0.0"))
+            .expect("the MAESTRO v3 archive is listed");
+        let files = manifest.dataset("maestro").expect("maestro files");
+        assert!(files.iter().all(|f| v3.member_of(&f.path).is_some()));
     }
 }
