@@ -31,7 +31,8 @@ impl DataArgs {
     pub fn open(&self) -> anyhow::Result<(Manifest, Cache)> {
         let manifest = Manifest::load(&self.manifest.clone().unwrap_or_else(paths::manifest))?;
         let dir = self.cache.clone().unwrap_or_else(paths::default_cache);
-        let mut cache = Cache::new(dir, self.mirror.clone()).with_archives(manifest.archives.clone());
+        let mut cache =
+            Cache::new(dir, self.mirror.clone()).with_archives(manifest.archives.clone());
         if self.offline {
             cache = cache.offline();
         }

@@ -16,8 +16,12 @@ mod embedding;
 mod error;
 mod mlp;
 mod params;
+mod recurrent;
 
 pub use crate::embedding::{NoteEmbedding, NoteEmbeddingConfig};
 pub use crate::error::{Error, Result};
 pub use crate::mlp::{tensor_to_vec, Activation, Dense, LayerTrace, Mlp, MlpConfig};
 pub use crate::params::{params_sha256, HostParams, InitPlan, ParamSpec};
+pub use crate::recurrent::{
+    Lstm, LstmConfig, Nonlinearity, RecurrentImpl, Rnn, RnnConfig, RnnLayer, RnnOutput,
+};

@@ -19,6 +19,7 @@ This crate never writes result files itself: storage is behind [`RunSink`].
 
 mod activations;
 mod backend;
+mod clip;
 mod data;
 mod embeddings;
 mod error;
@@ -29,6 +30,7 @@ mod toml_file;
 mod trainer;
 
 pub use crate::backend::{dispatch, BackendKind, BackendTask};
+pub use crate::clip::{clip_grad_norm, ClipOutcome};
 pub use crate::data::{ClassificationData, Split};
 pub use crate::embeddings::{
     embedding_hash, load_or_train, train_embedding, DataFile, EmbeddingConfig, EmbeddingData,

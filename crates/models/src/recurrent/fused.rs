@@ -1,0 +1,237 @@
+//! One Elman layer's whole recurrence as a single burn autodiff node.
+//!
+//! A loop of tensor ops records a few hundred tiny nodes per time step, and on
+//! a CPU their bookkeeping, not the arithmetic, is what a training step costs.
+//! Here the forward runs on the host ([`super::host`]), keeps every hidden
+//! state, and registers one node whose backward is explicit BPTT with a few
+//! large matmuls over all `T·batch` rows.
+//!
+//! burn's custom-op API (`Backward`, `OpsPrep`) exists only for the concrete
+//! `Autodiff<I, C>` backend. The training loop is generic over
+//! `B: AutodiffBackend`, so [`try_fused`] checks at run time, by `TypeId`,
+//! whether `B` is `Autodiff<B::InnerBackend, C>` for one of burn's two
+//! checkpoint strategies and moves the tensors across with `Any` (no
+//! `unsafe`); any other autodiff backend gets `None` and the per-step path.
+
+use std::any::{Any, TypeId};
+use std::sync::Arc;
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::{
+    BalancedCheckpointing, CheckpointStrategy, NoCheckpointing,
+};
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::Autodiff;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::ops::FloatTensor;
+use burn::tensor::{Tensor, TensorData, TensorPrimitive};
+
+use super::host::{self, Cell, Dims, Saved, Weights};
+use crate::mlp::tensor_to_vec;
+
+/// What the backward needs: the inputs and every hidden state, on the host.
+#[derive(Clone, Debug)]
+struct State {
+    dims: Dims,
+    weights: Arc<Weights>,
+    x: Arc<Vec<f32>>,
+    saved: Arc<Saved>,
+}
+
+#[derive(Debug)]
+struct ElmanBackward;
+
+impl<I: Backend> Backward<I, 4> for ElmanBackward {
+    type State = State;
+
+    fn backward(self, ops: Ops<State, 4>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let State {
+            dims,
+            weights,
+            x,
+            saved,
+        } = ops.state;
+        let [px, pih, phh, pb] = ops.parents;
+        let dy = grads.consume::<I>(&ops.node);
+        let dy = Tensor::<I, 3>::from_primitive(TensorPrimitive::Float(dy));
+        let device = dy.device();
+        let dy = tensor_to_vec(dy);
+        let g = host::backward(dims, &weights, &x, &saved, &dy, px.is_some());
+        let upload = |values: Vec<f32>, shape: Vec<usize>| -> FloatTensor<I> {
+            I::float_from_data(TensorData::new(values, shape), &device)
+        };
+        let Dims {
+            batch,
+            steps,
+            input,
+            hidden,
+        } = dims;
+        let rows = weights.cell.gates() * hidden;
+        if let (Some(node), Some(dx)) = (px, g.x) {
+            grads.register::<I>(node.id, upload(dx, vec![batch, steps, input]));
+        }
+        if let Some(node) = pih {
+            grads.register::<I>(node.id, upload(g.w_ih, vec![rows, input]));
+        }
+        if let Some(node) = phh {
+            grads.register::<I>(node.id, upload(g.w_hh, vec![rows, hidden]));
+        }
+        if let Some(node) = pb {
+            grads.register::<I>(node.id, upload(g.bias, vec![rows]));
+        }
+    }
+}
+
+/// The inputs of one layer's fused recurrence.
+pub(crate) struct LayerInputs<B: Backend> {
+    /// `[batch, T, I]`.
+    pub x: Tensor<B, 3>,
+    /// `[H, I]`.
+    pub w_ih: Tensor<B, 2>,
+    /// `[H, H]`.
+    pub w_hh: Tensor<B, 2>,
+    /// `[H]`: `b_ih + b_hh`, or zeros for a layer without bias.
+    pub bias: Tensor<B, 1>,
+}
+
+fn host_dims<B: Backend>(x: &Tensor<B, 3>, w_hh: &Tensor<B, 2>) -> Dims {
+    let [batch, steps, input] = x.dims();
+    Dims {
+        batch,
+        steps,
+        input,
+        hidden: w_hh.dims()[1],
+    }
+}
+
+fn host_weights<B: Backend>(inputs: &LayerInputs<B>, cell: Cell) -> Weights {
+    Weights {
+        w_ih: tensor_to_vec(inputs.w_ih.clone()),
+        w_hh: tensor_to_vec(inputs.w_hh.clone()),
+        bias: tensor_to_vec(inputs.bias.clone()),
+        cell,
+    }
+}
+
+/// The forward alone on the host, for a backend that records no graph
+/// (inference, validation). On an autodiff backend it would cut the graph.
+///
+/// # Shapes
+/// `x` `[batch, T, I]` → `[batch, T, H]`
+pub(crate) fn forward_untracked<B: Backend>(inputs: LayerInputs<B>, cell: Cell) -> Tensor<B, 3> {
+    let dims = host_dims(&inputs.x, &inputs.w_hh);
+    let device = inputs.x.device();
+    let weights = host_weights(&inputs, cell);
+    let x = tensor_to_vec(inputs.x);
+    let (out, _) = host::forward(dims, &weights, &x);
+    Tensor::from_data(
+        TensorData::new(out, [dims.batch, dims.steps, dims.hidden]),
+        &device,
+    )
+}
+
+fn fused<I: Backend, C: CheckpointStrategy>(
+    inputs: LayerInputs<Autodiff<I, C>>,
+    cell: Cell,
+) -> Tensor<Autodiff<I, C>, 3> {
+    let dims = host_dims(&inputs.x, &inputs.w_hh);
+    let weights = Arc::new(host_weights(&inputs, cell));
+    let x_host = tensor_to_vec(inputs.x.clone());
+    let device = inputs.x.device();
+    let (out, saved) = host::forward(dims, &weights, &x_host);
+    let out: FloatTensor<I> = Tensor::<I, 3>::from_data(
+        TensorData::new(out, [dims.batch, dims.steps, dims.hidden]),
+        &device,
+    )
+    .into_primitive()
+    .tensor();
+    let prim = |t: FloatTensor<Autodiff<I, C>>| t;
+    let x = prim(inputs.x.into_primitive().tensor());
+    let w_ih = prim(inputs.w_ih.into_primitive().tensor());
+    let w_hh = prim(inputs.w_hh.into_primitive().tensor());
+    let bias = prim(inputs.bias.into_primitive().tensor());
+    let nodes = [
+        x.node.clone(),
+        w_ih.node.clone(),
+        w_hh.node.clone(),
+        bias.node.clone(),
+    ];
+    let output = match ElmanBackward.prepare::<C>(nodes).compute_bound().stateful() {
+        OpsKind::Tracked(prep) => prep.finish(
+            State {
+                dims,
+                weights,
+                x: Arc::new(x_host),
+                saved: Arc::new(saved),
+            },
+            out,
+        ),
+        OpsKind::UnTracked(prep) => prep.finish(out),
+    };
+    Tensor::from_primitive(TensorPrimitive::Float(output))
+}
+
+/// Moves a value between two types that `TypeId` has shown to be the same.
+fn cast<T: 'static, U: 'static>(value: T) -> Option<U> {
+    let boxed: Box<dyn Any> = Box::new(value);
+    boxed.downcast::<U>().ok().map(|b| *b)
+}
+
+fn try_strategy<B: AutodiffBackend, C: CheckpointStrategy>(
+    inputs: LayerInputs<B>,
+    cell: Cell,
+) -> Result<Tensor<B, 3>, LayerInputs<B>> {
+    if TypeId::of::<B>() != TypeId::of::<Autodiff<B::InnerBackend, C>>() {
+        return Err(inputs);
+    }
+    let cast_in = |t: FloatTensor<B>| cast::<_, FloatTensor<Autodiff<B::InnerBackend, C>>>(t);
+    let LayerInputs {
+        x,
+        w_ih,
+        w_hh,
+        bias,
+    } = inputs;
+    // `TypeId` said `B` is this very type, so every cast succeeds.
+    let (Some(x), Some(w_ih), Some(w_hh), Some(bias)) = (
+        cast_in(x.into_primitive().tensor()),
+        cast_in(w_ih.into_primitive().tensor()),
+        cast_in(w_hh.into_primitive().tensor()),
+        cast_in(bias.into_primitive().tensor()),
+    ) else {
+        unreachable!("TypeId matched, so the primitive types are equal");
+    };
+    let out = fused::<B::InnerBackend, C>(
+        LayerInputs {
+            x: Tensor::from_primitive(TensorPrimitive::Float(x)),
+            w_ih: Tensor::from_primitive(TensorPrimitive::Float(w_ih)),
+            w_hh: Tensor::from_primitive(TensorPrimitive::Float(w_hh)),
+            bias: Tensor::from_primitive(TensorPrimitive::Float(bias)),
+        },
+        cell,
+    );
+    let out: FloatTensor<B> = cast(out.into_primitive().tensor())
+        .unwrap_or_else(|| unreachable!("TypeId matched, so the primitive types are equal"));
+    Ok(Tensor::from_primitive(TensorPrimitive::Float(out)))
+}
+
+/// Whether `B` is burn's `Autodiff` backend (either checkpoint strategy), the
+/// one the fused node can be registered on.
+pub(crate) fn supports<B: AutodiffBackend>() -> bool {
+    let b = TypeId::of::<B>();
+    b == TypeId::of::<Autodiff<B::InnerBackend, NoCheckpointing>>()
+        || b == TypeId::of::<Autodiff<B::InnerBackend, BalancedCheckpointing>>()
+}
+
+/// The fused recurrence when `B` is burn's `Autodiff` backend (either
+/// checkpoint strategy); the inputs back otherwise.
+///
+/// # Shapes
+/// `x` `[batch, T, I]` → `[batch, T, H]`
+pub(crate) fn try_fused<B: AutodiffBackend>(
+    inputs: LayerInputs<B>,
+    cell: Cell,
+) -> Result<Tensor<B, 3>, LayerInputs<B>> {
+    try_strategy::<B, NoCheckpointing>(inputs, cell)
+        .or_else(|inputs| try_strategy::<B, BalancedCheckpointing>(inputs, cell))
+}

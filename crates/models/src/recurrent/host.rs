@@ -1,0 +1,602 @@
+//! The Elman recurrence in plain Rust on the host: forward keeping every
+//! hidden state, and backpropagation through time with a few large matmuls.
+//!
+//! Inside a kernel the sequence is stored time-major (`[T, batch, ·]`) so that
+//! each step's rows are one contiguous block: the step's matmul then reads the
+//! previous block and writes the current one through two disjoint slices.
+//! The batch is split into groups that run on their own threads; a group's
+//! rows never meet another group's until the weight gradients are summed.
+
+use rayon::prelude::*;
+
+use super::Nonlinearity;
+
+/// Sizes of one layer's recurrence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Dims {
+    pub batch: usize,
+    pub steps: usize,
+    pub input: usize,
+    pub hidden: usize,
+}
+
+/// Which recurrence a kernel runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cell {
+    /// `h_t = φ(a_t)`: one gate.
+    Elman(Nonlinearity),
+    /// PyTorch's LSTM, gates stacked `i, f, g, o`.
+    Lstm,
+}
+
+impl Cell {
+    /// Rows of `w_ih` and `w_hh` per hidden unit.
+    pub fn gates(self) -> usize {
+        match self {
+            Cell::Elman(_) => 1,
+            Cell::Lstm => 4,
+        }
+    }
+}
+
+/// One layer's parameters, PyTorch layout: `w_ih` `[G·H, I]`, `w_hh` `[G·H, H]`,
+/// `bias` `[G·H]` (`b_ih + b_hh`), `G` gates.
+#[derive(Clone, Debug)]
+pub(crate) struct Weights {
+    pub w_ih: Vec<f32>,
+    pub w_hh: Vec<f32>,
+    pub bias: Vec<f32>,
+    pub cell: Cell,
+}
+
+/// Gradients of one layer; `None` where the caller did not ask for them.
+#[derive(Debug, Default)]
+pub(crate) struct Grads {
+    /// `[batch, T, I]`.
+    pub x: Option<Vec<f32>>,
+    pub w_ih: Vec<f32>,
+    pub w_hh: Vec<f32>,
+    pub bias: Vec<f32>,
+}
+
+/// `c = a·b + beta·c` for `a` `[m, k]`, `b` `[k, n]`, `c` `[m, n]`, each given
+/// by its row and column strides. Panics (a programming error) when a stride
+/// would reach outside its slice, which is what keeps the call sound.
+#[allow(clippy::too_many_arguments)]
+fn gemm(
+    (m, k, n): (usize, usize, usize),
+    a: &[f32],
+    (rsa, csa): (usize, usize),
+    b: &[f32],
+    (rsb, csb): (usize, usize),
+    beta: f32,
+    c: &mut [f32],
+    (rsc, csc): (usize, usize),
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    let last = |rows: usize, cols: usize, rs: usize, cs: usize| (rows - 1) * rs + (cols - 1) * cs;
+    assert!(last(m, n, rsc, csc) < c.len(), "gemm: c out of bounds");
+    if k == 0 {
+        c.iter_mut().for_each(|v| *v *= beta);
+        return;
+    }
+    assert!(last(m, k, rsa, csa) < a.len(), "gemm: a out of bounds");
+    assert!(last(k, n, rsb, csb) < b.len(), "gemm: b out of bounds");
+    // SAFETY: every element addressed through the strides lies inside its
+    // slice (asserted above); `c` is borrowed mutably, so it aliases neither
+    // `a` nor `b`.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            rsa as isize,
+            csa as isize,
+            b.as_ptr(),
+            rsb as isize,
+            csb as isize,
+            beta,
+            c.as_mut_ptr(),
+            rsc as isize,
+            csc as isize,
+        );
+    }
+}
+
+/// `[B, T, F]` → `[T, B, F]` (or back, swapping `outer` and `inner`).
+fn swap_01(src: &[f32], outer: usize, inner: usize, features: usize) -> Vec<f32> {
+    let mut dst = vec![0.0f32; src.len()];
+    for o in 0..outer {
+        for i in 0..inner {
+            let s = (o * inner + i) * features;
+            let d = (i * outer + o) * features;
+            dst[d..d + features].copy_from_slice(&src[s..s + features]);
+        }
+    }
+    dst
+}
+
+/// How many batch groups to run in parallel: enough rows per group that a
+/// step's matmul outweighs the cost of a thread hand-off.
+fn groups(d: Dims, cell: Cell) -> usize {
+    let work_per_row = d.steps * cell.gates() * d.hidden * (d.hidden + d.input);
+    if work_per_row * d.batch < 200_000 {
+        return 1;
+    }
+    rayon::current_num_threads().min(d.batch / 4).max(1)
+}
+
+fn group_bounds(batch: usize, groups: usize) -> Vec<(usize, usize)> {
+    (0..groups)
+        .map(|g| (g * batch / groups, (g + 1) * batch / groups))
+        .filter(|(a, b)| b > a)
+        .collect()
+}
+
+/// Every hidden state, time-major `[T, batch, H]`, of one group of rows.
+fn forward_group(d: Dims, w: &Weights, nonlinearity: Nonlinearity, x_bm: &[f32]) -> Vec<f32> {
+    let (bt, h) = (d.batch * d.steps, d.hidden);
+    let x_tm = swap_01(x_bm, d.batch, d.steps, d.input); // [T, b, I]
+    let mut hs = vec![0.0f32; bt * h];
+    for row in hs.chunks_exact_mut(h) {
+        row.copy_from_slice(&w.bias);
+    }
+    // All input projections at once: [T·b, I] × W_ihᵀ.
+    gemm(
+        (bt, d.input, h),
+        &x_tm,
+        (d.input, 1),
+        &w.w_ih,
+        (1, d.input),
+        1.0,
+        &mut hs,
+        (h, 1),
+    );
+    let block = d.batch * h;
+    for t in 0..d.steps {
+        let (done, rest) = hs.split_at_mut(t * block);
+        let cur = &mut rest[..block];
+        if t > 0 {
+            let prev = &done[(t - 1) * block..];
+            gemm(
+                (d.batch, h, h),
+                prev,
+                (h, 1),
+                &w.w_hh,
+                (1, h),
+                1.0,
+                cur,
+                (h, 1),
+            );
+        }
+        nonlinearity.apply_host(cur);
+    }
+    hs
+}
+
+/// BPTT over one group of rows, given its time-major states and `dL/dh` (batch-major).
+fn backward_group(
+    d: Dims,
+    w: &Weights,
+    nonlinearity: Nonlinearity,
+    x_bm: &[f32],
+    hs: &[f32],
+    dy_bm: &[f32],
+    want_x: bool,
+) -> Grads {
+    let (bt, h, i) = (d.batch * d.steps, d.hidden, d.input);
+    let block = d.batch * h;
+    let dy = swap_01(dy_bm, d.batch, d.steps, h); // [T, b, H]
+    let mut da = vec![0.0f32; bt * h]; // dL/da_t, [T, b, H]
+    let mut carry = vec![0.0f32; block]; // dL/dh_t from step t+1
+    for t in (0..d.steps).rev() {
+        let range = t * block..(t + 1) * block;
+        let da_t = &mut da[range.clone()];
+        for (((g, &dyv), &hv), &c) in da_t
+            .iter_mut()
+            .zip(&dy[range.clone()])
+            .zip(&hs[range])
+            .zip(&carry)
+        {
+            *g = (dyv + c) * nonlinearity.derivative_from_output(hv);
+        }
+        if t > 0 {
+            gemm(
+                (d.batch, h, h),
+                da_t,
+                (h, 1),
+                &w.w_hh,
+                (h, 1),
+                0.0,
+                &mut carry,
+                (h, 1),
+            );
+        }
+    }
+    let x_tm = swap_01(x_bm, d.batch, d.steps, i);
+    let mut grads = Grads {
+        x: None,
+        w_ih: vec![0.0; h * i],
+        w_hh: vec![0.0; h * h],
+        bias: vec![0.0; h],
+    };
+    // dW_ih = daᵀ·x over all T·b rows.
+    gemm(
+        (h, bt, i),
+        &da,
+        (1, h),
+        &x_tm,
+        (i, 1),
+        0.0,
+        &mut grads.w_ih,
+        (i, 1),
+    );
+    // dW_hh = Σ_{t≥1} da_tᵀ·h_{t-1}: time-major makes both one contiguous block.
+    let shifted = bt - d.batch;
+    gemm(
+        (h, shifted, h),
+        &da[block..],
+        (1, h),
+        &hs[..shifted * h],
+        (h, 1),
+        0.0,
+        &mut grads.w_hh,
+        (h, 1),
+    );
+    for row in da.chunks_exact(h) {
+        for (g, v) in grads.bias.iter_mut().zip(row) {
+            *g += v;
+        }
+    }
+    if want_x {
+        let mut dx = vec![0.0f32; bt * i];
+        gemm(
+            (bt, h, i),
+            &da,
+            (h, 1),
+            &w.w_ih,
+            (i, 1),
+            0.0,
+            &mut dx,
+            (i, 1),
+        );
+        grads.x = Some(swap_01(&dx, d.steps, d.batch, i));
+    }
+    grads
+}
+
+/// The states a forward pass keeps for its backward, one entry per batch group.
+#[derive(Clone, Debug)]
+pub(crate) struct Saved {
+    /// `(first row, end row, states)` per group.
+    pub groups: Vec<(usize, usize, GroupState)>,
+}
+
+/// One group's forward, time-major: `h` `[T, rows, H]`; for an LSTM also the
+/// cell states `c` `[T, rows, H]` and the activated gates `[T, rows, 4H]`.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct GroupState {
+    pub h: Vec<f32>,
+    pub c: Vec<f32>,
+    pub gates: Vec<f32>,
+}
+
+/// Runs the recurrence over `x` (`[batch, T, I]`); returns every hidden state
+/// `[batch, T, H]` and what the backward needs.
+pub(crate) fn forward(d: Dims, w: &Weights, x: &[f32]) -> (Vec<f32>, Saved) {
+    forward_split(d, w, x, groups(d, w.cell))
+}
+
+fn forward_split(d: Dims, w: &Weights, x: &[f32], groups: usize) -> (Vec<f32>, Saved) {
+    let row_x = d.steps * d.input;
+    let row_h = d.steps * d.hidden;
+    let groups: Vec<(usize, usize, GroupState)> = group_bounds(d.batch, groups)
+        .into_par_iter()
+        .map(|(lo, hi)| {
+            let gd = Dims {
+                batch: hi - lo,
+                ..d
+            };
+            let x = &x[lo * row_x..hi * row_x];
+            let state = match w.cell {
+                Cell::Elman(nl) => GroupState {
+                    h: forward_group(gd, w, nl, x),
+                    ..GroupState::default()
+                },
+                Cell::Lstm => lstm_forward_group(gd, w, x),
+            };
+            (lo, hi, state)
+        })
+        .collect();
+    let mut out = vec![0.0f32; d.batch * row_h];
+    for (lo, hi, state) in &groups {
+        let bm = swap_01(&state.h, d.steps, hi - lo, d.hidden);
+        out[lo * row_h..hi * row_h].copy_from_slice(&bm);
+    }
+    (out, Saved { groups })
+}
+
+/// Backpropagation through time given `dL/dh` for every state (`[batch, T, H]`).
+pub(crate) fn backward(
+    d: Dims,
+    w: &Weights,
+    x: &[f32],
+    saved: &Saved,
+    dy: &[f32],
+    want_x: bool,
+) -> Grads {
+    let row_x = d.steps * d.input;
+    let row_h = d.steps * d.hidden;
+    let parts: Vec<(usize, usize, Grads)> = saved
+        .groups
+        .par_iter()
+        .map(|(lo, hi, state)| {
+            let gd = Dims {
+                batch: hi - lo,
+                ..d
+            };
+            let x = &x[lo * row_x..hi * row_x];
+            let dy = &dy[lo * row_h..hi * row_h];
+            let g = match w.cell {
+                Cell::Elman(nl) => backward_group(gd, w, nl, x, &state.h, dy, want_x),
+                Cell::Lstm => lstm_backward_group(gd, w, x, state, dy, want_x),
+            };
+            (*lo, *hi, g)
+        })
+        .collect();
+    let mut total = Grads {
+        x: want_x.then(|| vec![0.0f32; d.batch * row_x]),
+        w_ih: vec![0.0; w.w_ih.len()],
+        w_hh: vec![0.0; w.w_hh.len()],
+        bias: vec![0.0; w.bias.len()],
+    };
+    for (lo, hi, g) in parts {
+        add(&mut total.w_ih, &g.w_ih);
+        add(&mut total.w_hh, &g.w_hh);
+        add(&mut total.bias, &g.bias);
+        if let (Some(dst), Some(src)) = (total.x.as_mut(), g.x) {
+            dst[lo * row_x..hi * row_x].copy_from_slice(&src);
+        }
+    }
+    total
+}
+
+fn add(dst: &mut [f32], src: &[f32]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d += s;
+    }
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// An LSTM group's forward: `i, f, o = σ(·)`, `g = tanh(·)`,
+/// `c_t = f⊙c_{t-1} + i⊙g`, `h_t = o⊙tanh(c_t)`, `h_{-1} = c_{-1} = 0`.
+fn lstm_forward_group(d: Dims, w: &Weights, x_bm: &[f32]) -> GroupState {
+    let (bt, h, i) = (d.batch * d.steps, d.hidden, d.input);
+    let g4 = 4 * h;
+    let (hblock, gblock) = (d.batch * h, d.batch * g4);
+    let x_tm = swap_01(x_bm, d.batch, d.steps, i); // [T, b, I]
+    let mut gates = vec![0.0f32; bt * g4];
+    for row in gates.chunks_exact_mut(g4) {
+        row.copy_from_slice(&w.bias);
+    }
+    gemm(
+        (bt, i, g4),
+        &x_tm,
+        (i, 1),
+        &w.w_ih,
+        (1, i),
+        1.0,
+        &mut gates,
+        (g4, 1),
+    );
+    let mut hs = vec![0.0f32; bt * h];
+    let mut cs = vec![0.0f32; bt * h];
+    for t in 0..d.steps {
+        let g_t = &mut gates[t * gblock..(t + 1) * gblock];
+        if t > 0 {
+            let prev = &hs[(t - 1) * hblock..t * hblock];
+            gemm(
+                (d.batch, h, g4),
+                prev,
+                (h, 1),
+                &w.w_hh,
+                (1, h),
+                1.0,
+                g_t,
+                (g4, 1),
+            );
+        }
+        let (c_done, c_rest) = cs.split_at_mut(t * hblock);
+        let c_prev = (t > 0).then(|| &c_done[(t - 1) * hblock..]);
+        let c_t = &mut c_rest[..hblock];
+        let h_t = &mut hs[t * hblock..(t + 1) * hblock];
+        for r in 0..d.batch {
+            let gr = &mut g_t[r * g4..(r + 1) * g4];
+            for k in 0..h {
+                let ig = sigmoid(gr[k]);
+                let fg = sigmoid(gr[h + k]);
+                let gg = gr[2 * h + k].tanh();
+                let og = sigmoid(gr[3 * h + k]);
+                (gr[k], gr[h + k], gr[2 * h + k], gr[3 * h + k]) = (ig, fg, gg, og);
+                let cp = c_prev.map_or(0.0, |c| c[r * h + k]);
+                let c = fg * cp + ig * gg;
+                c_t[r * h + k] = c;
+                h_t[r * h + k] = og * c.tanh();
+            }
+        }
+    }
+    GroupState {
+        h: hs,
+        c: cs,
+        gates,
+    }
+}
+
+/// An LSTM group's BPTT, given its saved states and `dL/dh` (batch-major).
+fn lstm_backward_group(
+    d: Dims,
+    w: &Weights,
+    x_bm: &[f32],
+    s: &GroupState,
+    dy_bm: &[f32],
+    want_x: bool,
+) -> Grads {
+    let (bt, h, i) = (d.batch * d.steps, d.hidden, d.input);
+    let g4 = 4 * h;
+    let (hblock, gblock) = (d.batch * h, d.batch * g4);
+    let dy = swap_01(dy_bm, d.batch, d.steps, h); // [T, b, H]
+    let mut dgates = vec![0.0f32; bt * g4]; // dL/d(pre-activation gates)
+    let mut dh = vec![0.0f32; hblock]; // dL/dh_t through step t+1
+    let mut dc = vec![0.0f32; hblock]; // dL/dc_t through step t+1
+    for t in (0..d.steps).rev() {
+        let dg_t = &mut dgates[t * gblock..(t + 1) * gblock];
+        for r in 0..d.batch {
+            let gi = t * gblock + r * g4;
+            let row = &mut dg_t[r * g4..(r + 1) * g4];
+            for k in 0..h {
+                let idx = t * hblock + r * h + k;
+                let (ig, fg, gg, og) = (
+                    s.gates[gi + k],
+                    s.gates[gi + h + k],
+                    s.gates[gi + 2 * h + k],
+                    s.gates[gi + 3 * h + k],
+                );
+                let tc = s.c[idx].tanh();
+                let dhv = dy[idx] + dh[r * h + k];
+                let dcv = dc[r * h + k] + dhv * og * (1.0 - tc * tc);
+                let cp = if t > 0 { s.c[idx - hblock] } else { 0.0 };
+                row[k] = dcv * gg * ig * (1.0 - ig);
+                row[h + k] = dcv * cp * fg * (1.0 - fg);
+                row[2 * h + k] = dcv * ig * (1.0 - gg * gg);
+                row[3 * h + k] = dhv * tc * og * (1.0 - og);
+                dc[r * h + k] = dcv * fg;
+            }
+        }
+        if t > 0 {
+            gemm(
+                (d.batch, g4, h),
+                dg_t,
+                (g4, 1),
+                &w.w_hh,
+                (h, 1),
+                0.0,
+                &mut dh,
+                (h, 1),
+            );
+        }
+    }
+    let x_tm = swap_01(x_bm, d.batch, d.steps, i);
+    let mut grads = Grads {
+        x: None,
+        w_ih: vec![0.0; g4 * i],
+        w_hh: vec![0.0; g4 * h],
+        bias: vec![0.0; g4],
+    };
+    gemm(
+        (g4, bt, i),
+        &dgates,
+        (1, g4),
+        &x_tm,
+        (i, 1),
+        0.0,
+        &mut grads.w_ih,
+        (i, 1),
+    );
+    let shifted = bt - d.batch;
+    gemm(
+        (g4, shifted, h),
+        &dgates[gblock..],
+        (1, g4),
+        &s.h[..shifted * h],
+        (h, 1),
+        0.0,
+        &mut grads.w_hh,
+        (h, 1),
+    );
+    for row in dgates.chunks_exact(g4) {
+        add(&mut grads.bias, row);
+    }
+    if want_x {
+        let mut dx = vec![0.0f32; bt * i];
+        gemm(
+            (bt, g4, i),
+            &dgates,
+            (g4, 1),
+            &w.w_ih,
+            (i, 1),
+            0.0,
+            &mut dx,
+            (i, 1),
+        );
+        grads.x = Some(swap_01(&dx, d.steps, d.batch, i));
+    }
+    grads
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_groups_give_the_single_group_result() {
+        let d = Dims {
+            batch: 9,
+            steps: 12,
+            input: 3,
+            hidden: 5,
+        };
+        let mut state = 7u32;
+        let mut next = |n: usize, scale: f32| -> Vec<f32> {
+            (0..n)
+                .map(|_| {
+                    state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    ((state >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0) * scale
+                })
+                .collect()
+        };
+        for nonlinearity in [Nonlinearity::Tanh, Nonlinearity::Relu] {
+            let w = Weights {
+                w_ih: next(15, 0.5),
+                w_hh: next(25, 0.5),
+                bias: next(5, 0.5),
+                cell: Cell::Elman(nonlinearity),
+            };
+            let x = next(9 * 12 * 3, 1.0);
+            let dy = next(9 * 12 * 5, 1.0);
+            let (one, saved_one) = forward_split(d, &w, &x, 1);
+            let (three, saved_three) = forward_split(d, &w, &x, 3);
+            assert_eq!(saved_three.groups.len(), 3);
+            // Summing the groups' weight gradients reorders float additions:
+            // equal to 1e-6 of the largest entry, not bit for bit.
+            let close = |a: &[f32], b: &[f32]| {
+                let scale = a.iter().fold(1e-30f32, |m, v| m.max(v.abs()));
+                let diff = a
+                    .iter()
+                    .zip(b)
+                    .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+                assert!(
+                    a.len() == b.len() && diff <= 1e-6 * scale,
+                    "{diff} of {scale}"
+                );
+                true
+            };
+            assert!(close(&one, &three), "{nonlinearity:?} states");
+            let g1 = backward(d, &w, &x, &saved_one, &dy, true);
+            let g3 = backward(d, &w, &x, &saved_three, &dy, true);
+            assert!(close(&g1.w_ih, &g3.w_ih) && close(&g1.w_hh, &g3.w_hh));
+            assert!(close(&g1.bias, &g3.bias));
+            assert!(close(
+                g1.x.as_deref().unwrap_or_default(),
+                g3.x.as_deref().unwrap_or_default()
+            ));
+            assert!(g1.x.is_some() && backward(d, &w, &x, &saved_one, &dy, false).x.is_none());
+        }
+    }
+}

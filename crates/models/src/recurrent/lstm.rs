@@ -1,0 +1,265 @@
+//! A stacked LSTM in PyTorch's layout (`nn.LSTM(batch_first=True)`), fused or
+//! per-step like the Elman RNN.
+
+use burn::module::{Module, Param};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{activation, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use initlab_init::Fans;
+
+use super::host::Cell;
+use super::{default_true, fused, RecurrentImpl, Rnn, RnnLayer, RnnOutput};
+use crate::params::{HostParams, ParamSpec};
+use crate::{Error, Result};
+
+/// The shape of a stacked LSTM, PyTorch's `nn.LSTM(batch_first=True)`: gates
+/// `[i, f, g, o] = x_t·W_ihᵀ + b_ih + h_{t-1}·W_hhᵀ + b_hh`, `i, f, o = σ(·)`,
+/// `g = tanh(·)`, `c_t = f⊙c_{t-1} + i⊙g`, `h_t = o⊙tanh(c_t)`, zero initial state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LstmConfig {
+    /// Input features per step (`I`).
+    pub input: usize,
+    /// Hidden units per layer (`H`).
+    pub hidden: usize,
+    /// Stacked layers; layer `l > 0` reads layer `l - 1`'s states.
+    pub layers: usize,
+    /// Whether each layer has `b_ih` and `b_hh` (PyTorch's `bias=True`).
+    #[serde(default = "default_true")]
+    pub bias: bool,
+    /// Fused, per-step, or chosen by backend.
+    #[serde(default)]
+    pub implementation: RecurrentImpl,
+}
+
+impl LstmConfig {
+    /// Every parameter in PyTorch's order and names: per layer `l`,
+    /// `weight_ih_l{l}` `(4H, I or H)` in group `input`, `weight_hh_l{l}`
+    /// `(4H, H)` in group `recurrent`, then `bias_ih_l{l}`, `bias_hh_l{l}`
+    /// `(4H)` in group `bias`, with fans `(H, H)` for PyTorch's U(±1/√H).
+    /// Rows are the gates `i, f, g, o`, `H` each.
+    pub fn param_specs(&self) -> Vec<ParamSpec> {
+        let (h, g) = (self.hidden, 4 * self.hidden);
+        let fans = Fans {
+            fan_in: h,
+            fan_out: h,
+        };
+        (0..self.layers)
+            .flat_map(|l| {
+                let mut specs = vec![
+                    ParamSpec::new(
+                        format!("weight_ih_l{l}"),
+                        "input",
+                        vec![g, self.layer_input(l)],
+                    ),
+                    ParamSpec::new(format!("weight_hh_l{l}"), "recurrent", vec![g, h]),
+                ];
+                if self.bias {
+                    specs.push(
+                        ParamSpec::new(format!("bias_ih_l{l}"), "bias", vec![g]).with_fans(fans),
+                    );
+                    specs.push(
+                        ParamSpec::new(format!("bias_hh_l{l}"), "bias", vec![g]).with_fans(fans),
+                    );
+                }
+                specs
+            })
+            .collect()
+    }
+
+    fn layer_input(&self, layer: usize) -> usize {
+        if layer == 0 {
+            self.input
+        } else {
+            self.hidden
+        }
+    }
+
+    /// Multiply-accumulates of one forward pass per example and time step.
+    pub fn forward_macs_per_step(&self) -> usize {
+        (0..self.layers)
+            .map(|l| 4 * self.hidden * (self.layer_input(l) + self.hidden))
+            .sum()
+    }
+
+    /// Builds the LSTM on `device` from host-sampled parameters.
+    pub fn init<B: Backend>(&self, params: &HostParams, device: &B::Device) -> Result<Lstm<B>> {
+        if self.input == 0 || self.hidden == 0 || self.layers == 0 {
+            return Err(Error::Config(format!(
+                "an LSTM needs positive input, hidden and layers, got {}, {}, {}",
+                self.input, self.hidden, self.layers
+            )));
+        }
+        let upload = |name: String, rows: usize, cols: usize| -> Result<Tensor<B, 2>> {
+            let values = params
+                .get(&name)
+                .ok_or_else(|| Error::Config(format!("no values for parameter `{name}`")))?;
+            if values.len() != rows * cols {
+                return Err(Error::Config(format!(
+                    "parameter `{name}` has {} values, expected {rows}×{cols}",
+                    values.len()
+                )));
+            }
+            Ok(Tensor::from_data(
+                TensorData::new(values.to_vec(), [rows, cols]),
+                device,
+            ))
+        };
+        let g = 4 * self.hidden;
+        let layers = (0..self.layers)
+            .map(|l| {
+                let bias = |name: String| -> Result<Option<Param<Tensor<B, 1>>>> {
+                    if self.bias {
+                        Ok(Some(Param::from_tensor(upload(name, 1, g)?.reshape([g]))))
+                    } else {
+                        Ok(None)
+                    }
+                };
+                Ok(RnnLayer {
+                    w_ih: Param::from_tensor(upload(
+                        format!("weight_ih_l{l}"),
+                        g,
+                        self.layer_input(l),
+                    )?),
+                    w_hh: Param::from_tensor(upload(format!("weight_hh_l{l}"), g, self.hidden)?),
+                    b_ih: bias(format!("bias_ih_l{l}"))?,
+                    b_hh: bias(format!("bias_hh_l{l}"))?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Lstm {
+            layers,
+            implementation: self.implementation,
+        })
+    }
+}
+
+/// A stacked LSTM, batch first.
+#[derive(Module, Debug)]
+pub struct Lstm<B: Backend> {
+    /// The layers, input first.
+    pub layers: Vec<RnnLayer<B>>,
+    #[module(skip)]
+    implementation: RecurrentImpl,
+}
+
+/// One LSTM layer as a loop of tensor ops over time: the reference.
+///
+/// # Shapes
+/// `x` `[batch, T, I]` → `[batch, T, H]`
+fn per_step<B: Backend>(layer: &RnnLayer<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
+    let [batch, steps, input] = x.dims();
+    let hidden = layer.w_hh.dims()[1];
+    let w_ih_t = layer.w_ih.val().transpose(); // [I, 4H]
+    let w_hh_t = layer.w_hh.val().transpose(); // [H, 4H]
+    let bias = layer.bias().map(|b| b.unsqueeze::<2>()); // [1, 4H]
+    let mut states = Vec::with_capacity(steps);
+    let mut hc: Option<(Tensor<B, 2>, Tensor<B, 2>)> = None;
+    for t in 0..steps {
+        let x_t = x
+            .clone()
+            .slice([0..batch, t..t + 1, 0..input])
+            .reshape([batch, input]);
+        let mut a = x_t.matmul(w_ih_t.clone()); // [batch, 4H]
+        if let Some((h, _)) = &hc {
+            a = a + h.clone().matmul(w_hh_t.clone());
+        }
+        if let Some(b) = &bias {
+            a = a + b.clone();
+        }
+        let gate = |k: usize| a.clone().slice([0..batch, k * hidden..(k + 1) * hidden]);
+        let i = activation::sigmoid(gate(0)); // [batch, H]
+        let f = activation::sigmoid(gate(1));
+        let g = activation::tanh(gate(2));
+        let o = activation::sigmoid(gate(3));
+        let c = match hc {
+            Some((_, c_prev)) => f * c_prev + i * g,
+            None => i * g,
+        }; // [batch, H]
+        let h = o * activation::tanh(c.clone());
+        states.push(h.clone().unsqueeze_dim::<3>(1)); // [batch, 1, H]
+        hc = Some((h, c));
+    }
+    Tensor::cat(states, 1) // [batch, T, H]
+}
+
+impl<B: Backend> Lstm<B> {
+    fn check(&self, x: &Tensor<B, 3>) -> Result<()> {
+        let [_, steps, input] = x.dims();
+        let expected = self.layers.first().map(|l| l.w_ih.dims()[1]).unwrap_or(0);
+        if steps == 0 || input != expected {
+            return Err(Error::Config(format!(
+                "LSTM input must be [batch, T ≥ 1, {expected}], got {:?}",
+                x.dims()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The forward pass on any backend; see [`Rnn::forward`] for when it fuses.
+    ///
+    /// # Shapes
+    /// `[batch, T, input]` → states `[batch, T, hidden]`, last `[batch, hidden]`
+    pub fn forward(&self, x: Tensor<B, 3>) -> Result<RnnOutput<B>> {
+        self.check(&x)?;
+        let device = x.device();
+        let host = self.implementation.is_fused::<B>(&device) && !B::ad_enabled(&device);
+        let mut h = x;
+        for layer in &self.layers {
+            h = if host {
+                fused::forward_untracked(layer.inputs(h), Cell::Lstm)
+            } else {
+                per_step(layer, h)
+            }; // [batch, T, hidden]
+        }
+        Ok(Rnn::<B>::finish(h))
+    }
+
+    /// The per-step reference, whatever the configured implementation.
+    ///
+    /// # Shapes
+    /// `[batch, T, input]` → states `[batch, T, hidden]`, last `[batch, hidden]`
+    pub fn forward_per_step(&self, x: Tensor<B, 3>) -> Result<RnnOutput<B>> {
+        self.check(&x)?;
+        let mut h = x;
+        for layer in &self.layers {
+            h = per_step(layer, h);
+        }
+        Ok(Rnn::<B>::finish(h))
+    }
+
+    /// The same network running `implementation`.
+    pub fn with_implementation(mut self, implementation: RecurrentImpl) -> Self {
+        self.implementation = implementation;
+        self
+    }
+}
+
+impl<B: AutodiffBackend> Lstm<B> {
+    /// The forward pass for training; see [`Rnn::forward_autodiff`].
+    ///
+    /// # Shapes
+    /// `[batch, T, input]` → states `[batch, T, hidden]`, last `[batch, hidden]`
+    pub fn forward_autodiff(&self, x: Tensor<B, 3>) -> Result<RnnOutput<B>> {
+        self.check(&x)?;
+        let fuse = self.implementation.is_fused::<B>(&x.device());
+        let mut h = x;
+        for layer in &self.layers {
+            h = if fuse {
+                match fused::try_fused(layer.inputs(h), Cell::Lstm) {
+                    Ok(states) => states,
+                    Err(inputs) => per_step(layer, inputs.x),
+                }
+            } else {
+                per_step(layer, h)
+            }; // [batch, T, hidden]
+        }
+        Ok(Rnn::<B>::finish(h))
+    }
+
+    /// Whether [`Lstm::forward_autodiff`] runs fused on `device`.
+    pub fn runs_fused(&self, device: &B::Device) -> bool {
+        self.implementation.is_fused::<B>(device) && fused::supports::<B>()
+    }
+}

@@ -1,0 +1,391 @@
+//! Recurrent layers: a stacked Elman RNN and LSTM in PyTorch's parameter
+//! layout, each with a fused implementation for CPU backends (`fused.rs`, the
+//! host kernels in `host.rs`) and a per-step reference that runs on every
+//! backend (`reference.rs`, and in `lstm.rs`).
+
+mod fused;
+mod host;
+mod lstm;
+mod reference;
+
+pub use lstm::{Lstm, LstmConfig};
+
+use burn::module::{Module, Param};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{activation, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use initlab_init::Fans;
+
+use crate::params::{HostParams, ParamSpec};
+use crate::{Error, Result};
+
+use fused::LayerInputs;
+use host::Cell;
+
+/// The nonlinearity of an Elman RNN, as PyTorch's `nn.RNN(nonlinearity=...)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Nonlinearity {
+    /// tanh(x), PyTorch's default.
+    #[default]
+    Tanh,
+    /// max(0, x): the IRNN of Le, Jaitly & Hinton (2015).
+    Relu,
+}
+
+impl Nonlinearity {
+    fn apply<B: Backend, const D: usize>(self, x: Tensor<B, D>) -> Tensor<B, D> {
+        match self {
+            Nonlinearity::Tanh => activation::tanh(x),
+            Nonlinearity::Relu => activation::relu(x),
+        }
+    }
+
+    fn apply_host(self, x: &mut [f32]) {
+        match self {
+            Nonlinearity::Tanh => x.iter_mut().for_each(|v| *v = v.tanh()),
+            Nonlinearity::Relu => x.iter_mut().for_each(|v| *v = v.max(0.0)),
+        }
+    }
+
+    /// φ'(a) written through h = φ(a), which is all the backward keeps.
+    fn derivative_from_output(self, h: f32) -> f32 {
+        match self {
+            Nonlinearity::Tanh => 1.0 - h * h,
+            Nonlinearity::Relu => {
+                if h > 0.0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+        }
+    }
+}
+
+/// Which implementation of the recurrence a layer runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RecurrentImpl {
+    /// Fused on CPU backends (ndarray, flex, candle and libtorch on the CPU),
+    /// per-step elsewhere.
+    #[default]
+    Auto,
+    /// The whole recurrence as one autodiff node computed on the host. On an
+    /// autodiff backend other than burn's `Autodiff`, falls back to per-step.
+    Fused,
+    /// A loop of tensor ops per time step: any backend, burn's own autodiff.
+    PerStep,
+}
+
+impl RecurrentImpl {
+    /// Whether this choice runs fused on `B`'s `device`.
+    pub fn is_fused<B: Backend>(self, device: &B::Device) -> bool {
+        match self {
+            RecurrentImpl::Fused => true,
+            RecurrentImpl::PerStep => false,
+            RecurrentImpl::Auto => {
+                let name = B::name(device).to_ascii_lowercase();
+                ["ndarray", "flex", "cpu"].iter().any(|n| name.contains(n))
+            }
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// The shape of a stacked Elman RNN, PyTorch's `nn.RNN(batch_first=True)`:
+/// `h_t = φ(x_t·W_ihᵀ + b_ih + h_{t-1}·W_hhᵀ + b_hh)`, `h_{-1} = 0`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RnnConfig {
+    /// Input features per step (`I`).
+    pub input: usize,
+    /// Hidden units per layer (`H`).
+    pub hidden: usize,
+    /// Stacked layers; layer `l > 0` reads layer `l - 1`'s states.
+    pub layers: usize,
+    /// φ.
+    #[serde(default)]
+    pub nonlinearity: Nonlinearity,
+    /// Whether each layer has `b_ih` and `b_hh` (PyTorch's `bias=True`).
+    #[serde(default = "default_true")]
+    pub bias: bool,
+    /// Fused, per-step, or chosen by backend.
+    #[serde(default)]
+    pub implementation: RecurrentImpl,
+}
+
+impl RnnConfig {
+    /// Every parameter in PyTorch's order and names: per layer `l`,
+    /// `weight_ih_l{l}` `(H, I or H)` in group `input`, `weight_hh_l{l}` `(H, H)`
+    /// in group `recurrent`, then `bias_ih_l{l}`, `bias_hh_l{l}` `(H)` in group
+    /// `bias`. Biases carry fans `(H, H)`, so PyTorch's default U(±1/√H) applies.
+    pub fn param_specs(&self) -> Vec<ParamSpec> {
+        let h = self.hidden;
+        let fans = Fans {
+            fan_in: h,
+            fan_out: h,
+        };
+        (0..self.layers)
+            .flat_map(|l| {
+                let mut specs = vec![
+                    ParamSpec::new(
+                        format!("weight_ih_l{l}"),
+                        "input",
+                        vec![h, self.layer_input(l)],
+                    ),
+                    ParamSpec::new(format!("weight_hh_l{l}"), "recurrent", vec![h, h]),
+                ];
+                if self.bias {
+                    specs.push(
+                        ParamSpec::new(format!("bias_ih_l{l}"), "bias", vec![h]).with_fans(fans),
+                    );
+                    specs.push(
+                        ParamSpec::new(format!("bias_hh_l{l}"), "bias", vec![h]).with_fans(fans),
+                    );
+                }
+                specs
+            })
+            .collect()
+    }
+
+    fn layer_input(&self, layer: usize) -> usize {
+        if layer == 0 {
+            self.input
+        } else {
+            self.hidden
+        }
+    }
+
+    /// Multiply-accumulates of one forward pass per example and time step.
+    pub fn forward_macs_per_step(&self) -> usize {
+        (0..self.layers)
+            .map(|l| self.hidden * (self.layer_input(l) + self.hidden))
+            .sum()
+    }
+
+    /// Builds the RNN on `device` from host-sampled parameters.
+    pub fn init<B: Backend>(&self, params: &HostParams, device: &B::Device) -> Result<Rnn<B>> {
+        if self.input == 0 || self.hidden == 0 || self.layers == 0 {
+            return Err(Error::Config(format!(
+                "an RNN needs positive input, hidden and layers, got {}, {}, {}",
+                self.input, self.hidden, self.layers
+            )));
+        }
+        let h = self.hidden;
+        let upload = |name: String, shape: Vec<usize>| -> Result<Tensor<B, 1>> {
+            let values = params
+                .get(&name)
+                .ok_or_else(|| Error::Config(format!("no values for parameter `{name}`")))?;
+            let len: usize = shape.iter().product();
+            if values.len() != len {
+                return Err(Error::Config(format!(
+                    "parameter `{name}` has {} values, expected {shape:?}",
+                    values.len()
+                )));
+            }
+            Ok(Tensor::from_data(
+                TensorData::new(values.to_vec(), [len]),
+                device,
+            ))
+        };
+        let layers = (0..self.layers)
+            .map(|l| {
+                let i = self.layer_input(l);
+                let bias = |name: String| -> Result<Option<Param<Tensor<B, 1>>>> {
+                    if self.bias {
+                        Ok(Some(Param::from_tensor(upload(name, vec![h])?)))
+                    } else {
+                        Ok(None)
+                    }
+                };
+                Ok(RnnLayer {
+                    w_ih: Param::from_tensor(
+                        upload(format!("weight_ih_l{l}"), vec![h, i])?.reshape([h, i]),
+                    ),
+                    w_hh: Param::from_tensor(
+                        upload(format!("weight_hh_l{l}"), vec![h, h])?.reshape([h, h]),
+                    ),
+                    b_ih: bias(format!("bias_ih_l{l}"))?,
+                    b_hh: bias(format!("bias_hh_l{l}"))?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Rnn {
+            layers,
+            nonlinearity: self.nonlinearity,
+            implementation: self.implementation,
+        })
+    }
+}
+
+/// One recurrent layer's parameters, PyTorch layout (an LSTM stacks its four
+/// gates `i, f, g, o` along the rows, `G = 4`; an Elman layer has `G = 1`).
+#[derive(Module, Debug)]
+pub struct RnnLayer<B: Backend> {
+    /// `[G·H, I]` (`weight_ih_l{l}`).
+    pub w_ih: Param<Tensor<B, 2>>,
+    /// `[G·H, H]` (`weight_hh_l{l}`).
+    pub w_hh: Param<Tensor<B, 2>>,
+    /// `[G·H]` (`bias_ih_l{l}`), absent without bias.
+    pub b_ih: Option<Param<Tensor<B, 1>>>,
+    /// `[G·H]` (`bias_hh_l{l}`), absent without bias.
+    pub b_hh: Option<Param<Tensor<B, 1>>>,
+}
+
+impl<B: Backend> RnnLayer<B> {
+    fn bias(&self) -> Option<Tensor<B, 1>> {
+        match (&self.b_ih, &self.b_hh) {
+            (Some(a), Some(b)) => Some(a.val() + b.val()),
+            (Some(a), None) | (None, Some(a)) => Some(a.val()),
+            (None, None) => None,
+        }
+    }
+
+    fn inputs(&self, x: Tensor<B, 3>) -> LayerInputs<B> {
+        let hidden = self.w_hh.dims()[0];
+        let device = x.device();
+        LayerInputs {
+            x,
+            w_ih: self.w_ih.val(),
+            w_hh: self.w_hh.val(),
+            bias: self
+                .bias()
+                .unwrap_or_else(|| Tensor::zeros([hidden], &device)),
+        }
+    }
+}
+
+/// What an RNN returns: the top layer's states.
+#[derive(Clone, Debug)]
+pub struct RnnOutput<B: Backend> {
+    /// Every hidden state of the top layer, `[batch, T, H]`.
+    pub states: Tensor<B, 3>,
+    /// The top layer's last hidden state, `[batch, H]`.
+    pub last: Tensor<B, 2>,
+}
+
+/// A stacked Elman RNN, batch first.
+#[derive(Module, Debug)]
+pub struct Rnn<B: Backend> {
+    /// The layers, input first.
+    pub layers: Vec<RnnLayer<B>>,
+    #[module(skip)]
+    nonlinearity: Nonlinearity,
+    #[module(skip)]
+    implementation: RecurrentImpl,
+}
+
+impl<B: Backend> Rnn<B> {
+    fn check(&self, x: &Tensor<B, 3>) -> Result<()> {
+        let [_, steps, input] = x.dims();
+        let expected = self.layers.first().map(|l| l.w_ih.dims()[1]).unwrap_or(0);
+        if steps == 0 || input != expected {
+            return Err(Error::Config(format!(
+                "RNN input must be [batch, T ≥ 1, {expected}], got {:?}",
+                x.dims()
+            )));
+        }
+        Ok(())
+    }
+
+    fn finish(states: Tensor<B, 3>) -> RnnOutput<B> {
+        let [batch, steps, hidden] = states.dims();
+        let last = states
+            .clone()
+            .slice([0..batch, steps - 1..steps, 0..hidden])
+            .reshape([batch, hidden]);
+        RnnOutput { states, last }
+    }
+
+    /// The forward pass on any backend. A fused choice runs on the host when
+    /// the backend records no graph (inference); on an autodiff backend this
+    /// runs per-step, so training code calls [`Rnn::forward_autodiff`], which
+    /// can also fuse there.
+    ///
+    /// # Shapes
+    /// `[batch, T, input]` → states `[batch, T, hidden]`, last `[batch, hidden]`
+    pub fn forward(&self, x: Tensor<B, 3>) -> Result<RnnOutput<B>> {
+        self.check(&x)?;
+        let device = x.device();
+        let host = self.implementation.is_fused::<B>(&device) && !B::ad_enabled(&device);
+        let mut h = x;
+        for layer in &self.layers {
+            h = if host {
+                fused::forward_untracked(layer.inputs(h), Cell::Elman(self.nonlinearity))
+            } else {
+                self.per_step(layer, h)
+            }; // [batch, T, hidden]
+        }
+        Ok(Self::finish(h))
+    }
+
+    /// The per-step reference, whatever the configured implementation.
+    ///
+    /// # Shapes
+    /// `[batch, T, input]` → states `[batch, T, hidden]`, last `[batch, hidden]`
+    pub fn forward_per_step(&self, x: Tensor<B, 3>) -> Result<RnnOutput<B>> {
+        self.check(&x)?;
+        let mut h = x;
+        for layer in &self.layers {
+            h = self.per_step(layer, h);
+        }
+        Ok(Self::finish(h))
+    }
+
+    fn per_step(&self, layer: &RnnLayer<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
+        reference::forward(
+            x,
+            layer.w_ih.val(),
+            layer.w_hh.val(),
+            layer.bias(),
+            self.nonlinearity,
+        )
+    }
+
+    /// The configured implementation.
+    pub fn implementation(&self) -> RecurrentImpl {
+        self.implementation
+    }
+
+    /// The same network running `implementation`.
+    pub fn with_implementation(mut self, implementation: RecurrentImpl) -> Self {
+        self.implementation = implementation;
+        self
+    }
+}
+
+impl<B: AutodiffBackend> Rnn<B> {
+    /// The forward pass for training: each layer is one fused autodiff node
+    /// when the configured implementation resolves to fused and `B` is burn's
+    /// `Autodiff` backend, a loop of tensor ops otherwise. Gradients agree to
+    /// float tolerance (`tests/recurrent.rs`).
+    ///
+    /// # Shapes
+    /// `[batch, T, input]` → states `[batch, T, hidden]`, last `[batch, hidden]`
+    pub fn forward_autodiff(&self, x: Tensor<B, 3>) -> Result<RnnOutput<B>> {
+        self.check(&x)?;
+        let fuse = self.implementation.is_fused::<B>(&x.device());
+        let mut h = x;
+        for layer in &self.layers {
+            h = if fuse {
+                match fused::try_fused(layer.inputs(h), Cell::Elman(self.nonlinearity)) {
+                    Ok(states) => states,
+                    Err(inputs) => self.per_step(layer, inputs.x),
+                }
+            } else {
+                self.per_step(layer, h)
+            }; // [batch, T, hidden]
+        }
+        Ok(Self::finish(h))
+    }
+
+    /// Whether [`Rnn::forward_autodiff`] runs fused on `device`.
+    pub fn runs_fused(&self, device: &B::Device) -> bool {
+        self.implementation.is_fused::<B>(device) && fused::supports::<B>()
+    }
+}

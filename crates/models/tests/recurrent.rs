@@ -1,0 +1,722 @@
+//! The Elman RNN: the fused op against the per-step reference, both against
+//! central finite differences in f64, and the parameter layout.
+
+use burn::backend::autodiff::checkpoint::strategy::BalancedCheckpointing;
+use burn::backend::{Autodiff, NdArray};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Tensor, TensorData};
+use initlab_models::{
+    tensor_to_vec, HostParams, InitPlan, Lstm, LstmConfig, Nonlinearity, RecurrentImpl, Rnn,
+    RnnConfig, RnnOutput,
+};
+
+type Ad = Autodiff<NdArray>;
+
+/// A deterministic U(-1, 1) stream (a 64-bit LCG), so the tests need no RNG crate.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+    }
+
+    fn vec(&mut self, n: usize, scale: f64) -> Vec<f64> {
+        (0..n).map(|_| self.next() * scale).collect()
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Recurrent {
+    /// 0.01·I: gradients vanish after a few steps.
+    SmallIdentity,
+    /// I: gradients flow through every step (the IRNN).
+    Identity,
+    /// U(±1/√H).
+    Random,
+}
+
+/// One test instance: config, parameters (f64, PyTorch layout, by name), a
+/// batch and the loss weights.
+struct Case {
+    config: RnnConfig,
+    params: Vec<(String, Vec<usize>, Vec<f64>)>,
+    batch: usize,
+    steps: usize,
+    x: Vec<f64>,
+    /// Loss = Σ states·c_states + Σ last·c_last.
+    c_states: Vec<f64>,
+    c_last: Vec<f64>,
+}
+
+fn case(
+    nonlinearity: Nonlinearity,
+    layers: usize,
+    recurrent: Recurrent,
+    steps: usize,
+    (batch, input, hidden): (usize, usize, usize),
+    seed: u64,
+) -> Case {
+    let config = RnnConfig {
+        input,
+        hidden,
+        layers,
+        nonlinearity,
+        bias: true,
+        implementation: RecurrentImpl::Fused,
+    };
+    let mut rng = Lcg(seed);
+    let scale = 1.0 / (hidden as f64).sqrt();
+    let params = config
+        .param_specs()
+        .into_iter()
+        .map(|spec| {
+            let n: usize = spec.shape.iter().product();
+            let values = if spec.group == "recurrent" {
+                let diag = match recurrent {
+                    Recurrent::SmallIdentity => Some(0.01),
+                    Recurrent::Identity => Some(1.0),
+                    Recurrent::Random => None,
+                };
+                match diag {
+                    Some(d) => (0..n)
+                        .map(|k| if k / hidden == k % hidden { d } else { 0.0 })
+                        .collect(),
+                    None => rng.vec(n, scale),
+                }
+            } else {
+                rng.vec(n, scale)
+            };
+            (spec.name, spec.shape, values)
+        })
+        .collect();
+    // With I and ReLU the states add up over time: keep the inputs small
+    // enough that 150 steps stay far from f32 overflow.
+    let x = rng.vec(batch * steps * input, 0.5);
+    let c_states = rng.vec(batch * steps * hidden, 1.0 / steps as f64);
+    let c_last = rng.vec(batch * hidden, 1.0);
+    Case {
+        config,
+        params,
+        batch,
+        steps,
+        x,
+        c_states,
+        c_last,
+    }
+}
+
+fn to_f32(v: &[f64]) -> Vec<f32> {
+    v.iter().map(|&x| x as f32).collect()
+}
+
+impl Case {
+    fn host_params(&self) -> HostParams {
+        let specs = self.config.param_specs();
+        HostParams {
+            tensors: specs
+                .into_iter()
+                .zip(&self.params)
+                .map(|(spec, (_, _, v))| (spec, to_f32(v)))
+                .collect(),
+        }
+    }
+
+    fn model<B: Backend>(&self) -> Rnn<B> {
+        self.config
+            .init(&self.host_params(), &Default::default())
+            .expect("init")
+    }
+
+    fn input<B: Backend>(&self) -> Tensor<B, 3> {
+        Tensor::from_data(
+            TensorData::new(to_f32(&self.x), [self.batch, self.steps, self.config.input]),
+            &Default::default(),
+        )
+    }
+
+    fn loss<B: Backend>(&self, out: RnnOutput<B>) -> Tensor<B, 1> {
+        let device = Default::default();
+        let h = self.config.hidden;
+        let cs = Tensor::<B, 3>::from_data(
+            TensorData::new(to_f32(&self.c_states), [self.batch, self.steps, h]),
+            &device,
+        );
+        let cl = Tensor::<B, 2>::from_data(
+            TensorData::new(to_f32(&self.c_last), [self.batch, h]),
+            &device,
+        );
+        (out.states * cs).sum() + (out.last * cl).sum()
+    }
+
+    /// Loss and the gradients of every parameter and of the input, named.
+    fn gradients(&self, fused: bool) -> (f32, Vec<(String, Vec<f32>)>) {
+        self.gradients_on::<Ad>(fused)
+    }
+
+    fn gradients_on<A: AutodiffBackend>(&self, fused: bool) -> (f32, Vec<(String, Vec<f32>)>) {
+        let model: Rnn<A> = self.model();
+        let x = self.input::<A>().require_grad();
+        let out = if fused {
+            assert!(model.runs_fused(&Default::default()), "fused path taken");
+            model.forward_autodiff(x.clone())
+        } else {
+            model.forward_per_step(x.clone())
+        }
+        .expect("forward");
+        let loss = self.loss(out);
+        let value = tensor_to_vec(loss.clone())[0];
+        let grads = loss.backward();
+        let mut named = Vec::new();
+        // With T = 1 the per-step loop never touches W_hh: no gradient is a zero one.
+        let g = |t: Tensor<A, 2>| {
+            let n = t.dims().iter().product();
+            t.grad(&grads).map_or(vec![0.0; n], tensor_to_vec)
+        };
+        let g1 = |t: Tensor<A, 1>| tensor_to_vec(t.grad(&grads).expect("grad"));
+        for (l, layer) in model.layers.iter().enumerate() {
+            named.push((format!("weight_ih_l{l}"), g(layer.w_ih.val())));
+            named.push((format!("weight_hh_l{l}"), g(layer.w_hh.val())));
+            if let Some(b) = &layer.b_ih {
+                named.push((format!("bias_ih_l{l}"), g1(b.val())));
+            }
+            if let Some(b) = &layer.b_hh {
+                named.push((format!("bias_hh_l{l}"), g1(b.val())));
+            }
+        }
+        named.push((
+            "x".into(),
+            tensor_to_vec(x.grad(&grads).expect("input grad")),
+        ));
+        (value, named)
+    }
+
+    /// The loss in plain f64 Rust, straight from the formula.
+    fn loss_f64(&self, params: &[(String, Vec<usize>, Vec<f64>)], x: &[f64]) -> f64 {
+        let c = &self.config;
+        let (b_n, t_n, h_n) = (self.batch, self.steps, c.hidden);
+        let get = |name: String| -> &[f64] {
+            &params.iter().find(|(n, _, _)| *n == name).expect("param").2
+        };
+        let mut seq = x.to_vec(); // [b, t, in]
+        let mut width = c.input;
+        for l in 0..c.layers {
+            let (w_ih, w_hh) = (
+                get(format!("weight_ih_l{l}")),
+                get(format!("weight_hh_l{l}")),
+            );
+            let (b_ih, b_hh) = (get(format!("bias_ih_l{l}")), get(format!("bias_hh_l{l}")));
+            let mut out = vec![0.0; b_n * t_n * h_n];
+            for b in 0..b_n {
+                let mut h = vec![0.0; h_n];
+                for t in 0..t_n {
+                    let xt = &seq[(b * t_n + t) * width..(b * t_n + t + 1) * width];
+                    let next: Vec<f64> = (0..h_n)
+                        .map(|o| {
+                            let mut a = b_ih[o] + b_hh[o];
+                            a += (0..width).map(|j| w_ih[o * width + j] * xt[j]).sum::<f64>();
+                            a += (0..h_n).map(|j| w_hh[o * h_n + j] * h[j]).sum::<f64>();
+                            match c.nonlinearity {
+                                Nonlinearity::Tanh => a.tanh(),
+                                Nonlinearity::Relu => a.max(0.0),
+                            }
+                        })
+                        .collect();
+                    out[(b * t_n + t) * h_n..(b * t_n + t + 1) * h_n].copy_from_slice(&next);
+                    h = next;
+                }
+            }
+            seq = out;
+            width = h_n;
+        }
+        let mut loss: f64 = seq.iter().zip(&self.c_states).map(|(a, b)| a * b).sum();
+        for b in 0..b_n {
+            for o in 0..h_n {
+                loss += seq[(b * t_n + t_n - 1) * h_n + o] * self.c_last[b * h_n + o];
+            }
+        }
+        loss
+    }
+}
+
+/// Max |a − b| over max |b|: the error relative to the gradient's scale.
+fn rel_err(a: &[f32], b: &[f32]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs() as f64));
+    let diff = a
+        .iter()
+        .zip(b)
+        .fold(0.0f64, |m, (x, y)| m.max((*x as f64 - *y as f64).abs()));
+    if scale == 0.0 {
+        diff
+    } else {
+        diff / scale
+    }
+}
+
+#[test]
+fn fused_matches_per_step_reference() {
+    let mut seed = 1;
+    let mut worst = 0.0f64;
+    for nonlinearity in [Nonlinearity::Tanh, Nonlinearity::Relu] {
+        for layers in [1, 2] {
+            for recurrent in [
+                Recurrent::SmallIdentity,
+                Recurrent::Identity,
+                Recurrent::Random,
+            ] {
+                for steps in [1, 7, 150] {
+                    seed += 1;
+                    let c = case(nonlinearity, layers, recurrent, steps, (3, 5, 8), seed);
+                    let label = format!("{nonlinearity:?} layers={layers} {recurrent:?} T={steps}");
+                    let (loss_f, grads_f) = c.gradients(true);
+                    let (loss_r, grads_r) = c.gradients(false);
+                    assert!(
+                        (loss_f - loss_r).abs() <= 1e-5 * loss_r.abs().max(1.0),
+                        "{label}: loss fused {loss_f} vs per-step {loss_r}"
+                    );
+                    for ((name, gf), (_, gr)) in grads_f.iter().zip(&grads_r) {
+                        let err = rel_err(gf, gr);
+                        worst = worst.max(err);
+                        assert!(err <= 1e-5, "{label}: d{name} off by {err:e} of its max");
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("worst gradient error relative to its max: {worst:e}");
+}
+
+#[test]
+fn fused_matches_per_step_over_784_pixel_steps() {
+    // Sequential MNIST pixel by pixel: one input, 784 steps.
+    for nonlinearity in [Nonlinearity::Tanh, Nonlinearity::Relu] {
+        let c = case(nonlinearity, 1, Recurrent::Identity, 784, (2, 1, 16), 99);
+        let (loss_f, grads_f) = c.gradients(true);
+        let (loss_r, grads_r) = c.gradients(false);
+        assert!((loss_f - loss_r).abs() <= 1e-5 * loss_r.abs().max(1.0));
+        for ((name, gf), (_, gr)) in grads_f.iter().zip(&grads_r) {
+            let err = rel_err(gf, gr);
+            assert!(
+                err <= 1e-5,
+                "{nonlinearity:?} T=784: d{name} off by {err:e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn fused_gradients_match_f64_finite_differences() {
+    let eps = 1e-6;
+    for (k, nonlinearity) in [Nonlinearity::Tanh, Nonlinearity::Relu]
+        .into_iter()
+        .enumerate()
+    {
+        for layers in [1, 2] {
+            let c = case(
+                nonlinearity,
+                layers,
+                Recurrent::Random,
+                4,
+                (2, 2, 3),
+                50 + k as u64 * 2 + layers as u64,
+            );
+            let (loss, grads) = c.gradients(true);
+            let exact = c.loss_f64(&c.params, &c.x);
+            assert!(
+                (loss as f64 - exact).abs() <= 1e-5 * exact.abs().max(1.0),
+                "loss {loss} vs f64 {exact}"
+            );
+            for (name, g) in &grads {
+                let fd: Vec<f32> = if name == "x" {
+                    (0..c.x.len())
+                        .map(|i| {
+                            let (mut up, mut down) = (c.x.clone(), c.x.clone());
+                            up[i] += eps;
+                            down[i] -= eps;
+                            ((c.loss_f64(&c.params, &up) - c.loss_f64(&c.params, &down))
+                                / (2.0 * eps)) as f32
+                        })
+                        .collect()
+                } else {
+                    let p = c
+                        .params
+                        .iter()
+                        .position(|(n, _, _)| n == name)
+                        .expect("param");
+                    (0..c.params[p].2.len())
+                        .map(|i| {
+                            let (mut up, mut down) = (c.params.clone(), c.params.clone());
+                            up[p].2[i] += eps;
+                            down[p].2[i] -= eps;
+                            ((c.loss_f64(&up, &c.x) - c.loss_f64(&down, &c.x)) / (2.0 * eps)) as f32
+                        })
+                        .collect()
+                };
+                let err = rel_err(g, &fd);
+                // f32 forward and backward against an f64 central difference
+                // (truncation error ~eps², rounding ~1e-10/eps): 1e-5 of the max.
+                assert!(
+                    err <= 1e-5,
+                    "{nonlinearity:?} layers={layers}: d{name} off by {err:e}\n{g:?}\n{fd:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn untracked_fused_forward_matches_per_step() {
+    let c = case(Nonlinearity::Tanh, 2, Recurrent::Random, 30, (4, 3, 6), 7);
+    let model: Rnn<NdArray> = c.model();
+    let fused = model.forward(c.input()).expect("forward");
+    let reference = model.forward_per_step(c.input()).expect("forward");
+    let err = rel_err(
+        &tensor_to_vec(fused.states),
+        &tensor_to_vec(reference.states),
+    );
+    assert!(err <= 1e-6, "states off by {err:e}");
+    let err = rel_err(&tensor_to_vec(fused.last), &tensor_to_vec(reference.last));
+    assert!(err <= 1e-6, "last off by {err:e}");
+}
+
+#[test]
+fn parameters_follow_pytorch_names_shapes_and_groups() {
+    let config = RnnConfig {
+        input: 28,
+        hidden: 128,
+        layers: 2,
+        nonlinearity: Nonlinearity::Tanh,
+        bias: true,
+        implementation: RecurrentImpl::Auto,
+    };
+    let specs = config.param_specs();
+    let got: Vec<(&str, &str, Vec<usize>)> = specs
+        .iter()
+        .map(|s| (s.name.as_str(), s.group, s.shape.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("weight_ih_l0", "input", vec![128, 28]),
+            ("weight_hh_l0", "recurrent", vec![128, 128]),
+            ("bias_ih_l0", "bias", vec![128]),
+            ("bias_hh_l0", "bias", vec![128]),
+            ("weight_ih_l1", "input", vec![128, 128]),
+            ("weight_hh_l1", "recurrent", vec![128, 128]),
+            ("bias_ih_l1", "bias", vec![128]),
+            ("bias_hh_l1", "bias", vec![128]),
+        ]
+    );
+    // PyTorch's default, U(±1/√H), for every parameter including the biases.
+    let default = "pytorch-linear-default".parse().expect("spec");
+    let host = HostParams::sample(&specs, &InitPlan::new(default), 5).expect("sample");
+    let bound = 1.0 / 128f32.sqrt();
+    for (spec, values) in &host.tensors {
+        if spec.group != "input" || spec.name.ends_with("l1") {
+            assert!(
+                values.iter().all(|v| v.abs() <= bound),
+                "{} beyond 1/√H",
+                spec.name
+            );
+        }
+    }
+    let no_bias = RnnConfig {
+        bias: false,
+        ..config
+    };
+    assert_eq!(no_bias.param_specs().len(), 4);
+}
+
+#[test]
+fn bad_inputs_are_errors_not_panics() {
+    let c = case(Nonlinearity::Tanh, 1, Recurrent::Random, 3, (2, 3, 4), 3);
+    let model: Rnn<NdArray> = c.model();
+    let wrong_width = Tensor::<NdArray, 3>::zeros([2, 3, 5], &Default::default());
+    assert!(model.forward(wrong_width).is_err());
+    let no_steps = Tensor::<NdArray, 3>::zeros([2, 0, 3], &Default::default());
+    assert!(model.forward(no_steps).is_err());
+    let zero = RnnConfig {
+        hidden: 0,
+        ..c.config.clone()
+    };
+    assert!(zero
+        .init::<NdArray>(&c.host_params(), &Default::default())
+        .is_err());
+}
+
+#[test]
+fn auto_fuses_on_ndarray_and_per_step_can_be_forced() {
+    let c = case(Nonlinearity::Relu, 1, Recurrent::Identity, 5, (2, 2, 4), 11);
+    let model: Rnn<Ad> = c.model();
+    let device = Default::default();
+    let auto = model.with_implementation(RecurrentImpl::Auto);
+    assert!(auto.runs_fused(&device));
+    let per_step = auto.with_implementation(RecurrentImpl::PerStep);
+    assert!(!per_step.runs_fused(&device));
+}
+
+#[test]
+fn fused_runs_under_balanced_checkpointing_and_without_bias() {
+    type Balanced = Autodiff<NdArray, BalancedCheckpointing>;
+    let c = case(Nonlinearity::Tanh, 2, Recurrent::Random, 20, (3, 4, 5), 21);
+    let (loss_f, grads_f) = c.gradients_on::<Balanced>(true);
+    let (loss_r, grads_r) = c.gradients_on::<Balanced>(false);
+    assert!((loss_f - loss_r).abs() <= 1e-5 * loss_r.abs().max(1.0));
+    for ((name, gf), (_, gr)) in grads_f.iter().zip(&grads_r) {
+        let err = rel_err(gf, gr);
+        assert!(err <= 1e-5, "checkpointed: d{name} off by {err:e}");
+    }
+    let mut c = case(Nonlinearity::Relu, 2, Recurrent::Random, 20, (3, 4, 5), 22);
+    c.config.bias = false;
+    c.params.retain(|(name, _, _)| !name.starts_with("bias"));
+    let (loss_f, grads_f) = c.gradients(true);
+    let (loss_r, grads_r) = c.gradients(false);
+    assert_eq!(grads_f.len(), 5, "two weights per layer and the input");
+    assert!((loss_f - loss_r).abs() <= 1e-5 * loss_r.abs().max(1.0));
+    for ((name, gf), (_, gr)) in grads_f.iter().zip(&grads_r) {
+        let err = rel_err(gf, gr);
+        assert!(err <= 1e-5, "no bias: d{name} off by {err:e}");
+    }
+}
+
+/// An LSTM instance: parameters in PyTorch layout (f64), a batch, loss weights.
+struct LstmCase {
+    config: LstmConfig,
+    params: Vec<(String, Vec<f64>)>,
+    batch: usize,
+    steps: usize,
+    x: Vec<f64>,
+    c_states: Vec<f64>,
+    c_last: Vec<f64>,
+}
+
+fn lstm_case(layers: usize, steps: usize, w_scale: f64, seed: u64) -> LstmCase {
+    let (batch, input, hidden) = (3, 4, 5);
+    let config = LstmConfig {
+        input,
+        hidden,
+        layers,
+        bias: true,
+        implementation: RecurrentImpl::Fused,
+    };
+    let mut rng = Lcg(seed);
+    let params = config
+        .param_specs()
+        .into_iter()
+        .map(|s| {
+            let n = s.shape.iter().product();
+            (s.name, rng.vec(n, w_scale))
+        })
+        .collect();
+    LstmCase {
+        x: rng.vec(batch * steps * input, 1.0),
+        c_states: rng.vec(batch * steps * hidden, 1.0 / steps as f64),
+        c_last: rng.vec(batch * hidden, 1.0),
+        config,
+        params,
+        batch,
+        steps,
+    }
+}
+
+impl LstmCase {
+    fn gradients(&self, fused: bool) -> (f32, Vec<(String, Vec<f32>)>) {
+        let device = Default::default();
+        let host = HostParams {
+            tensors: self
+                .config
+                .param_specs()
+                .into_iter()
+                .zip(&self.params)
+                .map(|(s, (_, v))| (s, to_f32(v)))
+                .collect(),
+        };
+        let model: Lstm<Ad> = self.config.init(&host, &device).expect("init");
+        let (b, t, h) = (self.batch, self.steps, self.config.hidden);
+        let x = Tensor::<Ad, 3>::from_data(
+            TensorData::new(to_f32(&self.x), [b, t, self.config.input]),
+            &device,
+        )
+        .require_grad();
+        let out = if fused {
+            model.forward_autodiff(x.clone())
+        } else {
+            model.forward_per_step(x.clone())
+        }
+        .expect("forward");
+        let cs =
+            Tensor::<Ad, 3>::from_data(TensorData::new(to_f32(&self.c_states), [b, t, h]), &device);
+        let cl = Tensor::<Ad, 2>::from_data(TensorData::new(to_f32(&self.c_last), [b, h]), &device);
+        let loss = (out.states * cs).sum() + (out.last * cl).sum();
+        let value = tensor_to_vec(loss.clone())[0];
+        let grads = loss.backward();
+        let mut named = Vec::new();
+        for (l, layer) in model.layers.iter().enumerate() {
+            let w_hh = layer.w_hh.val();
+            let n = w_hh.dims().iter().product();
+            named.push((
+                format!("weight_ih_l{l}"),
+                tensor_to_vec(layer.w_ih.val().grad(&grads).expect("grad")),
+            ));
+            named.push((
+                format!("weight_hh_l{l}"),
+                w_hh.grad(&grads).map_or(vec![0.0; n], tensor_to_vec),
+            ));
+            for (name, p) in [("bias_ih", &layer.b_ih), ("bias_hh", &layer.b_hh)] {
+                let p = p.as_ref().expect("bias");
+                named.push((
+                    format!("{name}_l{l}"),
+                    tensor_to_vec(p.val().grad(&grads).expect("grad")),
+                ));
+            }
+        }
+        named.push((
+            "x".into(),
+            tensor_to_vec(x.grad(&grads).expect("input grad")),
+        ));
+        (value, named)
+    }
+
+    /// PyTorch's LSTM equations in plain f64.
+    fn loss_f64(&self, params: &[(String, Vec<f64>)], x: &[f64]) -> f64 {
+        let sig = |v: f64| 1.0 / (1.0 + (-v).exp());
+        let (b_n, t_n, h_n) = (self.batch, self.steps, self.config.hidden);
+        let get =
+            |name: String| -> &[f64] { &params.iter().find(|(n, _)| *n == name).expect("param").1 };
+        let mut seq = x.to_vec();
+        let mut width = self.config.input;
+        for l in 0..self.config.layers {
+            let (w_ih, w_hh) = (
+                get(format!("weight_ih_l{l}")),
+                get(format!("weight_hh_l{l}")),
+            );
+            let (b_ih, b_hh) = (get(format!("bias_ih_l{l}")), get(format!("bias_hh_l{l}")));
+            let mut out = vec![0.0; b_n * t_n * h_n];
+            for b in 0..b_n {
+                let (mut h, mut c) = (vec![0.0; h_n], vec![0.0; h_n]);
+                for t in 0..t_n {
+                    let xt = &seq[(b * t_n + t) * width..(b * t_n + t + 1) * width];
+                    let pre: Vec<f64> = (0..4 * h_n)
+                        .map(|q| {
+                            b_ih[q]
+                                + b_hh[q]
+                                + (0..width).map(|j| w_ih[q * width + j] * xt[j]).sum::<f64>()
+                                + (0..h_n).map(|j| w_hh[q * h_n + j] * h[j]).sum::<f64>()
+                        })
+                        .collect();
+                    for k in 0..h_n {
+                        let (i, f) = (sig(pre[k]), sig(pre[h_n + k]));
+                        let (g, o) = (pre[2 * h_n + k].tanh(), sig(pre[3 * h_n + k]));
+                        c[k] = f * c[k] + i * g;
+                        h[k] = o * c[k].tanh();
+                    }
+                    out[(b * t_n + t) * h_n..(b * t_n + t + 1) * h_n].copy_from_slice(&h);
+                }
+            }
+            seq = out;
+            width = h_n;
+        }
+        let mut loss: f64 = seq.iter().zip(&self.c_states).map(|(a, b)| a * b).sum();
+        for b in 0..b_n {
+            for o in 0..h_n {
+                loss += seq[(b * t_n + t_n - 1) * h_n + o] * self.c_last[b * h_n + o];
+            }
+        }
+        loss
+    }
+}
+
+#[test]
+fn fused_lstm_matches_per_step_reference() {
+    let mut seed = 200;
+    for layers in [1, 2] {
+        // Small weights, PyTorch's default scale (1/√5 ≈ 0.45) and large ones
+        // that saturate the gates.
+        for w_scale in [0.01, 0.45, 2.0] {
+            for steps in [1, 7, 150] {
+                seed += 1;
+                let c = lstm_case(layers, steps, w_scale, seed);
+                let label = format!("LSTM layers={layers} scale={w_scale} T={steps}");
+                let (loss_f, grads_f) = c.gradients(true);
+                let (loss_r, grads_r) = c.gradients(false);
+                assert!(
+                    (loss_f - loss_r).abs() <= 1e-5 * loss_r.abs().max(1.0),
+                    "{label}: loss fused {loss_f} vs per-step {loss_r}"
+                );
+                for ((name, gf), (_, gr)) in grads_f.iter().zip(&grads_r) {
+                    let err = rel_err(gf, gr);
+                    assert!(err <= 1e-5, "{label}: d{name} off by {err:e} of its max");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn fused_lstm_gradients_match_f64_finite_differences() {
+    let eps = 1e-6;
+    for layers in [1, 2] {
+        let c = lstm_case(layers, 4, 0.6, 300 + layers as u64);
+        let (loss, grads) = c.gradients(true);
+        let exact = c.loss_f64(&c.params, &c.x);
+        assert!(
+            (loss as f64 - exact).abs() <= 1e-5 * exact.abs().max(1.0),
+            "{loss} vs {exact}"
+        );
+        for (name, g) in &grads {
+            let fd: Vec<f32> = if name == "x" {
+                (0..c.x.len())
+                    .map(|i| {
+                        let (mut up, mut down) = (c.x.clone(), c.x.clone());
+                        up[i] += eps;
+                        down[i] -= eps;
+                        ((c.loss_f64(&c.params, &up) - c.loss_f64(&c.params, &down)) / (2.0 * eps))
+                            as f32
+                    })
+                    .collect()
+            } else {
+                let p = c.params.iter().position(|(n, _)| n == name).expect("param");
+                (0..c.params[p].1.len())
+                    .map(|i| {
+                        let (mut up, mut down) = (c.params.clone(), c.params.clone());
+                        up[p].1[i] += eps;
+                        down[p].1[i] -= eps;
+                        ((c.loss_f64(&up, &c.x) - c.loss_f64(&down, &c.x)) / (2.0 * eps)) as f32
+                    })
+                    .collect()
+            };
+            let err = rel_err(g, &fd);
+            assert!(err <= 1e-5, "LSTM layers={layers}: d{name} off by {err:e}");
+        }
+    }
+}
+
+#[test]
+fn untracked_fused_lstm_forward_matches_per_step() {
+    let c = lstm_case(2, 30, 0.45, 400);
+    let host = HostParams {
+        tensors: c
+            .config
+            .param_specs()
+            .into_iter()
+            .zip(&c.params)
+            .map(|(s, (_, v))| (s, to_f32(v)))
+            .collect(),
+    };
+    let device = Default::default();
+    let model: Lstm<NdArray> = c.config.init(&host, &device).expect("init");
+    let x = || {
+        Tensor::<NdArray, 3>::from_data(
+            TensorData::new(to_f32(&c.x), [c.batch, c.steps, 4]),
+            &device,
+        )
+    };
+    let fused = tensor_to_vec(model.forward(x()).expect("forward").states);
+    let reference = tensor_to_vec(model.forward_per_step(x()).expect("forward").states);
+    let err = rel_err(&fused, &reference);
+    assert!(err <= 1e-6, "states off by {err:e}");
+}
