@@ -133,6 +133,7 @@ fn report_has_every_plot_run_id_and_right_numbers() {
         "accuracy",
         "grad-flow",
         "weights",
+        "activations",
     ] {
         for ext in ["png", "svg"] {
             let path = out.join(format!("plots/toy/{name}.{ext}"));
@@ -159,9 +160,11 @@ fn report_has_every_plot_run_id_and_right_numbers() {
     assert!(md.contains("**`zeros` predicts one class.**"));
     assert!(!md.contains("**`normal` predicts one class.**"));
 
-    // Self-contained: six figures inlined as SVG, no image or script fetched.
-    assert_eq!(html.matches("<figure").count(), 6);
-    assert_eq!(html.matches("<svg ").count(), 6);
+    // Self-contained: seven figures inlined as SVG, no image or script fetched.
+    assert_eq!(html.matches("<figure").count(), 7);
+    assert_eq!(html.matches("<svg ").count(), 7);
+    // The zero-initialized runs' hidden units are all dead, and the report says so.
+    assert!(md.contains("dead units"), "activations caption missing");
     assert!(!html.contains("<img") && !html.contains("<script") && !html.contains("<link"));
     assert!(html.contains("font-family=\"sans-serif\""));
     assert!(md.contains("![toy: test accuracy by initializer](plots/toy/accuracy.png)"));
