@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use anyhow::{bail, Context};
 
 use crate::paths;
+use crate::torch_env::{self, TorchEnv};
 
 /// Run the criterion benchmarks (train steps per model and backend, initializer
 /// sampling, tokenizing) and print steps/s and GFLOP/s.
@@ -22,6 +23,11 @@ pub struct Args {
     /// implementation, steps_per_s, gflops.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Leave out the tch rows. Without this flag they are measured whenever
+    /// `cargo xtask setup-torch` has installed PyTorch: the train-step bench is
+    /// built again with `--features tch` in target/tch/ (minutes the first time).
+    #[arg(long)]
+    pub no_tch: bool,
 }
 
 #[derive(Debug)]
@@ -64,6 +70,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         started,
         &mut rows,
     )?;
+    if !args.no_tch {
+        bench_tch(args.filter.as_deref(), started, &mut rows)?;
+    }
     rows.sort_by(|a, b| {
         (&a.name, &a.implementation, &a.backend).cmp(&(&b.name, &b.implementation, &b.backend))
     });
@@ -94,6 +103,44 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         std::fs::write(path, serde_json::to_string_pretty(&json)?)
             .with_context(|| format!("writing {}", path.display()))?;
     }
+    Ok(())
+}
+
+/// The tch rows: the train-step bench built with `--features tch` in
+/// target/tch/ (so the default graph is not rebuilt), run with only its tch
+/// benchmarks unless `filter` says otherwise; only tch rows are kept, the
+/// others came from the default build above.
+fn bench_tch(filter: Option<&str>, since: SystemTime, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+    let env = match TorchEnv::probe(&torch_env::venv_dir())? {
+        Some(env) if env.is_expected_version() => env,
+        _ => {
+            eprintln!("no tch rows: PyTorch is not installed (`cargo xtask setup-torch`)");
+            return Ok(());
+        }
+    };
+    if filter.is_some_and(|f| f.contains("tokenize") || f.contains("sample")) {
+        return Ok(());
+    }
+    eprintln!("== cargo bench --features tch (target/tch)");
+    let status = torch_env::cargo(&env, "bench")
+        .args([
+            "-p",
+            "initlab-train",
+            "--features",
+            "tch",
+            "--bench",
+            "train_step",
+            "--",
+            filter.unwrap_or("/tch/"),
+        ])
+        .status()
+        .context("running cargo bench --features tch")?;
+    if !status.success() {
+        bail!("cargo bench --features tch failed ({status})");
+    }
+    let mut tch = Vec::new();
+    collect(&torch_env::target_dir().join("criterion"), since, &mut tch)?;
+    rows.extend(tch.into_iter().filter(|r| r.backend == "tch"));
     Ok(())
 }
 

@@ -11,8 +11,10 @@ mod init;
 mod paths;
 mod report;
 mod reproduce;
+mod setup_torch;
 mod test;
 mod tokenize;
+mod torch_env;
 
 use std::process::ExitCode;
 
@@ -69,9 +71,25 @@ enum Command {
     /// file and saved as <cache>/embeddings/<hash>.bin and .json; when those exist
     /// it is loaded, not trained again.
     Embeddings(embeddings::Args),
+    /// Install PyTorch 2.9.0 into .venv-torch/ for `--backend tch` (3.8 GB download, 6.7 GiB).
+    ///
+    /// Does nothing when the venv already has it. `--backend tch` on any command
+    /// then builds a tch-enabled xtask in target/tch/ and sets the libtorch
+    /// environment itself.
+    SetupTorch(setup_torch::Args),
 }
 
 fn main() -> ExitCode {
+    // `--backend tch` on a build without it: the same command on a tch-enabled
+    // build (before parsing, which would reject the backend).
+    match torch_env::forward_if_needed() {
+        Ok(Some(code)) => return ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Download(args) => download::run(args),
@@ -82,6 +100,7 @@ fn main() -> ExitCode {
         Command::Init(args) => init::run(args),
         Command::Tokenize(args) => tokenize::run(args),
         Command::Embeddings(args) => embeddings::run(args),
+        Command::SetupTorch(args) => setup_torch::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -32,6 +32,9 @@ pub struct Args {
     /// The burn backend to train on (ndarray, candle, flex, tch; compiled-in ones only).
     #[arg(long, default_value_t = BackendKind::DEFAULT)]
     pub backend: BackendKind,
+    /// Where the backend computes: cpu, or with --backend tch also cuda or cuda:N.
+    #[arg(long, default_value = "cpu", value_name = "cpu|cuda|cuda:N")]
+    pub device: String,
     /// Runs trained at once [default: the number of cores].
     #[arg(long)]
     pub jobs: Option<usize>,
@@ -48,6 +51,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     // Everything that can be wrong with the request is checked before anything
     // is written, so a bad study file leaves earlier results untouched.
+    args.backend.select_device(&args.device)?;
     let names = if args.studies.is_empty() {
         Study::names(&paths::experiments())
     } else {

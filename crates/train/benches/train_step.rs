@@ -61,9 +61,6 @@ fn mlp_keras(c: &mut Criterion) {
     let flops = 3 * 2 * keras_mlp().forward_macs() * BATCH;
     group.throughput(Throughput::Elements(flops as u64));
     for kind in BackendKind::available() {
-        if kind == BackendKind::Tch {
-            continue;
-        }
         dispatch(kind, MlpStep { group: &mut group }).expect("compiled backend");
     }
     group.finish();
