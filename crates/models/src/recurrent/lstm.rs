@@ -6,8 +6,6 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{activation, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use initlab_init::Fans;
-
 use super::host::Cell;
 use super::{default_true, fused, RecurrentImpl, Rnn, RnnLayer, RnnOutput};
 use crate::params::{HostParams, ParamSpec};
@@ -40,32 +38,7 @@ impl LstmConfig {
     /// `(4H)` in group `bias`, with fans `(H, H)` for PyTorch's U(±1/√H).
     /// Rows are the gates `i, f, g, o`, `H` each.
     pub fn param_specs(&self) -> Vec<ParamSpec> {
-        let (h, g) = (self.hidden, 4 * self.hidden);
-        let fans = Fans {
-            fan_in: h,
-            fan_out: h,
-        };
-        (0..self.layers)
-            .flat_map(|l| {
-                let mut specs = vec![
-                    ParamSpec::new(
-                        format!("weight_ih_l{l}"),
-                        "input",
-                        vec![g, self.layer_input(l)],
-                    ),
-                    ParamSpec::new(format!("weight_hh_l{l}"), "recurrent", vec![g, h]),
-                ];
-                if self.bias {
-                    specs.push(
-                        ParamSpec::new(format!("bias_ih_l{l}"), "bias", vec![g]).with_fans(fans),
-                    );
-                    specs.push(
-                        ParamSpec::new(format!("bias_hh_l{l}"), "bias", vec![g]).with_fans(fans),
-                    );
-                }
-                specs
-            })
-            .collect()
+        super::stacked_param_specs(self.input, self.hidden, self.layers, 4, self.bias)
     }
 
     fn layer_input(&self, layer: usize) -> usize {

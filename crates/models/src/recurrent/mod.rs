@@ -125,32 +125,7 @@ impl RnnConfig {
     /// in group `recurrent`, then `bias_ih_l{l}`, `bias_hh_l{l}` `(H)` in group
     /// `bias`. Biases carry fans `(H, H)`, so PyTorch's default U(±1/√H) applies.
     pub fn param_specs(&self) -> Vec<ParamSpec> {
-        let h = self.hidden;
-        let fans = Fans {
-            fan_in: h,
-            fan_out: h,
-        };
-        (0..self.layers)
-            .flat_map(|l| {
-                let mut specs = vec![
-                    ParamSpec::new(
-                        format!("weight_ih_l{l}"),
-                        "input",
-                        vec![h, self.layer_input(l)],
-                    ),
-                    ParamSpec::new(format!("weight_hh_l{l}"), "recurrent", vec![h, h]),
-                ];
-                if self.bias {
-                    specs.push(
-                        ParamSpec::new(format!("bias_ih_l{l}"), "bias", vec![h]).with_fans(fans),
-                    );
-                    specs.push(
-                        ParamSpec::new(format!("bias_hh_l{l}"), "bias", vec![h]).with_fans(fans),
-                    );
-                }
-                specs
-            })
-            .collect()
+        stacked_param_specs(self.input, self.hidden, self.layers, 1, self.bias)
     }
 
     fn layer_input(&self, layer: usize) -> usize {
@@ -388,4 +363,39 @@ impl<B: AutodiffBackend> Rnn<B> {
     pub fn runs_fused(&self, device: &B::Device) -> bool {
         self.implementation.is_fused::<B>(device) && fused::supports::<B>()
     }
+}
+
+/// The parameters of a stack of PyTorch recurrent layers whose matrices have
+/// `gates × hidden` rows (1 for an Elman RNN, 4 for an LSTM): per layer `l`,
+/// `weight_ih_l{l}` in group `input`, `weight_hh_l{l}` in `recurrent`, then the
+/// two biases in `bias` with fans `(H, H)`, so PyTorch's U(±1/√H) applies.
+pub(crate) fn stacked_param_specs(
+    input: usize,
+    hidden: usize,
+    layers: usize,
+    gates: usize,
+    bias: bool,
+) -> Vec<ParamSpec> {
+    let rows = gates * hidden;
+    let fans = Fans {
+        fan_in: hidden,
+        fan_out: hidden,
+    };
+    (0..layers)
+        .flat_map(|l| {
+            let layer_input = if l == 0 { input } else { hidden };
+            let mut specs = vec![
+                ParamSpec::new(format!("weight_ih_l{l}"), "input", vec![rows, layer_input]),
+                ParamSpec::new(format!("weight_hh_l{l}"), "recurrent", vec![rows, hidden]),
+            ];
+            if bias {
+                for name in ["bias_ih", "bias_hh"] {
+                    specs.push(
+                        ParamSpec::new(format!("{name}_l{l}"), "bias", vec![rows]).with_fans(fans),
+                    );
+                }
+            }
+            specs
+        })
+        .collect()
 }
