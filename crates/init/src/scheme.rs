@@ -460,6 +460,13 @@ impl Scheme {
         }
     }
 
+    /// Whether the scheme needs fans that no shape carries (the hidden size of
+    /// `pytorch-rnn-default`), so that [`sample`](Scheme::sample) fails for
+    /// every shape and only [`sample_with_fans`](Scheme::sample_with_fans) works.
+    pub fn needs_explicit_fans(&self) -> bool {
+        matches!(self.needs(), Needs::ExplicitFans)
+    }
+
     fn needs(&self) -> Needs {
         match self {
             Scheme::Zeros
@@ -871,6 +878,17 @@ mod tests {
             parse("xavier-uniform").check_shape_with_fans(&[10], zero),
             Err(Error::ZeroFan { .. })
         ));
+    }
+
+    #[test]
+    fn only_the_rnn_default_needs_explicit_fans() {
+        for spec in EXAMPLES {
+            let scheme = parse(spec);
+            let explicit = scheme.needs_explicit_fans();
+            assert_eq!(explicit, scheme == Scheme::PytorchRnnDefault, "{spec}");
+            // A scheme that needs explicit fans cannot fill even a 2-D weight alone.
+            assert_eq!(scheme.check_shape(&[4, 3]).is_err(), explicit, "{spec}");
+        }
     }
 
     #[test]

@@ -3,7 +3,8 @@ Networks whose parameters come in named groups, built from host-sampled values.
 
 A model here is a config struct (the shape of the network) plus a burn module.
 The config lists its parameters as [`ParamSpec`]s, each in a named group
-(`weight`, `bias`, later `recurrent`, `gate-bias`, ...); an experiment's
+(`weight`, `bias`, `recurrent`, ...), some with blocks of rows in groups of
+their own ([`ParamPart`]: one LSTM gate's bias, `gate-bias.f`); an experiment's
 [`InitPlan`] assigns an initializer to each group; [`HostParams::sample`] draws
 the numbers on the host; the config's `init` uploads them. No backend ever
 samples a weight, so every backend starts from the same numbers.
@@ -21,7 +22,7 @@ mod recurrent;
 pub use crate::embedding::{NoteEmbedding, NoteEmbeddingConfig};
 pub use crate::error::{Error, Result};
 pub use crate::mlp::{tensor_to_vec, Activation, Dense, LayerTrace, Mlp, MlpConfig};
-pub use crate::params::{params_sha256, HostParams, InitPlan, ParamSpec};
+pub use crate::params::{params_sha256, HostParams, InitPlan, ParamPart, ParamSpec};
 pub use crate::recurrent::{
     Lstm, LstmConfig, Nonlinearity, RecurrentImpl, Rnn, RnnConfig, RnnLayer, RnnOutput,
 };

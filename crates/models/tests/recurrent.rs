@@ -720,3 +720,222 @@ fn untracked_fused_lstm_forward_matches_per_step() {
     let err = rel_err(&fused, &reference);
     assert!(err <= 1e-6, "states off by {err:e}");
 }
+
+/// A small two-layer LSTM for the gate-bias tests: `H = 4`, so gate `k`'s
+/// rows are `4k..4k + 4` of each bias.
+fn gate_lstm() -> LstmConfig {
+    LstmConfig {
+        input: 3,
+        hidden: 4,
+        layers: 2,
+        bias: true,
+        implementation: RecurrentImpl::Auto,
+    }
+}
+
+#[test]
+fn lstm_init_is_unchanged_when_no_gate_bias_group_is_named() {
+    // Pinned from the sampler before gate-bias groups existed: naming no part
+    // group must leave every existing initialization bit-identical.
+    let default = "xavier-uniform".parse().expect("spec");
+    let plan = InitPlan::new(default)
+        .with("recurrent", "orthogonal".parse().expect("spec"))
+        .with("bias", "normal(std=0.1)".parse().expect("spec"));
+    let lstm = HostParams::sample(&gate_lstm().param_specs(), &plan, 17).expect("sample");
+    let rnn_config = RnnConfig {
+        input: 3,
+        hidden: 4,
+        layers: 2,
+        nonlinearity: Nonlinearity::Tanh,
+        bias: true,
+        implementation: RecurrentImpl::Auto,
+    };
+    let default_plan = InitPlan::new("pytorch-linear-default".parse().expect("spec"));
+    let rnn = HostParams::sample(&rnn_config.param_specs(), &default_plan, 17).expect("sample");
+    let lstm_default =
+        HostParams::sample(&gate_lstm().param_specs(), &default_plan, 17).expect("sample");
+    assert_eq!(
+        lstm.sha256(),
+        "d643d294702483d27f8dc287d2df48a1af52b77d6a75c6cbfc40dc50e0ff9713"
+    );
+    assert_eq!(
+        rnn.sha256(),
+        "d6699a8c1806ae739b0a8b752325e545a01763dbc439fe2a0456b34b0d0c57b6"
+    );
+    assert_eq!(
+        lstm_default.sha256(),
+        "7198b5b1580785b50d8a5beadaa436acfc79833e5ea8a8694c3650d08be8036f"
+    );
+}
+
+#[test]
+fn gate_bias_groups_overwrite_only_their_gates_rows() {
+    let config = gate_lstm();
+    let h = config.hidden;
+    let default = "pytorch-linear-default".parse().expect("spec");
+    let base = InitPlan::new(default);
+    let forget = base
+        .clone()
+        .with("gate-bias.f", "constant(value=0.5)".parse().expect("spec"));
+    let specs = config.param_specs();
+    let a = HostParams::sample(&specs, &base, 23).expect("sample");
+    let b = HostParams::sample(&specs, &forget, 23).expect("sample");
+    let bound = 1.0 / (h as f32).sqrt();
+    for l in 0..config.layers {
+        for name in [format!("bias_ih_l{l}"), format!("bias_hh_l{l}")] {
+            let (before, after) = (a.get(&name).expect("bias"), b.get(&name).expect("bias"));
+            assert_eq!(after.len(), 4 * h);
+            assert!(
+                after[h..2 * h].iter().all(|&v| v == 0.5),
+                "{name}: {after:?}"
+            );
+            for gate in [0, 2, 3] {
+                let rows = gate * h..(gate + 1) * h;
+                assert_eq!(
+                    after[rows.clone()],
+                    before[rows.clone()],
+                    "{name} gate {gate}"
+                );
+                assert!(after[rows].iter().all(|v| v.abs() <= bound && *v != 0.0));
+            }
+        }
+        for name in [format!("weight_ih_l{l}"), format!("weight_hh_l{l}")] {
+            assert_eq!(a.get(&name), b.get(&name), "{name} untouched");
+        }
+    }
+    // Each gate group draws on its own stream: a fan-based default on the
+    // input gate fits the (H, H) fans and leaves the forget gate's rows alone.
+    let both = forget.with(
+        "gate-bias.i",
+        "pytorch-linear-default".parse().expect("spec"),
+    );
+    let c = HostParams::sample(&specs, &both, 23).expect("sample");
+    let (bb, cb) = (
+        b.get("bias_hh_l1").expect("bias"),
+        c.get("bias_hh_l1").expect("bias"),
+    );
+    assert_ne!(cb[..h], bb[..h], "the input gate was redrawn");
+    assert!(cb[..h].iter().all(|v| v.abs() <= bound));
+    assert_eq!(cb[h..], bb[h..]);
+    // The part groups appear on the two LSTM biases of every layer, gates i, f, g, o.
+    let parts: Vec<(&str, &str, std::ops::Range<usize>)> = specs
+        .iter()
+        .flat_map(|s| {
+            s.parts
+                .iter()
+                .map(|p| (s.name.as_str(), p.group, p.rows.clone()))
+        })
+        .filter(|(name, _, _)| *name == "bias_hh_l0")
+        .collect();
+    assert_eq!(
+        parts,
+        vec![
+            ("bias_hh_l0", "gate-bias.i", 0..4),
+            ("bias_hh_l0", "gate-bias.f", 4..8),
+            ("bias_hh_l0", "gate-bias.g", 8..12),
+            ("bias_hh_l0", "gate-bias.o", 12..16),
+        ]
+    );
+    assert_eq!(specs.iter().filter(|s| !s.parts.is_empty()).count(), 4);
+}
+
+#[test]
+fn gate_bias_groups_are_checked_when_the_plan_is_loaded() {
+    let zeros: initlab_init::Scheme = "zeros".parse().expect("spec");
+    let rnn = RnnConfig {
+        input: 3,
+        hidden: 4,
+        layers: 2,
+        nonlinearity: Nonlinearity::Tanh,
+        bias: true,
+        implementation: RecurrentImpl::Auto,
+    };
+    // Elman has one gate: no gate-bias groups.
+    let plan = InitPlan::new(zeros.clone()).with("gate-bias.f", zeros.clone());
+    match plan.validate(&rnn.param_specs()) {
+        Err(initlab_models::Error::UnknownGroup { group, allowed }) => {
+            assert_eq!(group, "gate-bias.f");
+            assert_eq!(allowed, ["input", "recurrent", "bias"]);
+        }
+        other => panic!("expected UnknownGroup, got {other:?}"),
+    }
+    // The LSTM lists its gate groups among the allowed ones.
+    let plan = InitPlan::new(zeros.clone()).with("gate-bias.x", zeros.clone());
+    let err = plan
+        .validate(&gate_lstm().param_specs())
+        .expect_err("no gate x")
+        .to_string();
+    assert!(
+        err.contains("input, recurrent, bias, gate-bias.i, gate-bias.f, gate-bias.g, gate-bias.o"),
+        "{err}"
+    );
+    // A scheme that cannot fill a gate's [H] rows names the parameter.
+    let plan = InitPlan::new(zeros).with("gate-bias.f", "orthogonal".parse().expect("spec"));
+    let err = HostParams::sample(&gate_lstm().param_specs(), &plan, 1)
+        .expect_err("orthogonal gate bias")
+        .to_string();
+    assert!(err.contains("bias_ih_l0"), "{err}");
+}
+
+#[test]
+fn pytorch_rnn_default_fills_every_recurrent_parameter_and_shape_schemes_keep_their_fans() {
+    let rnn = RnnConfig {
+        input: 3,
+        hidden: 16,
+        layers: 2,
+        nonlinearity: Nonlinearity::Tanh,
+        bias: true,
+        implementation: RecurrentImpl::Auto,
+    };
+    let lstm = LstmConfig {
+        input: 5,
+        hidden: 9,
+        layers: 1,
+        bias: true,
+        implementation: RecurrentImpl::Auto,
+    };
+    let rnn_default: initlab_init::Scheme = "pytorch-rnn-default".parse().expect("spec");
+    let xavier: initlab_init::Scheme = "xavier-uniform".parse().expect("spec");
+    for (specs, h) in [
+        (rnn.param_specs(), rnn.hidden),
+        (lstm.param_specs(), lstm.hidden),
+    ] {
+        // PyTorch's reset_parameters: U(±1/√H) for every weight and bias.
+        let host = HostParams::sample(&specs, &InitPlan::new(rnn_default.clone()), 31)
+            .expect("pytorch-rnn-default samples every recurrent parameter");
+        let bound = 1.0 / (h as f32).sqrt();
+        assert_eq!(host.tensors.len(), specs.len());
+        for (spec, values) in &host.tensors {
+            let name = &spec.name;
+            assert!(
+                values.iter().all(|v| v.abs() <= bound),
+                "{name} beyond 1/√H"
+            );
+            assert!(values.iter().any(|v| *v != values[0]), "{name} constant");
+            if values.len() >= 100 {
+                let max = values.iter().fold(0f32, |m, v| m.max(v.abs()));
+                assert!(max > 0.9 * bound, "{name}: max |v| {max} of bound {bound}");
+            }
+        }
+        // A shape-based scheme on `input` keeps weight_ih_l0's fans (out = gates·H,
+        // in = I): its bound √(6 / (fan_in + fan_out)) is well above 1/√H here.
+        let plan = InitPlan::new(rnn_default.clone()).with("input", xavier.clone());
+        let host = HostParams::sample(&specs, &plan, 31).expect("sample");
+        let spec = &specs[0];
+        assert_eq!(spec.name, "weight_ih_l0");
+        let (out, inp) = (spec.shape[0] as f32, spec.shape[1] as f32);
+        let xavier_bound = (6.0 / (out + inp)).sqrt();
+        assert!(xavier_bound > 1.1 * bound, "{xavier_bound} vs {bound}");
+        let w = host.get("weight_ih_l0").expect("weight");
+        let max = w.iter().fold(0f32, |m, v| m.max(v.abs()));
+        assert!(
+            max > 1.05 * bound && max <= xavier_bound,
+            "weight_ih_l0: max |v| {max}, 1/√H {bound}, xavier {xavier_bound}"
+        );
+        // And the same draw as xavier on the weight alone, with no hidden size.
+        let alone = initlab_models::ParamSpec::new("weight_ih_l0", "input", spec.shape.clone());
+        let alone =
+            HostParams::sample(&[alone], &InitPlan::new(xavier.clone()), 31).expect("sample");
+        assert_eq!(alone.get("weight_ih_l0"), Some(w));
+    }
+}

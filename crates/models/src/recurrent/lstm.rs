@@ -32,13 +32,39 @@ pub struct LstmConfig {
 }
 
 impl LstmConfig {
+    /// The groups of the four gates' bias rows, in PyTorch's gate order
+    /// `i, f, g, o`.
+    pub const GATE_BIAS_GROUPS: [&'static str; 4] =
+        ["gate-bias.i", "gate-bias.f", "gate-bias.g", "gate-bias.o"];
+
     /// Every parameter in PyTorch's order and names: per layer `l`,
     /// `weight_ih_l{l}` `(4H, I or H)` in group `input`, `weight_hh_l{l}`
     /// `(4H, H)` in group `recurrent`, then `bias_ih_l{l}`, `bias_hh_l{l}`
     /// `(4H)` in group `bias`, with fans `(H, H)` for PyTorch's U(±1/√H).
     /// Rows are the gates `i, f, g, o`, `H` each.
+    ///
+    /// Each bias's gate `k` (rows `kH..(k+1)H`) is also a part in group
+    /// [`GATE_BIAS_GROUPS`](Self::GATE_BIAS_GROUPS)`[k]`, so a plan can give one
+    /// gate its own initializer. The scheme fills that gate's rows of *both*
+    /// biases, and PyTorch adds `b_ih + b_hh`: a gate's effective bias is the sum
+    /// of the two, so `constant(value=0.5)` on `gate-bias.f` gives an effective
+    /// forget-gate bias of 1.
     pub fn param_specs(&self) -> Vec<ParamSpec> {
-        super::stacked_param_specs(self.input, self.hidden, self.layers, 4, self.bias)
+        let h = self.hidden;
+        let gates = Self::GATE_BIAS_GROUPS
+            .iter()
+            .enumerate()
+            .map(|(k, &group)| (group, k * h..(k + 1) * h));
+        super::stacked_param_specs(self.input, h, self.layers, 4, self.bias)
+            .into_iter()
+            .map(|spec| {
+                if spec.group == "bias" {
+                    spec.with_parts(gates.clone())
+                } else {
+                    spec
+                }
+            })
+            .collect()
     }
 
     fn layer_input(&self, layer: usize) -> usize {

@@ -123,7 +123,9 @@ impl RnnConfig {
     /// Every parameter in PyTorch's order and names: per layer `l`,
     /// `weight_ih_l{l}` `(H, I or H)` in group `input`, `weight_hh_l{l}` `(H, H)`
     /// in group `recurrent`, then `bias_ih_l{l}`, `bias_hh_l{l}` `(H)` in group
-    /// `bias`. Biases carry fans `(H, H)`, so PyTorch's default U(±1/√H) applies.
+    /// `bias`. Biases carry fans `(H, H)`, so PyTorch's default U(±1/√H) applies;
+    /// every spec is in a recurrent layer of hidden size `H`, so
+    /// `pytorch-rnn-default` fills the weights with U(±1/√H) too.
     pub fn param_specs(&self) -> Vec<ParamSpec> {
         stacked_param_specs(self.input, self.hidden, self.layers, 1, self.bias)
     }
@@ -369,6 +371,11 @@ impl<B: AutodiffBackend> Rnn<B> {
 /// `gates × hidden` rows (1 for an Elman RNN, 4 for an LSTM): per layer `l`,
 /// `weight_ih_l{l}` in group `input`, `weight_hh_l{l}` in `recurrent`, then the
 /// two biases in `bias` with fans `(H, H)`, so PyTorch's U(±1/√H) applies.
+/// Every spec is [`in_recurrent_layer`](ParamSpec::in_recurrent_layer)`(H)`, so
+/// `pytorch-rnn-default` (U(±1/√H) for every parameter) fills the weights too,
+/// while shape-based schemes keep the weights' own fans. No parts: the LSTM
+/// adds its per-gate bias parts itself ([`LstmConfig::param_specs`]), since an
+/// Elman RNN has a single gate.
 pub(crate) fn stacked_param_specs(
     input: usize,
     hidden: usize,
@@ -397,5 +404,6 @@ pub(crate) fn stacked_param_specs(
             }
             specs
         })
+        .map(|spec| spec.in_recurrent_layer(hidden))
         .collect()
 }
