@@ -105,13 +105,28 @@ fn host_dims<B: Backend>(x: &Tensor<B, 3>, w_hh: &Tensor<B, 2>) -> Dims {
     }
 }
 
-fn host_weights<B: Backend>(inputs: &LayerInputs<B>, cell: Cell) -> Weights {
+fn host_weights<B: Backend>(
+    w_ih: Tensor<B, 2>,
+    w_hh: Tensor<B, 2>,
+    bias: Tensor<B, 1>,
+    cell: Cell,
+) -> Weights {
     Weights {
-        w_ih: tensor_to_vec(inputs.w_ih.clone()),
-        w_hh: tensor_to_vec(inputs.w_hh.clone()),
-        bias: tensor_to_vec(inputs.bias.clone()),
+        w_ih: host_vec(w_ih),
+        w_hh: host_vec(w_hh),
+        bias: host_vec(bias),
         cell,
     }
+}
+
+/// A tensor's values on the host. burn-ndarray 0.21 hands over a buffer it owns
+/// alone without copying, but copies a shared one (a parameter, an input the
+/// graph also keeps) element by element through a dynamic-rank iterator, about
+/// 10 ns a value: that was half of an RNN-MNIST train step. Multiplying by one
+/// (exact) first makes a fresh buffer in one vectorized pass on any backend.
+/// Call it on untracked tensors: on a tracked one the product is a graph node.
+fn host_vec<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+    tensor_to_vec(t.mul_scalar(1.0))
 }
 
 /// The forward alone on the host, for a backend that records no graph
@@ -122,8 +137,13 @@ fn host_weights<B: Backend>(inputs: &LayerInputs<B>, cell: Cell) -> Weights {
 pub(crate) fn forward_untracked<B: Backend>(inputs: LayerInputs<B>, cell: Cell) -> Tensor<B, 3> {
     let dims = host_dims(&inputs.x, &inputs.w_hh);
     let device = inputs.x.device();
-    let weights = host_weights(&inputs, cell);
-    let x = tensor_to_vec(inputs.x);
+    let weights = host_weights(
+        inputs.w_ih.clone(),
+        inputs.w_hh.clone(),
+        inputs.bias.clone(),
+        cell,
+    );
+    let x = host_vec(inputs.x);
     let (out, _) = host::forward(dims, &weights, &x);
     Tensor::from_data(
         TensorData::new(out, [dims.batch, dims.steps, dims.hidden]),
@@ -136,8 +156,13 @@ fn fused<I: Backend, C: CheckpointStrategy>(
     cell: Cell,
 ) -> Tensor<Autodiff<I, C>, 3> {
     let dims = host_dims(&inputs.x, &inputs.w_hh);
-    let weights = Arc::new(host_weights(&inputs, cell));
-    let x_host = tensor_to_vec(inputs.x.clone());
+    let weights = Arc::new(host_weights(
+        inputs.w_ih.clone().inner(),
+        inputs.w_hh.clone().inner(),
+        inputs.bias.clone().inner(),
+        cell,
+    ));
+    let x_host = host_vec(inputs.x.clone().inner());
     let device = inputs.x.device();
     let (out, saved) = host::forward(dims, &weights, &x_host);
     let out: FloatTensor<I> = Tensor::<I, 3>::from_data(

@@ -9,7 +9,7 @@
 
 use rayon::prelude::*;
 
-use super::Nonlinearity;
+use super::{math, Nonlinearity};
 
 /// Sizes of one layer's recurrence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,6 +120,25 @@ fn swap_01(src: &[f32], outer: usize, inner: usize, features: usize) -> Vec<f32>
     dst
 }
 
+/// `w_ihᵀ` `[I, G·H]` and `w_hhᵀ` `[H, G·H]`, row-major. The forward's matmuls
+/// read the weights along these rows; the gemm packs its right-hand side again
+/// at every time step, and packing from contiguous rows instead of a strided
+/// view made the LSTM study's recurrent step 1.7× faster. Made once per forward.
+pub(crate) struct Transposed {
+    ih: Vec<f32>,
+    hh: Vec<f32>,
+}
+
+impl Transposed {
+    fn new(w: &Weights, d: Dims) -> Self {
+        let rows = w.cell.gates() * d.hidden;
+        Transposed {
+            ih: swap_01(&w.w_ih, rows, d.input, 1),
+            hh: swap_01(&w.w_hh, rows, d.hidden, 1),
+        }
+    }
+}
+
 /// How many batch groups to run in parallel: enough rows per group that a
 /// step's matmul outweighs the cost of a thread hand-off.
 fn groups(d: Dims, cell: Cell) -> usize {
@@ -138,7 +157,13 @@ fn group_bounds(batch: usize, groups: usize) -> Vec<(usize, usize)> {
 }
 
 /// Every hidden state, time-major `[T, batch, H]`, of one group of rows.
-fn forward_group(d: Dims, w: &Weights, nonlinearity: Nonlinearity, x_bm: &[f32]) -> Vec<f32> {
+fn forward_group(
+    d: Dims,
+    w: &Weights,
+    wt: &Transposed,
+    nonlinearity: Nonlinearity,
+    x_bm: &[f32],
+) -> Vec<f32> {
     let (bt, h) = (d.batch * d.steps, d.hidden);
     let x_tm = swap_01(x_bm, d.batch, d.steps, d.input); // [T, b, I]
     let mut hs = vec![0.0f32; bt * h];
@@ -150,8 +175,8 @@ fn forward_group(d: Dims, w: &Weights, nonlinearity: Nonlinearity, x_bm: &[f32])
         (bt, d.input, h),
         &x_tm,
         (d.input, 1),
-        &w.w_ih,
-        (1, d.input),
+        &wt.ih,
+        (h, 1),
         1.0,
         &mut hs,
         (h, 1),
@@ -166,8 +191,8 @@ fn forward_group(d: Dims, w: &Weights, nonlinearity: Nonlinearity, x_bm: &[f32])
                 (d.batch, h, h),
                 prev,
                 (h, 1),
-                &w.w_hh,
-                (1, h),
+                &wt.hh,
+                (h, 1),
                 1.0,
                 cur,
                 (h, 1),
@@ -277,11 +302,13 @@ pub(crate) struct Saved {
 }
 
 /// One group's forward, time-major: `h` `[T, rows, H]`; for an LSTM also the
-/// cell states `c` `[T, rows, H]` and the activated gates `[T, rows, 4H]`.
+/// cell states `c` and `tanh(c)` `[T, rows, H]` and the activated gates
+/// `[T, rows, 4H]`.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct GroupState {
     pub h: Vec<f32>,
     pub c: Vec<f32>,
+    pub tanh_c: Vec<f32>,
     pub gates: Vec<f32>,
 }
 
@@ -294,6 +321,7 @@ pub(crate) fn forward(d: Dims, w: &Weights, x: &[f32]) -> (Vec<f32>, Saved) {
 fn forward_split(d: Dims, w: &Weights, x: &[f32], groups: usize) -> (Vec<f32>, Saved) {
     let row_x = d.steps * d.input;
     let row_h = d.steps * d.hidden;
+    let wt = Transposed::new(w, d);
     let groups: Vec<(usize, usize, GroupState)> = group_bounds(d.batch, groups)
         .into_par_iter()
         .map(|(lo, hi)| {
@@ -304,10 +332,10 @@ fn forward_split(d: Dims, w: &Weights, x: &[f32], groups: usize) -> (Vec<f32>, S
             let x = &x[lo * row_x..hi * row_x];
             let state = match w.cell {
                 Cell::Elman(nl) => GroupState {
-                    h: forward_group(gd, w, nl, x),
+                    h: forward_group(gd, w, &wt, nl, x),
                     ..GroupState::default()
                 },
-                Cell::Lstm => lstm_forward_group(gd, w, x),
+                Cell::Lstm => lstm_forward_group(gd, w, &wt, x),
             };
             (lo, hi, state)
         })
@@ -371,13 +399,9 @@ fn add(dst: &mut [f32], src: &[f32]) {
     }
 }
 
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
-}
-
 /// An LSTM group's forward: `i, f, o = σ(·)`, `g = tanh(·)`,
 /// `c_t = f⊙c_{t-1} + i⊙g`, `h_t = o⊙tanh(c_t)`, `h_{-1} = c_{-1} = 0`.
-fn lstm_forward_group(d: Dims, w: &Weights, x_bm: &[f32]) -> GroupState {
+fn lstm_forward_group(d: Dims, w: &Weights, wt: &Transposed, x_bm: &[f32]) -> GroupState {
     let (bt, h, i) = (d.batch * d.steps, d.hidden, d.input);
     let g4 = 4 * h;
     let (hblock, gblock) = (d.batch * h, d.batch * g4);
@@ -390,14 +414,16 @@ fn lstm_forward_group(d: Dims, w: &Weights, x_bm: &[f32]) -> GroupState {
         (bt, i, g4),
         &x_tm,
         (i, 1),
-        &w.w_ih,
-        (1, i),
+        &wt.ih,
+        (g4, 1),
         1.0,
         &mut gates,
         (g4, 1),
     );
     let mut hs = vec![0.0f32; bt * h];
     let mut cs = vec![0.0f32; bt * h];
+    let mut tcs = vec![0.0f32; bt * h];
+    let zeros = vec![0.0f32; h];
     for t in 0..d.steps {
         let g_t = &mut gates[t * gblock..(t + 1) * gblock];
         if t > 0 {
@@ -406,35 +432,42 @@ fn lstm_forward_group(d: Dims, w: &Weights, x_bm: &[f32]) -> GroupState {
                 (d.batch, h, g4),
                 prev,
                 (h, 1),
-                &w.w_hh,
-                (1, h),
+                &wt.hh,
+                (g4, 1),
                 1.0,
                 g_t,
                 (g4, 1),
             );
         }
         let (c_done, c_rest) = cs.split_at_mut(t * hblock);
-        let c_prev = (t > 0).then(|| &c_done[(t - 1) * hblock..]);
         let c_t = &mut c_rest[..hblock];
+        let tc_t = &mut tcs[t * hblock..(t + 1) * hblock];
         let h_t = &mut hs[t * hblock..(t + 1) * hblock];
         for r in 0..d.batch {
-            let gr = &mut g_t[r * g4..(r + 1) * g4];
+            let row = r * h..(r + 1) * h;
+            let (ifg, go) = g_t[r * g4..(r + 1) * g4].split_at_mut(2 * h);
+            let (gg, og) = go.split_at_mut(h);
+            math::sigmoid_in_place(ifg);
+            math::tanh_in_place(gg);
+            math::sigmoid_in_place(og);
+            let (ig, fg) = ifg.split_at(h);
+            let cp = if t > 0 {
+                &c_done[(t - 1) * hblock..][row.clone()]
+            } else {
+                &zeros[..]
+            };
+            let (c, tc, hv) = (&mut c_t[row.clone()], &mut tc_t[row.clone()], &mut h_t[row]);
             for k in 0..h {
-                let ig = sigmoid(gr[k]);
-                let fg = sigmoid(gr[h + k]);
-                let gg = gr[2 * h + k].tanh();
-                let og = sigmoid(gr[3 * h + k]);
-                (gr[k], gr[h + k], gr[2 * h + k], gr[3 * h + k]) = (ig, fg, gg, og);
-                let cp = c_prev.map_or(0.0, |c| c[r * h + k]);
-                let c = fg * cp + ig * gg;
-                c_t[r * h + k] = c;
-                h_t[r * h + k] = og * c.tanh();
+                c[k] = fg[k] * cp[k] + ig[k] * gg[k];
+                tc[k] = math::tanh(c[k]);
+                hv[k] = og[k] * tc[k];
             }
         }
     }
     GroupState {
         h: hs,
         c: cs,
+        tanh_c: tcs,
         gates,
     }
 }
@@ -455,28 +488,36 @@ fn lstm_backward_group(
     let mut dgates = vec![0.0f32; bt * g4]; // dL/d(pre-activation gates)
     let mut dh = vec![0.0f32; hblock]; // dL/dh_t through step t+1
     let mut dc = vec![0.0f32; hblock]; // dL/dc_t through step t+1
+    let zeros = vec![0.0f32; h];
     for t in (0..d.steps).rev() {
         let dg_t = &mut dgates[t * gblock..(t + 1) * gblock];
         for r in 0..d.batch {
-            let gi = t * gblock + r * g4;
-            let row = &mut dg_t[r * g4..(r + 1) * g4];
+            let at = t * hblock + r * h..t * hblock + (r + 1) * h;
+            let gates = &s.gates[t * gblock + r * g4..t * gblock + (r + 1) * g4];
+            let (ig, fg, gg, og) = (
+                &gates[..h],
+                &gates[h..2 * h],
+                &gates[2 * h..3 * h],
+                &gates[3 * h..],
+            );
+            let (tc, dyr) = (&s.tanh_c[at.clone()], &dy[at.clone()]);
+            let cp = if t > 0 {
+                &s.c[at.start - hblock..at.end - hblock]
+            } else {
+                &zeros[..]
+            };
+            let (dhr, dcr) = (&dh[r * h..(r + 1) * h], &mut dc[r * h..(r + 1) * h]);
+            let (di, rest) = dg_t[r * g4..(r + 1) * g4].split_at_mut(h);
+            let (df, rest) = rest.split_at_mut(h);
+            let (dgg, dog) = rest.split_at_mut(h);
             for k in 0..h {
-                let idx = t * hblock + r * h + k;
-                let (ig, fg, gg, og) = (
-                    s.gates[gi + k],
-                    s.gates[gi + h + k],
-                    s.gates[gi + 2 * h + k],
-                    s.gates[gi + 3 * h + k],
-                );
-                let tc = s.c[idx].tanh();
-                let dhv = dy[idx] + dh[r * h + k];
-                let dcv = dc[r * h + k] + dhv * og * (1.0 - tc * tc);
-                let cp = if t > 0 { s.c[idx - hblock] } else { 0.0 };
-                row[k] = dcv * gg * ig * (1.0 - ig);
-                row[h + k] = dcv * cp * fg * (1.0 - fg);
-                row[2 * h + k] = dcv * ig * (1.0 - gg * gg);
-                row[3 * h + k] = dhv * tc * og * (1.0 - og);
-                dc[r * h + k] = dcv * fg;
+                let dhv = dyr[k] + dhr[k];
+                let dcv = dcr[k] + dhv * og[k] * (1.0 - tc[k] * tc[k]);
+                di[k] = dcv * gg[k] * ig[k] * (1.0 - ig[k]);
+                df[k] = dcv * cp[k] * fg[k] * (1.0 - fg[k]);
+                dgg[k] = dcv * ig[k] * (1.0 - gg[k] * gg[k]);
+                dog[k] = dhv * tc[k] * og[k] * (1.0 - og[k]);
+                dcr[k] = dcv * fg[k];
             }
         }
         if t > 0 {

@@ -6,6 +6,7 @@
 mod fused;
 mod host;
 mod lstm;
+mod math;
 mod reference;
 
 pub use lstm::{Lstm, LstmConfig};
@@ -44,7 +45,7 @@ impl Nonlinearity {
 
     fn apply_host(self, x: &mut [f32]) {
         match self {
-            Nonlinearity::Tanh => x.iter_mut().for_each(|v| *v = v.tanh()),
+            Nonlinearity::Tanh => math::tanh_in_place(x),
             Nonlinearity::Relu => x.iter_mut().for_each(|v| *v = v.max(0.0)),
         }
     }
