@@ -14,6 +14,8 @@ crate that downloads anything or checks a checksum.
 - [`maestro`] turns MAESTRO MIDI files into muspy's event tokens (checked against
   muspy 0.5 on every mirrored file), splits them and cuts the LSTM study's windows;
   [`adding`] generates the seeded adding problem.
+- [`sequential`] reads MNIST images as sequences (rows, pixels, or seeded
+  permuted pixels) for the recurrent studies.
 */
 #![deny(missing_docs)]
 
@@ -29,6 +31,8 @@ pub use crate::mnist::{Images, Mnist};
 
 pub mod adding;
 pub mod maestro;
+pub mod sequential;
 
 pub use crate::adding::{AddingBatch, AddingProblem, MarkerPlacement};
 pub use crate::maestro::{EventOptions, Maestro, SplitScheme, Vocabulary};
+pub use crate::sequential::{Reading, SequenceReader};
