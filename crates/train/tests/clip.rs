@@ -1,4 +1,5 @@
-//! Global-norm clipping against hand-computed `clip_grad_norm_` results.
+//! Global-norm clipping against hand-computed `clip_grad_norm_` results and
+//! against PyTorch's own, from `tests/fixtures/torch_clip.json`.
 
 use burn::backend::{Autodiff, NdArray};
 use burn::module::{Module, Param};
@@ -79,4 +80,159 @@ fn gradients_below_the_limit_are_untouched() {
     let (_, outcome) = clip_grad_norm(&model, grads, 100.0);
     assert_eq!(outcome.coefficient, 1.0);
     assert!((outcome.norm - 13.0).abs() < 1e-12);
+}
+
+/// `tests/fixtures/torch_clip.json`, written by
+/// `scripts/torch_recurrent_fixture.py` from `torch.nn.utils.clip_grad_norm_`
+/// (norm_type 2) run in float64 on float32 gradients.
+#[derive(serde::Deserialize)]
+struct TorchClip {
+    torch_version: String,
+    cases: Vec<TorchClipCase>,
+}
+
+#[derive(serde::Deserialize)]
+struct TorchClipCase {
+    name: String,
+    max_norm: f64,
+    norm_type: f64,
+    grads: Vec<TorchGrad>,
+    /// What `clip_grad_norm_` returned.
+    total_norm: f64,
+    clips: bool,
+    /// `.grad` after the call, in `grads` order.
+    clipped: Vec<Vec<f64>>,
+}
+
+#[derive(serde::Deserialize)]
+struct TorchGrad {
+    shape: Vec<usize>,
+    values: Vec<f64>,
+}
+
+/// Parameters of rank 1 and 2 in any number, one per fixture gradient.
+#[derive(Module, Debug)]
+struct Many<B: Backend> {
+    matrices: Vec<Param<Tensor<B, 2>>>,
+    vectors: Vec<Param<Tensor<B, 1>>>,
+}
+
+/// Where fixture gradient `k` lives in [`Many`].
+enum Slot {
+    Matrix(usize),
+    Vector(usize),
+}
+
+/// A module whose loss `Σ_k Σ p_k·G_k` has exactly the fixture's gradients `G_k`.
+fn torch_module(case: &TorchClipCase) -> (Many<Ad>, Vec<Slot>, GradientsParams) {
+    let device = Default::default();
+    let mut model = Many::<Ad> {
+        matrices: Vec::new(),
+        vectors: Vec::new(),
+    };
+    let mut slots = Vec::new();
+    let mut loss = Tensor::<Ad, 1>::zeros([1], &device);
+    for (k, g) in case.grads.iter().enumerate() {
+        let values: Vec<f32> = g
+            .values
+            .iter()
+            .map(|&v| {
+                // serde_json's default parser may be an f64 ulp off the written
+                // float32 value; far below half a float32 ulp.
+                assert!(((v as f32) as f64 - v).abs() <= 1e-15 * v.abs());
+                v as f32
+            })
+            .collect();
+        let ones = vec![1.0f32; values.len()];
+        match g.shape.as_slice() {
+            &[n] => {
+                let p = Param::from_data(TensorData::new(ones, [n]), &device);
+                let c = Tensor::<Ad, 1>::from_data(TensorData::new(values, [n]), &device);
+                loss = loss + (p.val() * c).sum();
+                slots.push(Slot::Vector(model.vectors.len()));
+                model.vectors.push(p);
+            }
+            &[r, c] => {
+                let p = Param::from_data(TensorData::new(ones, [r, c]), &device);
+                let g = Tensor::<Ad, 2>::from_data(TensorData::new(values, [r, c]), &device);
+                loss = loss + (p.val() * g).sum();
+                slots.push(Slot::Matrix(model.matrices.len()));
+                model.matrices.push(p);
+            }
+            other => panic!("{}: gradient {k} has shape {other:?}", case.name),
+        }
+    }
+    let grads = GradientsParams::from_grads(loss.backward(), &model);
+    (model, slots, grads)
+}
+
+fn slot_values(grads: &GradientsParams, model: &Many<Ad>, slot: &Slot) -> Vec<f32> {
+    match slot {
+        Slot::Matrix(i) => values(grads, &model.matrices[*i]),
+        Slot::Vector(i) => values(grads, &model.vectors[*i]),
+    }
+}
+
+#[test]
+fn matches_pytorch_clip_grad_norm_fixture() {
+    let fixture: TorchClip = serde_json::from_str(include_str!("fixtures/torch_clip.json"))
+        .expect("torch_clip.json parses");
+    assert!(fixture.torch_version.starts_with("2."));
+    let clipping: Vec<bool> = fixture.cases.iter().map(|c| c.clips).collect();
+    assert!(
+        clipping.contains(&true) && clipping.contains(&false),
+        "the fixture has a case that clips and one that does not: {clipping:?}"
+    );
+    for case in &fixture.cases {
+        let name = &case.name;
+        assert_eq!(
+            case.norm_type, 2.0,
+            "{name}: only the L2 norm is implemented"
+        );
+        let (model, slots, grads) = torch_module(case);
+        // The loss's gradients are the fixture's, before any clipping.
+        for (k, slot) in slots.iter().enumerate() {
+            let g = slot_values(&grads, &model, slot);
+            let expected: Vec<f32> = case.grads[k].values.iter().map(|&v| v as f32).collect();
+            assert_eq!(g, expected, "{name}: gradient {k} before clipping");
+        }
+        let (clipped, outcome) = clip_grad_norm(&model, grads, case.max_norm);
+        let norm_err = (outcome.norm - case.total_norm).abs() / case.total_norm;
+        assert!(
+            norm_err <= 1e-6,
+            "{name}: norm {} vs PyTorch {} (relative error {norm_err:e})",
+            outcome.norm,
+            case.total_norm
+        );
+        assert_eq!(
+            outcome.coefficient < 1.0,
+            case.clips,
+            "{name}: clipped or not as PyTorch, {outcome:?}"
+        );
+        let mut worst = 0.0f64;
+        for (k, slot) in slots.iter().enumerate() {
+            let got = slot_values(&clipped, &model, slot);
+            let expected = &case.clipped[k];
+            let scale = expected.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            let diff = got
+                .iter()
+                .zip(expected)
+                .fold(0.0f64, |m, (g, e)| m.max((*g as f64 - e).abs()));
+            let err = if scale == 0.0 { diff } else { diff / scale };
+            worst = worst.max(err);
+            assert!(
+                err <= 1e-6,
+                "{name}: clipped gradient {k} off by {err:e} of its max abs"
+            );
+            if !case.clips {
+                // Not clipped: left exactly as they were, as in PyTorch.
+                let original: Vec<f32> = case.grads[k].values.iter().map(|&v| v as f32).collect();
+                assert_eq!(got, original, "{name}: gradient {k} changed");
+            }
+        }
+        eprintln!(
+            "{name}: norm {} (PyTorch {}, error {norm_err:e}), coefficient {}, worst clipped-gradient error {worst:e}",
+            outcome.norm, case.total_norm, outcome.coefficient
+        );
+    }
 }
