@@ -106,7 +106,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The tch rows: the train-step bench built with `--features tch` in
+/// The tch rows: the train-step benches built with `--features tch` in
 /// target/tch/ (so the default graph is not rebuilt), run with only its tch
 /// benchmarks unless `filter` says otherwise; only tch rows are kept, the
 /// others came from the default build above.
@@ -130,6 +130,8 @@ fn bench_tch(filter: Option<&str>, since: SystemTime, rows: &mut Vec<Row>) -> an
             "tch",
             "--bench",
             "train_step",
+            "--bench",
+            "recurrent_step",
             "--",
             filter.unwrap_or("/tch/"),
         ])

@@ -3,24 +3,43 @@
 //! T = 150, batch 16, Linear(100→1) on the last state, MSE. Ids are
 //! `irnn-adding-150/backend/implementation` (`fused`, `per-step`); the
 //! throughput in elements is the step's FLOPs (3 × the forward matmuls), as in
-//! `train_step.rs`. PyTorch 2.9 on 2 CPU threads: 87–100 steps/s.
+//! `train_step.rs`.
 //!
 //! `lstm-maestro/backend/implementation`: the LSTM study's model,
 //! Embedding(359, 32) → LSTM(32→360) over 32 steps → Linear(11 520→359) on
-//! every state, batch 64, cross-entropy, Adam. PyTorch: 9–11 steps/s.
+//! every state, batch 64, cross-entropy, Adam.
+//!
+//! `rnn-mnist/backend/implementation`: the RNN study's model, RNN 28→128 tanh,
+//! 2 layers, PyTorch's default init, over MNIST rows (28 steps of 28 pixels) →
+//! Linear(128→10) on the last state, batch 128, cross-entropy, AdamW.
+//!
+//! PyTorch runs the same three models in `../shared/bench/torch_steps.py`; the
+//! side-by-side numbers and ratios are in ARCHITECTURE.md. PyTorch's throughput
+//! differs between machines of this kind by up to 2×, so compare only runs
+//! taken back to back on one idle machine.
 
 use burn::module::{Module, Param};
-use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor, TensorData};
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
-use initlab_data::AddingProblem;
+use initlab_data::{AddingProblem, Images, Reading, SequenceReader};
 use initlab_init::Scheme;
 use initlab_models::{
     Dense, HostParams, InitPlan, Lstm, LstmConfig, Nonlinearity, RecurrentImpl, Rnn, RnnConfig,
 };
 use initlab_train::{cross_entropy, dispatch, BackendKind, BackendTask};
+
+/// The row's label, or `None` for a fused run that falls back to per-step (an
+/// autodiff backend other than burn's), which would time the per-step path twice.
+fn row_label(implementation: RecurrentImpl, fused: bool) -> Option<&'static str> {
+    match implementation {
+        RecurrentImpl::PerStep => Some("per-step"),
+        _ if fused => Some("fused"),
+        _ => None,
+    }
+}
 
 const STEPS: usize = 150;
 const BATCH: usize = 16;
@@ -78,10 +97,8 @@ impl BackendTask for IrnnStep<'_, '_> {
                 bias: Param::from_data(TensorData::new(vec![0.0f32], [1]), &device),
             };
             let fused = rnn.runs_fused(&device);
-            let label = match implementation {
-                RecurrentImpl::PerStep => "per-step",
-                _ if fused => "fused",
-                _ => continue,
+            let Some(label) = row_label(implementation, fused) else {
+                continue;
             };
             let mut model = Some(Irnn { rnn, head });
             let mut optim = AdamConfig::new().init();
@@ -113,9 +130,6 @@ fn irnn_adding(c: &mut Criterion) {
     let macs = config.forward_macs_per_step() * STEPS + HIDDEN;
     group.throughput(Throughput::Elements((3 * 2 * macs * BATCH) as u64));
     for kind in BackendKind::available() {
-        if kind == BackendKind::Tch {
-            continue;
-        }
         dispatch(kind, IrnnStep { group: &mut group }).expect("compiled backend");
     }
     group.finish();
@@ -178,10 +192,8 @@ impl BackendTask for LstmStep<'_, '_> {
             let host = HostParams::sample(&config.param_specs(), &plan, 1).expect("sample");
             let lstm: Lstm<B> = config.init(&host, &device).expect("init");
             let fused = lstm.runs_fused(&device);
-            let label = match implementation {
-                RecurrentImpl::PerStep => "per-step",
-                _ if fused => "fused",
-                _ => continue,
+            let Some(label) = row_label(implementation, fused) else {
+                continue;
             };
             let features = CONTEXT * LSTM_HIDDEN;
             let embedding: Vec<f32> = (0..VOCAB * EMBED)
@@ -226,13 +238,118 @@ fn lstm_maestro(c: &mut Criterion) {
         + CONTEXT * LSTM_HIDDEN * VOCAB;
     group.throughput(Throughput::Elements((3 * 2 * macs * LSTM_BATCH) as u64));
     for kind in BackendKind::available() {
-        if kind == BackendKind::Tch {
-            continue;
-        }
         dispatch(kind, LstmStep { group: &mut group }).expect("compiled backend");
     }
     group.finish();
 }
 
-criterion_group!(benches, irnn_adding, lstm_maestro);
+const MNIST_SIDE: usize = 28;
+const RNN_HIDDEN: usize = 128;
+const RNN_BATCH: usize = 128;
+const CLASSES: usize = 10;
+
+fn mnist_rnn(implementation: RecurrentImpl) -> RnnConfig {
+    RnnConfig {
+        input: MNIST_SIDE,
+        hidden: RNN_HIDDEN,
+        layers: 2,
+        nonlinearity: Nonlinearity::Tanh,
+        bias: true,
+        implementation,
+    }
+}
+
+#[derive(Module, Debug)]
+struct MnistRnn<B: Backend> {
+    rnn: Rnn<B>,
+    head: Dense<B>,
+}
+
+impl<B: AutodiffBackend> MnistRnn<B> {
+    /// # Shapes
+    /// `[batch, 28, 28]` rows → `[batch, 10]` logits
+    fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 2> {
+        let out = self.rnn.forward_autodiff(x).expect("input shape"); // last: [batch, 128]
+        self.head.forward(out.last) // [batch, 10]
+    }
+}
+
+struct RnnMnistStep<'a, 'b> {
+    group: &'a mut BenchmarkGroup<'b, WallTime>,
+}
+
+impl BackendTask for RnnMnistStep<'_, '_> {
+    type Output = ();
+    fn run<B: AutodiffBackend>(self, device: B::Device, kind: BackendKind) {
+        // Deterministic stand-in pixels, read the way the study reads MNIST.
+        let images = Images {
+            pixels: (0..RNN_BATCH * MNIST_SIDE * MNIST_SIDE)
+                .map(|i| ((i * 37) % 256) as u8)
+                .collect(),
+            labels: (0..RNN_BATCH).map(|i| (i % CLASSES) as u8).collect(),
+            rows: MNIST_SIDE,
+            cols: MNIST_SIDE,
+        };
+        let reader = SequenceReader::for_images(Reading::Rows, &images).expect("28×28");
+        let indices: Vec<usize> = (0..RNN_BATCH).collect();
+        let pixels = reader.read(&images, &indices).expect("indices in range");
+        let labels: Vec<i64> = images.labels.iter().map(|&l| i64::from(l)).collect();
+        for implementation in [RecurrentImpl::Fused, RecurrentImpl::PerStep] {
+            let config = mnist_rnn(implementation);
+            let plan = InitPlan::new("pytorch-rnn-default".parse().expect("spec"));
+            let host = HostParams::sample(&config.param_specs(), &plan, 1).expect("sample");
+            let rnn: Rnn<B> = config.init(&host, &device).expect("init");
+            let Some(label) = row_label(implementation, rnn.runs_fused(&device)) else {
+                continue;
+            };
+            let head_w: Vec<f32> = (0..RNN_HIDDEN * CLASSES)
+                .map(|i| (((i * 13) % 97) as f32 / 97.0 - 0.5) * 0.1)
+                .collect();
+            let mut model = Some(MnistRnn {
+                rnn,
+                head: Dense {
+                    weight: Param::from_data(
+                        TensorData::new(head_w, [RNN_HIDDEN, CLASSES]),
+                        &device,
+                    ),
+                    bias: Param::from_data(
+                        TensorData::new(vec![0.0f32; CLASSES], [CLASSES]),
+                        &device,
+                    ),
+                },
+            });
+            let mut optim = AdamWConfig::new().init();
+            self.group.bench_function(format!("{kind}/{label}"), |b| {
+                b.iter(|| {
+                    let m = model.take().expect("model");
+                    let x = Tensor::<B, 3>::from_data(
+                        TensorData::new(pixels.clone(), reader.shape(RNN_BATCH)),
+                        &device,
+                    );
+                    let y = Tensor::<B, 1, Int>::from_data(
+                        TensorData::new(labels.clone(), [RNN_BATCH]),
+                        &device,
+                    );
+                    let loss = cross_entropy(m.forward(x), y);
+                    let grads = GradientsParams::from_grads(loss.backward(), &m);
+                    model = Some(optim.step(1e-3, m, grads));
+                })
+            });
+        }
+    }
+}
+
+fn rnn_mnist(c: &mut Criterion) {
+    let mut group = c.benchmark_group("rnn-mnist");
+    group.sample_size(20);
+    let macs =
+        mnist_rnn(RecurrentImpl::Fused).forward_macs_per_step() * MNIST_SIDE + RNN_HIDDEN * CLASSES;
+    group.throughput(Throughput::Elements((3 * 2 * macs * RNN_BATCH) as u64));
+    for kind in BackendKind::available() {
+        dispatch(kind, RnnMnistStep { group: &mut group }).expect("compiled backend");
+    }
+    group.finish();
+}
+
+criterion_group!(benches, irnn_adding, lstm_maestro, rnn_mnist);
 criterion_main!(benches);
