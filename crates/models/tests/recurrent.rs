@@ -10,6 +10,8 @@ use initlab_models::{
     RnnConfig, RnnOutput,
 };
 
+mod common;
+
 type Ad = Autodiff<NdArray>;
 
 /// A deterministic U(-1, 1) stream (a 64-bit LCG), so the tests need no RNG crate.
@@ -170,28 +172,7 @@ impl Case {
         let loss = self.loss(out);
         let value = tensor_to_vec(loss.clone())[0];
         let grads = loss.backward();
-        let mut named = Vec::new();
-        // With T = 1 the per-step loop never touches W_hh: no gradient is a zero one.
-        let g = |t: Tensor<A, 2>| {
-            let n = t.dims().iter().product();
-            t.grad(&grads).map_or(vec![0.0; n], tensor_to_vec)
-        };
-        let g1 = |t: Tensor<A, 1>| tensor_to_vec(t.grad(&grads).expect("grad"));
-        for (l, layer) in model.layers.iter().enumerate() {
-            named.push((format!("weight_ih_l{l}"), g(layer.w_ih.val())));
-            named.push((format!("weight_hh_l{l}"), g(layer.w_hh.val())));
-            if let Some(b) = &layer.b_ih {
-                named.push((format!("bias_ih_l{l}"), g1(b.val())));
-            }
-            if let Some(b) = &layer.b_hh {
-                named.push((format!("bias_hh_l{l}"), g1(b.val())));
-            }
-        }
-        named.push((
-            "x".into(),
-            tensor_to_vec(x.grad(&grads).expect("input grad")),
-        ));
-        (value, named)
+        (value, common::named_grads(&model.layers, &x, &grads))
     }
 
     /// The loss in plain f64 Rust, straight from the formula.
@@ -554,31 +535,7 @@ impl LstmCase {
         let loss = (out.states * cs).sum() + (out.last * cl).sum();
         let value = tensor_to_vec(loss.clone())[0];
         let grads = loss.backward();
-        let mut named = Vec::new();
-        for (l, layer) in model.layers.iter().enumerate() {
-            let w_hh = layer.w_hh.val();
-            let n = w_hh.dims().iter().product();
-            named.push((
-                format!("weight_ih_l{l}"),
-                tensor_to_vec(layer.w_ih.val().grad(&grads).expect("grad")),
-            ));
-            named.push((
-                format!("weight_hh_l{l}"),
-                w_hh.grad(&grads).map_or(vec![0.0; n], tensor_to_vec),
-            ));
-            for (name, p) in [("bias_ih", &layer.b_ih), ("bias_hh", &layer.b_hh)] {
-                let p = p.as_ref().expect("bias");
-                named.push((
-                    format!("{name}_l{l}"),
-                    tensor_to_vec(p.val().grad(&grads).expect("grad")),
-                ));
-            }
-        }
-        named.push((
-            "x".into(),
-            tensor_to_vec(x.grad(&grads).expect("input grad")),
-        ));
-        (value, named)
+        (value, common::named_grads(&model.layers, &x, &grads))
     }
 
     /// PyTorch's LSTM equations in plain f64.
@@ -723,6 +680,18 @@ fn untracked_fused_lstm_forward_matches_per_step() {
 
 /// A small two-layer LSTM for the gate-bias tests: `H = 4`, so gate `k`'s
 /// rows are `4k..4k + 4` of each bias.
+/// A 2-layer tanh RNN, 3 → 4, for the init-plan tests.
+fn small_rnn() -> RnnConfig {
+    RnnConfig {
+        input: 3,
+        hidden: 4,
+        layers: 2,
+        nonlinearity: Nonlinearity::Tanh,
+        bias: true,
+        implementation: RecurrentImpl::Auto,
+    }
+}
+
 fn gate_lstm() -> LstmConfig {
     LstmConfig {
         input: 3,
@@ -742,14 +711,7 @@ fn lstm_init_is_unchanged_when_no_gate_bias_group_is_named() {
         .with("recurrent", "orthogonal".parse().expect("spec"))
         .with("bias", "normal(std=0.1)".parse().expect("spec"));
     let lstm = HostParams::sample(&gate_lstm().param_specs(), &plan, 17).expect("sample");
-    let rnn_config = RnnConfig {
-        input: 3,
-        hidden: 4,
-        layers: 2,
-        nonlinearity: Nonlinearity::Tanh,
-        bias: true,
-        implementation: RecurrentImpl::Auto,
-    };
+    let rnn_config = small_rnn();
     let default_plan = InitPlan::new("pytorch-linear-default".parse().expect("spec"));
     let rnn = HostParams::sample(&rnn_config.param_specs(), &default_plan, 17).expect("sample");
     let lstm_default =
@@ -842,14 +804,7 @@ fn gate_bias_groups_overwrite_only_their_gates_rows() {
 #[test]
 fn gate_bias_groups_are_checked_when_the_plan_is_loaded() {
     let zeros: initlab_init::Scheme = "zeros".parse().expect("spec");
-    let rnn = RnnConfig {
-        input: 3,
-        hidden: 4,
-        layers: 2,
-        nonlinearity: Nonlinearity::Tanh,
-        bias: true,
-        implementation: RecurrentImpl::Auto,
-    };
+    let rnn = small_rnn();
     // Elman has one gate: no gate-bias groups.
     let plan = InitPlan::new(zeros.clone()).with("gate-bias.f", zeros.clone());
     match plan.validate(&rnn.param_specs()) {

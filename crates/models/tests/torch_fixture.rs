@@ -17,6 +17,8 @@ use initlab_models::{
 };
 use serde::Deserialize;
 
+mod common;
+
 type Ad = Autodiff<NdArray>;
 
 /// Bound on every gradient's max abs error over its max abs value, and on the
@@ -206,23 +208,7 @@ impl Case {
         let loss = (out.states * c).sum() + (out.last * d).sum();
         let value = tensor_to_vec(loss.clone())[0];
         let grads = loss.backward();
-        let mut named = Vec::new();
-        for (l, layer) in model.layers().iter().enumerate() {
-            let g2 = |t: Tensor<Ad, 2>| tensor_to_vec(t.grad(&grads).expect("weight gradient"));
-            let g1 = |t: Tensor<Ad, 1>| tensor_to_vec(t.grad(&grads).expect("bias gradient"));
-            named.push((format!("weight_ih_l{l}"), g2(layer.w_ih.val())));
-            named.push((format!("weight_hh_l{l}"), g2(layer.w_hh.val())));
-            if let Some(b) = &layer.b_ih {
-                named.push((format!("bias_ih_l{l}"), g1(b.val())));
-            }
-            if let Some(b) = &layer.b_hh {
-                named.push((format!("bias_hh_l{l}"), g1(b.val())));
-            }
-        }
-        named.push((
-            "x".into(),
-            tensor_to_vec(x.grad(&grads).expect("input gradient")),
-        ));
+        let named = common::named_grads(model.layers(), &x, &grads);
         Run {
             loss: value,
             grads: named,
