@@ -594,7 +594,9 @@ fn fused_lstm_matches_per_step_reference() {
         // Small weights, PyTorch's default scale (1/√5 ≈ 0.45) and large ones
         // that saturate the gates.
         for w_scale in [0.01, 0.45, 2.0] {
-            for steps in [1, 7, 150] {
+            // 784: pixel-by-pixel MNIST, the host kernels' own exp, σ and tanh
+            // against the backend's accumulated over every step.
+            for steps in [1, 7, 150, 784] {
                 seed += 1;
                 let c = lstm_case(layers, steps, w_scale, seed);
                 let label = format!("LSTM layers={layers} scale={w_scale} T={steps}");
@@ -610,23 +612,6 @@ fn fused_lstm_matches_per_step_reference() {
                 }
             }
         }
-    }
-}
-
-#[test]
-fn fused_lstm_matches_per_step_over_784_steps() {
-    // Pixel-by-pixel length, PyTorch's default scale: the host kernels' own
-    // exp, σ and tanh against the backend's, accumulated over 784 steps.
-    let c = lstm_case(1, 784, 0.45, 299);
-    let (loss_f, grads_f) = c.gradients(true);
-    let (loss_r, grads_r) = c.gradients(false);
-    assert!(
-        (loss_f - loss_r).abs() <= 1e-5 * loss_r.abs().max(1.0),
-        "T=784: loss fused {loss_f} vs per-step {loss_r}"
-    );
-    for ((name, gf), (_, gr)) in grads_f.iter().zip(&grads_r) {
-        let err = rel_err(gf, gr);
-        assert!(err <= 1e-5, "LSTM T=784: d{name} off by {err:e} of its max");
     }
 }
 

@@ -213,7 +213,7 @@ fn backward_group(
     dy_bm: &[f32],
     want_x: bool,
 ) -> Grads {
-    let (bt, h, i) = (d.batch * d.steps, d.hidden, d.input);
+    let (bt, h) = (d.batch * d.steps, d.hidden);
     let block = d.batch * h;
     let dy = swap_01(dy_bm, d.batch, d.steps, h); // [T, b, H]
     let mut da = vec![0.0f32; bt * h]; // dL/da_t, [T, b, H]
@@ -242,47 +242,62 @@ fn backward_group(
             );
         }
     }
+    weight_grads(d, h, &da, x_bm, hs, w, want_x)
+}
+
+/// The gradients that follow from the pre-activation gradients `da`
+/// (`[T, b, rows]`, `rows` = G·H) once BPTT has them: `dW_ih = daᵀ·x` and
+/// `dW_hh = Σ_{t≥1} da_tᵀ·h_{t-1}` over all T·b rows at once, the bias's as
+/// the column sums, and `dx = da·W_ih` when asked for.
+fn weight_grads(
+    d: Dims,
+    rows: usize,
+    da: &[f32],
+    x_bm: &[f32],
+    hs: &[f32],
+    w: &Weights,
+    want_x: bool,
+) -> Grads {
+    let (bt, h, i) = (d.batch * d.steps, d.hidden, d.input);
     let x_tm = swap_01(x_bm, d.batch, d.steps, i);
     let mut grads = Grads {
         x: None,
-        w_ih: vec![0.0; h * i],
-        w_hh: vec![0.0; h * h],
-        bias: vec![0.0; h],
+        w_ih: vec![0.0; rows * i],
+        w_hh: vec![0.0; rows * h],
+        bias: vec![0.0; rows],
     };
-    // dW_ih = daᵀ·x over all T·b rows.
     gemm(
-        (h, bt, i),
-        &da,
-        (1, h),
+        (rows, bt, i),
+        da,
+        (1, rows),
         &x_tm,
         (i, 1),
         0.0,
         &mut grads.w_ih,
         (i, 1),
     );
-    // dW_hh = Σ_{t≥1} da_tᵀ·h_{t-1}: time-major makes both one contiguous block.
+    // Time-major storage makes steps 1.. of `da` and steps ..T-1 of `hs` one
+    // contiguous block each.
     let shifted = bt - d.batch;
     gemm(
-        (h, shifted, h),
-        &da[block..],
-        (1, h),
+        (rows, shifted, h),
+        &da[d.batch * rows..],
+        (1, rows),
         &hs[..shifted * h],
         (h, 1),
         0.0,
         &mut grads.w_hh,
         (h, 1),
     );
-    for row in da.chunks_exact(h) {
-        for (g, v) in grads.bias.iter_mut().zip(row) {
-            *g += v;
-        }
+    for row in da.chunks_exact(rows) {
+        add(&mut grads.bias, row);
     }
     if want_x {
         let mut dx = vec![0.0f32; bt * i];
         gemm(
-            (bt, h, i),
-            &da,
-            (h, 1),
+            (bt, rows, i),
+            da,
+            (rows, 1),
             &w.w_ih,
             (i, 1),
             0.0,
@@ -481,7 +496,7 @@ fn lstm_backward_group(
     dy_bm: &[f32],
     want_x: bool,
 ) -> Grads {
-    let (bt, h, i) = (d.batch * d.steps, d.hidden, d.input);
+    let (bt, h) = (d.batch * d.steps, d.hidden);
     let g4 = 4 * h;
     let (hblock, gblock) = (d.batch * h, d.batch * g4);
     let dy = swap_01(dy_bm, d.batch, d.steps, h); // [T, b, H]
@@ -533,52 +548,7 @@ fn lstm_backward_group(
             );
         }
     }
-    let x_tm = swap_01(x_bm, d.batch, d.steps, i);
-    let mut grads = Grads {
-        x: None,
-        w_ih: vec![0.0; g4 * i],
-        w_hh: vec![0.0; g4 * h],
-        bias: vec![0.0; g4],
-    };
-    gemm(
-        (g4, bt, i),
-        &dgates,
-        (1, g4),
-        &x_tm,
-        (i, 1),
-        0.0,
-        &mut grads.w_ih,
-        (i, 1),
-    );
-    let shifted = bt - d.batch;
-    gemm(
-        (g4, shifted, h),
-        &dgates[gblock..],
-        (1, g4),
-        &s.h[..shifted * h],
-        (h, 1),
-        0.0,
-        &mut grads.w_hh,
-        (h, 1),
-    );
-    for row in dgates.chunks_exact(g4) {
-        add(&mut grads.bias, row);
-    }
-    if want_x {
-        let mut dx = vec![0.0f32; bt * i];
-        gemm(
-            (bt, g4, i),
-            &dgates,
-            (g4, 1),
-            &w.w_ih,
-            (i, 1),
-            0.0,
-            &mut dx,
-            (i, 1),
-        );
-        grads.x = Some(swap_01(&dx, d.steps, d.batch, i));
-    }
-    grads
+    weight_grads(d, g4, &dgates, x_bm, &s.h, w, want_x)
 }
 
 #[cfg(test)]

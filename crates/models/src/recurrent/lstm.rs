@@ -1,9 +1,9 @@
 //! A stacked LSTM in PyTorch's layout (`nn.LSTM(batch_first=True)`), fused or
 //! per-step like the Elman RNN.
 
-use burn::module::{Module, Param};
+use burn::module::Module;
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{activation, Tensor, TensorData};
+use burn::tensor::{activation, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::host::Cell;
@@ -90,43 +90,15 @@ impl LstmConfig {
                 self.input, self.hidden, self.layers
             )));
         }
-        let upload = |name: String, rows: usize, cols: usize| -> Result<Tensor<B, 2>> {
-            let values = params
-                .get(&name)
-                .ok_or_else(|| Error::Config(format!("no values for parameter `{name}`")))?;
-            if values.len() != rows * cols {
-                return Err(Error::Config(format!(
-                    "parameter `{name}` has {} values, expected {rows}×{cols}",
-                    values.len()
-                )));
-            }
-            Ok(Tensor::from_data(
-                TensorData::new(values.to_vec(), [rows, cols]),
-                device,
-            ))
-        };
-        let g = 4 * self.hidden;
-        let layers = (0..self.layers)
-            .map(|l| {
-                let bias = |name: String| -> Result<Option<Param<Tensor<B, 1>>>> {
-                    if self.bias {
-                        Ok(Some(Param::from_tensor(upload(name, 1, g)?.reshape([g]))))
-                    } else {
-                        Ok(None)
-                    }
-                };
-                Ok(RnnLayer {
-                    w_ih: Param::from_tensor(upload(
-                        format!("weight_ih_l{l}"),
-                        g,
-                        self.layer_input(l),
-                    )?),
-                    w_hh: Param::from_tensor(upload(format!("weight_hh_l{l}"), g, self.hidden)?),
-                    b_ih: bias(format!("bias_ih_l{l}"))?,
-                    b_hh: bias(format!("bias_hh_l{l}"))?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let layers = super::upload_layers(
+            params,
+            self.input,
+            self.hidden,
+            self.layers,
+            4,
+            self.bias,
+            device,
+        )?;
         Ok(Lstm {
             layers,
             implementation: self.implementation,
@@ -185,15 +157,7 @@ fn per_step<B: Backend>(layer: &RnnLayer<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
 
 impl<B: Backend> Lstm<B> {
     fn check(&self, x: &Tensor<B, 3>) -> Result<()> {
-        let [_, steps, input] = x.dims();
-        let expected = self.layers.first().map(|l| l.w_ih.dims()[1]).unwrap_or(0);
-        if steps == 0 || input != expected {
-            return Err(Error::Config(format!(
-                "LSTM input must be [batch, T ≥ 1, {expected}], got {:?}",
-                x.dims()
-            )));
-        }
-        Ok(())
+        super::check_input("LSTM", &self.layers, x)
     }
 
     /// The forward pass on any backend; see [`Rnn::forward`] for when it fuses.
@@ -204,14 +168,7 @@ impl<B: Backend> Lstm<B> {
         self.check(&x)?;
         let device = x.device();
         let host = self.implementation.is_fused::<B>(&device) && !B::ad_enabled(&device);
-        let mut h = x;
-        for layer in &self.layers {
-            h = if host {
-                fused::forward_untracked(layer.inputs(h), Cell::Lstm)
-            } else {
-                per_step(layer, h)
-            }; // [batch, T, hidden]
-        }
+        let h = super::forward_layers(&self.layers, x, host, Cell::Lstm, per_step);
         Ok(Rnn::<B>::finish(h))
     }
 
@@ -243,17 +200,7 @@ impl<B: AutodiffBackend> Lstm<B> {
     pub fn forward_autodiff(&self, x: Tensor<B, 3>) -> Result<RnnOutput<B>> {
         self.check(&x)?;
         let fuse = self.implementation.is_fused::<B>(&x.device());
-        let mut h = x;
-        for layer in &self.layers {
-            h = if fuse {
-                match fused::try_fused(layer.inputs(h), Cell::Lstm) {
-                    Ok(states) => states,
-                    Err(inputs) => per_step(layer, inputs.x),
-                }
-            } else {
-                per_step(layer, h)
-            }; // [batch, T, hidden]
-        }
+        let h = super::forward_layers_autodiff(&self.layers, x, fuse, Cell::Lstm, per_step);
         Ok(Rnn::<B>::finish(h))
     }
 

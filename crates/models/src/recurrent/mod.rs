@@ -154,45 +154,15 @@ impl RnnConfig {
                 self.input, self.hidden, self.layers
             )));
         }
-        let h = self.hidden;
-        let upload = |name: String, shape: Vec<usize>| -> Result<Tensor<B, 1>> {
-            let values = params
-                .get(&name)
-                .ok_or_else(|| Error::Config(format!("no values for parameter `{name}`")))?;
-            let len: usize = shape.iter().product();
-            if values.len() != len {
-                return Err(Error::Config(format!(
-                    "parameter `{name}` has {} values, expected {shape:?}",
-                    values.len()
-                )));
-            }
-            Ok(Tensor::from_data(
-                TensorData::new(values.to_vec(), [len]),
-                device,
-            ))
-        };
-        let layers = (0..self.layers)
-            .map(|l| {
-                let i = self.layer_input(l);
-                let bias = |name: String| -> Result<Option<Param<Tensor<B, 1>>>> {
-                    if self.bias {
-                        Ok(Some(Param::from_tensor(upload(name, vec![h])?)))
-                    } else {
-                        Ok(None)
-                    }
-                };
-                Ok(RnnLayer {
-                    w_ih: Param::from_tensor(
-                        upload(format!("weight_ih_l{l}"), vec![h, i])?.reshape([h, i]),
-                    ),
-                    w_hh: Param::from_tensor(
-                        upload(format!("weight_hh_l{l}"), vec![h, h])?.reshape([h, h]),
-                    ),
-                    b_ih: bias(format!("bias_ih_l{l}"))?,
-                    b_hh: bias(format!("bias_hh_l{l}"))?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let layers = upload_layers(
+            params,
+            self.input,
+            self.hidden,
+            self.layers,
+            1,
+            self.bias,
+            device,
+        )?;
         Ok(Rnn {
             layers,
             nonlinearity: self.nonlinearity,
@@ -260,15 +230,7 @@ pub struct Rnn<B: Backend> {
 
 impl<B: Backend> Rnn<B> {
     fn check(&self, x: &Tensor<B, 3>) -> Result<()> {
-        let [_, steps, input] = x.dims();
-        let expected = self.layers.first().map(|l| l.w_ih.dims()[1]).unwrap_or(0);
-        if steps == 0 || input != expected {
-            return Err(Error::Config(format!(
-                "RNN input must be [batch, T ≥ 1, {expected}], got {:?}",
-                x.dims()
-            )));
-        }
-        Ok(())
+        check_input("RNN", &self.layers, x)
     }
 
     fn finish(states: Tensor<B, 3>) -> RnnOutput<B> {
@@ -291,14 +253,10 @@ impl<B: Backend> Rnn<B> {
         self.check(&x)?;
         let device = x.device();
         let host = self.implementation.is_fused::<B>(&device) && !B::ad_enabled(&device);
-        let mut h = x;
-        for layer in &self.layers {
-            h = if host {
-                fused::forward_untracked(layer.inputs(h), Cell::Elman(self.nonlinearity))
-            } else {
-                self.per_step(layer, h)
-            }; // [batch, T, hidden]
-        }
+        let cell = Cell::Elman(self.nonlinearity);
+        let h = forward_layers(&self.layers, x, host, cell, |layer, x| {
+            self.per_step(layer, x)
+        });
         Ok(Self::finish(h))
     }
 
@@ -348,17 +306,10 @@ impl<B: AutodiffBackend> Rnn<B> {
     pub fn forward_autodiff(&self, x: Tensor<B, 3>) -> Result<RnnOutput<B>> {
         self.check(&x)?;
         let fuse = self.implementation.is_fused::<B>(&x.device());
-        let mut h = x;
-        for layer in &self.layers {
-            h = if fuse {
-                match fused::try_fused(layer.inputs(h), Cell::Elman(self.nonlinearity)) {
-                    Ok(states) => states,
-                    Err(inputs) => self.per_step(layer, inputs.x),
-                }
-            } else {
-                self.per_step(layer, h)
-            }; // [batch, T, hidden]
-        }
+        let cell = Cell::Elman(self.nonlinearity);
+        let h = forward_layers_autodiff(&self.layers, x, fuse, cell, |layer, x| {
+            self.per_step(layer, x)
+        });
         Ok(Self::finish(h))
     }
 
@@ -366,6 +317,116 @@ impl<B: AutodiffBackend> Rnn<B> {
     pub fn runs_fused(&self, device: &B::Device) -> bool {
         self.implementation.is_fused::<B>(device) && fused::supports::<B>()
     }
+}
+
+/// Uploads a stack of recurrent layers' host-sampled parameters, named as
+/// [`stacked_param_specs`] names them, with `gates × hidden` rows each.
+pub(crate) fn upload_layers<B: Backend>(
+    params: &HostParams,
+    input: usize,
+    hidden: usize,
+    layers: usize,
+    gates: usize,
+    bias: bool,
+    device: &B::Device,
+) -> Result<Vec<RnnLayer<B>>> {
+    let rows = gates * hidden;
+    let upload = |name: String, cols: usize| -> Result<Tensor<B, 2>> {
+        let values = params
+            .get(&name)
+            .ok_or_else(|| Error::Config(format!("no values for parameter `{name}`")))?;
+        if values.len() != rows * cols {
+            return Err(Error::Config(format!(
+                "parameter `{name}` has {} values, expected {rows}×{cols}",
+                values.len()
+            )));
+        }
+        Ok(Tensor::from_data(
+            TensorData::new(values.to_vec(), [rows, cols]),
+            device,
+        ))
+    };
+    (0..layers)
+        .map(|l| {
+            let layer_input = if l == 0 { input } else { hidden };
+            let bias = |name: String| -> Result<Option<Param<Tensor<B, 1>>>> {
+                if bias {
+                    Ok(Some(Param::from_tensor(upload(name, 1)?.reshape([rows]))))
+                } else {
+                    Ok(None)
+                }
+            };
+            Ok(RnnLayer {
+                w_ih: Param::from_tensor(upload(format!("weight_ih_l{l}"), layer_input)?),
+                w_hh: Param::from_tensor(upload(format!("weight_hh_l{l}"), hidden)?),
+                b_ih: bias(format!("bias_ih_l{l}"))?,
+                b_hh: bias(format!("bias_hh_l{l}"))?,
+            })
+        })
+        .collect()
+}
+
+/// An error unless `x` is `[batch, T ≥ 1, input of the first layer]`.
+fn check_input<B: Backend>(what: &str, layers: &[RnnLayer<B>], x: &Tensor<B, 3>) -> Result<()> {
+    let [_, steps, input] = x.dims();
+    let expected = layers.first().map(|l| l.w_ih.dims()[1]).unwrap_or(0);
+    if steps == 0 || input != expected {
+        return Err(Error::Config(format!(
+            "{what} input must be [batch, T ≥ 1, {expected}], got {:?}",
+            x.dims()
+        )));
+    }
+    Ok(())
+}
+
+/// The forward of a stack of layers on any backend: on the host when `host`
+/// (a fused choice on a backend recording no graph), through `per_step`
+/// otherwise.
+///
+/// # Shapes
+/// `[batch, T, input]` → `[batch, T, hidden]`
+fn forward_layers<B: Backend>(
+    layers: &[RnnLayer<B>],
+    x: Tensor<B, 3>,
+    host: bool,
+    cell: Cell,
+    per_step: impl Fn(&RnnLayer<B>, Tensor<B, 3>) -> Tensor<B, 3>,
+) -> Tensor<B, 3> {
+    let mut h = x;
+    for layer in layers {
+        h = if host {
+            fused::forward_untracked(layer.inputs(h), cell)
+        } else {
+            per_step(layer, h)
+        }; // [batch, T, hidden]
+    }
+    h
+}
+
+/// The training forward of a stack of layers: each layer fused when `fuse`
+/// and the backend allows it, through `per_step` otherwise.
+///
+/// # Shapes
+/// `[batch, T, input]` → `[batch, T, hidden]`
+pub(crate) fn forward_layers_autodiff<B: AutodiffBackend>(
+    layers: &[RnnLayer<B>],
+    x: Tensor<B, 3>,
+    fuse: bool,
+    cell: Cell,
+    per_step: impl Fn(&RnnLayer<B>, Tensor<B, 3>) -> Tensor<B, 3>,
+) -> Tensor<B, 3> {
+    let mut h = x;
+    for layer in layers {
+        h = if fuse {
+            match fused::try_fused(layer.inputs(h), cell) {
+                Ok(states) => states,
+                Err(inputs) => per_step(layer, inputs.x),
+            }
+        } else {
+            per_step(layer, h)
+        }; // [batch, T, hidden]
+    }
+    h
 }
 
 /// The parameters of a stack of PyTorch recurrent layers whose matrices have
