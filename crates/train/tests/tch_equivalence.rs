@@ -15,16 +15,14 @@
 #![cfg(feature = "tch")]
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use burn::tensor::backend::AutodiffBackend;
 use initlab_data::{Cache, Manifest, Mnist};
-use initlab_models::{Activation, MlpConfig};
 use initlab_train::{
-    dispatch, BackendKind, BackendTask, ClassificationData, DataConfig, ModelConfig,
-    OptimizerConfig, Profile, RunConfig, RunLabels, RunRecord, RunSpec, RunStatus, Silent, Split,
-    Study, TrainingConfig,
+    dispatch, BackendKind, ClassificationData, DataConfig, OptimizerConfig, Profile, RunLabels,
+    RunRecord, RunSpec, RunStatus, Study,
 };
+
+mod common;
 
 // Measured (libtorch 2.9.0 CPU, 2 cores): ndarray and tch differ by at most
 // 6.1e-7 relative in any smoke step's loss and 1.9e-7 in the fixture's; test
@@ -47,93 +45,19 @@ const STEP_LOSS_REL: f64 = 1e-5;
 /// the same run's two-seed spread.
 const FRACTION_OF_SEED_SPREAD: f64 = 0.25;
 
-/// Two classes separated along the first feature (as in `tests/training.rs`).
-fn split(n: usize, salt: usize) -> Split {
-    let mut x = Vec::new();
-    let mut y = Vec::new();
-    for i in 0..n {
-        let label = (i + salt) % 2;
-        y.push(label as u8);
-        for f in 0..8 {
-            let noise = ((i * 37 + f * 11 + salt) % 17) as f32 / 17.0 - 0.5;
-            x.push(if f == 0 {
-                label as f32 * 2.0 - 1.0 + 0.3 * noise
-            } else {
-                noise
-            });
-        }
-    }
-    Split {
-        x: Arc::new(x),
-        y: Arc::new(y),
-        features: 8,
-    }
-}
-
-fn fixture_data() -> ClassificationData {
-    ClassificationData {
-        train: split(256, 0),
-        val: split(64, 1),
-        test: split(64, 2),
-    }
-}
-
 /// The fixture-sized MLP of `tests/training.rs`, with Adam as the studies use.
 fn fixture(weight: &str, master_seed: u64, backend: BackendKind) -> RunSpec {
-    let model = MlpConfig {
-        inputs: 8,
-        hidden: vec![16],
-        outputs: 2,
-        activation: Activation::Relu,
+    let adam = OptimizerConfig::Adam {
+        lr: 1e-3,
+        beta1: 0.9,
+        beta2: 0.999,
+        epsilon: 1e-7,
     };
-    let weight: initlab_init::Scheme = weight.parse().expect("spec");
-    let plan = initlab_models::InitPlan::new("zeros".parse().expect("zeros"))
-        .with("weight", weight.clone());
-    let config = RunConfig {
-        study: "tch-equivalence".into(),
-        model: ModelConfig::Mlp(model),
-        data: DataConfig::Mnist {
-            validation_fraction: 0.2,
-        },
-        training: TrainingConfig {
-            epochs: 3,
-            batch_size: 16,
-            optimizer: OptimizerConfig::Adam {
-                lr: 1e-3,
-                beta1: 0.9,
-                beta2: 0.999,
-                epsilon: 1e-7,
-            },
-            train_limit: None,
-            eval_limit: None,
-        },
-        init: Default::default(),
-        replicate: 0,
-    };
-    RunSpec::new(
-        config,
-        master_seed,
-        backend,
-        RunLabels {
-            label: "w".into(),
-            initializer: weight.to_string(),
-            published: None,
-        },
-        plan,
-    )
-}
-
-struct Train<'a>(&'a RunSpec, &'a ClassificationData);
-
-impl BackendTask for Train<'_> {
-    type Output = RunRecord;
-    fn run<B: AutodiffBackend>(self, device: B::Device, _: BackendKind) -> RunRecord {
-        initlab_train::train_run::<B>(self.0, self.1, &device, &Silent).expect("train")
-    }
+    common::mlp_spec("tch-equivalence", weight, adam, 3, master_seed, backend)
 }
 
 fn train(spec: &RunSpec, data: &ClassificationData) -> RunRecord {
-    dispatch(spec.backend, Train(spec, data)).expect("compiled backend")
+    dispatch(spec.backend, common::Train(spec, data)).expect("compiled backend")
 }
 
 /// The same run with the next replicate's seed, on ndarray.
@@ -185,7 +109,7 @@ fn tch_is_compiled_in() {
 
 #[test]
 fn fixture_mlp_trains_the_same_on_ndarray_and_tch() {
-    let data = fixture_data();
+    let data = common::data();
     for weight in [
         "xavier-normal",
         "kaiming-normal(distribution=truncated-normal)",
@@ -212,7 +136,7 @@ fn fixture_mlp_trains_the_same_on_ndarray_and_tch() {
 
 #[test]
 fn tch_gives_the_same_outputs_twice() {
-    let data = fixture_data();
+    let data = common::data();
     let spec = fixture("kaiming-normal", 7, BackendKind::Tch);
     let a = train(&spec, &data);
     let b = train(&spec, &data);

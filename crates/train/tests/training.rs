@@ -1,99 +1,21 @@
 //! Training on a tiny synthetic problem: the loop learns, records what it
 //! promises, stops on NaN, and every backend starts from the same weights.
 
-use std::sync::Arc;
-
 use burn::tensor::backend::AutodiffBackend;
-use initlab_init::Scheme;
 use initlab_models::{Activation, HostParams, InitPlan, Mlp, MlpConfig};
-use initlab_train::{
-    dispatch, BackendKind, BackendTask, ClassificationData, DataConfig, ModelConfig,
-    OptimizerConfig, RunConfig, RunLabels, RunRecord, RunSpec, RunStatus, Silent, Split,
-    TrainingConfig,
-};
+use initlab_train::{dispatch, BackendKind, BackendTask, OptimizerConfig, RunSpec, RunStatus};
 
-/// Two classes separated along the first feature.
-fn split(n: usize, salt: usize) -> Split {
-    let mut x = Vec::new();
-    let mut y = Vec::new();
-    for i in 0..n {
-        let label = (i + salt) % 2;
-        y.push(label as u8);
-        for f in 0..8 {
-            let noise = ((i * 37 + f * 11 + salt) % 17) as f32 / 17.0 - 0.5;
-            x.push(if f == 0 {
-                label as f32 * 2.0 - 1.0 + 0.3 * noise
-            } else {
-                noise
-            });
-        }
-    }
-    Split {
-        x: Arc::new(x),
-        y: Arc::new(y),
-        features: 8,
-    }
-}
-
-fn data() -> ClassificationData {
-    ClassificationData {
-        train: split(256, 0),
-        val: split(64, 1),
-        test: split(64, 2),
-    }
-}
+mod common;
 
 fn spec(weight: &str, lr: f64, epochs: usize) -> RunSpec {
-    let model = MlpConfig {
-        inputs: 8,
-        hidden: vec![16],
-        outputs: 2,
-        activation: Activation::Relu,
-    };
-    let weight: Scheme = weight.parse().expect("spec");
-    let plan = InitPlan::new("zeros".parse().expect("zeros")).with("weight", weight.clone());
-    let config = RunConfig {
-        study: "test".into(),
-        model: ModelConfig::Mlp(model),
-        data: DataConfig::Mnist {
-            validation_fraction: 0.2,
-        },
-        training: TrainingConfig {
-            epochs,
-            batch_size: 16,
-            optimizer: OptimizerConfig::Sgd { lr, momentum: 0.0 },
-            train_limit: None,
-            eval_limit: None,
-        },
-        init: Default::default(),
-        replicate: 0,
-    };
-    RunSpec::new(
-        config,
-        1,
-        BackendKind::Ndarray,
-        RunLabels {
-            label: "w".into(),
-            initializer: weight.to_string(),
-            published: None,
-        },
-        plan,
-    )
-}
-
-struct Train<'a>(&'a RunSpec, &'a ClassificationData);
-
-impl BackendTask for Train<'_> {
-    type Output = RunRecord;
-    fn run<B: AutodiffBackend>(self, device: B::Device, _: BackendKind) -> RunRecord {
-        initlab_train::train_run::<B>(self.0, self.1, &device, &Silent).expect("train")
-    }
+    let sgd = OptimizerConfig::Sgd { lr, momentum: 0.0 };
+    common::mlp_spec("test", weight, sgd, epochs, 1, BackendKind::Ndarray)
 }
 
 #[test]
 fn sgd_learns_a_separable_problem_and_records_every_series() {
     let run = spec("xavier-normal", 0.1, 3);
-    let r = dispatch(BackendKind::Ndarray, Train(&run, &data())).expect("ndarray");
+    let r = dispatch(BackendKind::Ndarray, common::Train(&run, &common::data())).expect("ndarray");
     assert_eq!(r.status, RunStatus::Complete);
     assert_eq!(r.step_loss.len(), 3 * 16);
     assert_eq!(
@@ -114,8 +36,8 @@ fn sgd_learns_a_separable_problem_and_records_every_series() {
 #[test]
 fn same_run_twice_gives_the_same_outputs_hash() {
     let run = spec("kaiming-normal", 0.05, 2);
-    let a = dispatch(BackendKind::Ndarray, Train(&run, &data())).expect("ndarray");
-    let b = dispatch(BackendKind::Ndarray, Train(&run, &data())).expect("ndarray");
+    let a = dispatch(BackendKind::Ndarray, common::Train(&run, &common::data())).expect("ndarray");
+    let b = dispatch(BackendKind::Ndarray, common::Train(&run, &common::data())).expect("ndarray");
     assert_eq!(a.outputs_sha256, b.outputs_sha256);
     assert_eq!(a.init_sha256, b.init_sha256);
 }
@@ -123,7 +45,7 @@ fn same_run_twice_gives_the_same_outputs_hash() {
 #[test]
 fn nan_loss_is_recorded_as_diverged_not_an_error() {
     let run = spec("normal(mean=0,std=1e30)", 0.1, 3);
-    let r = dispatch(BackendKind::Ndarray, Train(&run, &data())).expect("ndarray");
+    let r = dispatch(BackendKind::Ndarray, common::Train(&run, &common::data())).expect("ndarray");
     assert_eq!(r.status, RunStatus::Diverged);
     assert!(r.test_accuracy.is_nan());
     assert!(r.step_loss.last().is_some_and(|l| !l.is_finite()));
@@ -134,7 +56,7 @@ fn zero_weights_leave_hidden_layer_dead() {
     // With every weight zero the hidden units output zero and get zero gradient:
     // only the output bias learns, which is why the study's zero run predicts one class.
     let run = spec("zeros", 0.1, 2);
-    let r = dispatch(BackendKind::Ndarray, Train(&run, &data())).expect("ndarray");
+    let r = dispatch(BackendKind::Ndarray, common::Train(&run, &common::data())).expect("ndarray");
     let w = |name: &str| {
         r.final_params
             .iter()

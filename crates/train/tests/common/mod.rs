@@ -1,0 +1,100 @@
+//! The tiny synthetic problem and MLP that the training tests share.
+
+use std::sync::Arc;
+
+use burn::tensor::backend::AutodiffBackend;
+use initlab_init::Scheme;
+use initlab_models::{Activation, InitPlan, MlpConfig};
+use initlab_train::{
+    BackendKind, BackendTask, ClassificationData, DataConfig, ModelConfig, OptimizerConfig,
+    RunConfig, RunLabels, RunRecord, RunSpec, Silent, Split, TrainingConfig,
+};
+
+/// Two classes separated along the first feature.
+fn split(n: usize, salt: usize) -> Split {
+    let mut x = Vec::new();
+    let mut y = Vec::new();
+    for i in 0..n {
+        let label = (i + salt) % 2;
+        y.push(label as u8);
+        for f in 0..8 {
+            let noise = ((i * 37 + f * 11 + salt) % 17) as f32 / 17.0 - 0.5;
+            x.push(if f == 0 {
+                label as f32 * 2.0 - 1.0 + 0.3 * noise
+            } else {
+                noise
+            });
+        }
+    }
+    Split {
+        x: Arc::new(x),
+        y: Arc::new(y),
+        features: 8,
+    }
+}
+
+/// 256 training, 64 validation and 64 test examples of the problem.
+pub fn data() -> ClassificationData {
+    ClassificationData {
+        train: split(256, 0),
+        val: split(64, 1),
+        test: split(64, 2),
+    }
+}
+
+/// An 8-16-2 ReLU MLP run on [`data`]: `weight` initializes the weights,
+/// biases start at zero; batch 16.
+pub fn mlp_spec(
+    study: &str,
+    weight: &str,
+    optimizer: OptimizerConfig,
+    epochs: usize,
+    master_seed: u64,
+    backend: BackendKind,
+) -> RunSpec {
+    let model = MlpConfig {
+        inputs: 8,
+        hidden: vec![16],
+        outputs: 2,
+        activation: Activation::Relu,
+    };
+    let weight: Scheme = weight.parse().expect("spec");
+    let plan = InitPlan::new("zeros".parse().expect("zeros")).with("weight", weight.clone());
+    let config = RunConfig {
+        study: study.into(),
+        model: ModelConfig::Mlp(model),
+        data: DataConfig::Mnist {
+            validation_fraction: 0.2,
+        },
+        training: TrainingConfig {
+            epochs,
+            batch_size: 16,
+            optimizer,
+            train_limit: None,
+            eval_limit: None,
+        },
+        init: Default::default(),
+        replicate: 0,
+    };
+    RunSpec::new(
+        config,
+        master_seed,
+        backend,
+        RunLabels {
+            label: "w".into(),
+            initializer: weight.to_string(),
+            published: None,
+        },
+        plan,
+    )
+}
+
+/// Trains one run on whichever backend `dispatch` picks.
+pub struct Train<'a>(pub &'a RunSpec, pub &'a ClassificationData);
+
+impl BackendTask for Train<'_> {
+    type Output = RunRecord;
+    fn run<B: AutodiffBackend>(self, device: B::Device, _: BackendKind) -> RunRecord {
+        initlab_train::train_run::<B>(self.0, self.1, &device, &Silent).expect("train")
+    }
+}
