@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::host::Cell;
 use super::{default_true, fused, RecurrentImpl, Rnn, RnnLayer, RnnOutput};
 use crate::params::{HostParams, ParamSpec};
-use crate::{Error, Result};
+use crate::Result;
 
 /// The shape of a stacked LSTM, PyTorch's `nn.LSTM(batch_first=True)`: gates
 /// `[i, f, g, o] = x_t·W_ihᵀ + b_ih + h_{t-1}·W_hhᵀ + b_hh`, `i, f, o = σ(·)`,
@@ -84,21 +84,8 @@ impl LstmConfig {
 
     /// Builds the LSTM on `device` from host-sampled parameters.
     pub fn init<B: Backend>(&self, params: &HostParams, device: &B::Device) -> Result<Lstm<B>> {
-        if self.input == 0 || self.hidden == 0 || self.layers == 0 {
-            return Err(Error::Config(format!(
-                "an LSTM needs positive input, hidden and layers, got {}, {}, {}",
-                self.input, self.hidden, self.layers
-            )));
-        }
-        let layers = super::upload_layers(
-            params,
-            self.input,
-            self.hidden,
-            self.layers,
-            4,
-            self.bias,
-            device,
-        )?;
+        let shape = (self.input, self.hidden, self.layers);
+        let layers = super::upload_layers("an LSTM", params, shape, 4, self.bias, device)?;
         Ok(Lstm {
             layers,
             implementation: self.implementation,

@@ -148,21 +148,8 @@ impl RnnConfig {
 
     /// Builds the RNN on `device` from host-sampled parameters.
     pub fn init<B: Backend>(&self, params: &HostParams, device: &B::Device) -> Result<Rnn<B>> {
-        if self.input == 0 || self.hidden == 0 || self.layers == 0 {
-            return Err(Error::Config(format!(
-                "an RNN needs positive input, hidden and layers, got {}, {}, {}",
-                self.input, self.hidden, self.layers
-            )));
-        }
-        let layers = upload_layers(
-            params,
-            self.input,
-            self.hidden,
-            self.layers,
-            1,
-            self.bias,
-            device,
-        )?;
+        let shape = (self.input, self.hidden, self.layers);
+        let layers = upload_layers("an RNN", params, shape, 1, self.bias, device)?;
         Ok(Rnn {
             layers,
             nonlinearity: self.nonlinearity,
@@ -320,16 +307,21 @@ impl<B: AutodiffBackend> Rnn<B> {
 }
 
 /// Uploads a stack of recurrent layers' host-sampled parameters, named as
-/// [`stacked_param_specs`] names them, with `gates × hidden` rows each.
+/// [`stacked_param_specs`] names them, with `gates × hidden` rows each;
+/// `shape` is `(input, hidden, layers)`, `what` names the model in errors.
 pub(crate) fn upload_layers<B: Backend>(
+    what: &str,
     params: &HostParams,
-    input: usize,
-    hidden: usize,
-    layers: usize,
+    (input, hidden, layers): (usize, usize, usize),
     gates: usize,
     bias: bool,
     device: &B::Device,
 ) -> Result<Vec<RnnLayer<B>>> {
+    if input == 0 || hidden == 0 || layers == 0 {
+        return Err(Error::Config(format!(
+            "{what} needs positive input, hidden and layers, got {input}, {hidden}, {layers}"
+        )));
+    }
     let rows = gates * hidden;
     let upload = |name: String, cols: usize| -> Result<Tensor<B, 2>> {
         let values = params
