@@ -1,13 +1,13 @@
-//! A stacked LSTM in PyTorch's layout (`nn.LSTM(batch_first=True)`), fused or
-//! per-step like the Elman RNN.
+//! The LSTM (`nn.LSTM(batch_first=True)`): its config and parameter layout,
+//! and the per-step reference of one layer. The network itself is an [`Rnn`]
+//! with LSTM cells, fused or per-step like the Elman RNN.
 
-use burn::module::Module;
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::Backend;
 use burn::tensor::{activation, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::host::Cell;
-use super::{default_true, fused, RecurrentImpl, Rnn, RnnLayer, RnnOutput};
+use super::{default_true, RecurrentImpl, Rnn, RnnLayer};
 use crate::params::{HostParams, ParamSpec};
 use crate::Result;
 
@@ -86,27 +86,22 @@ impl LstmConfig {
     pub fn init<B: Backend>(&self, params: &HostParams, device: &B::Device) -> Result<Lstm<B>> {
         let shape = (self.input, self.hidden, self.layers);
         let layers = super::upload_layers("an LSTM", params, shape, 4, self.bias, device)?;
-        Ok(Lstm {
+        Ok(Rnn {
             layers,
+            cell: Cell::Lstm,
             implementation: self.implementation,
         })
     }
 }
 
-/// A stacked LSTM, batch first.
-#[derive(Module, Debug)]
-pub struct Lstm<B: Backend> {
-    /// The layers, input first.
-    pub layers: Vec<RnnLayer<B>>,
-    #[module(skip)]
-    implementation: RecurrentImpl,
-}
+/// A stacked LSTM, batch first: an [`Rnn`] whose layers are LSTM layers.
+pub type Lstm<B> = Rnn<B>;
 
 /// One LSTM layer as a loop of tensor ops over time: the reference.
 ///
 /// # Shapes
 /// `x` `[batch, T, I]` → `[batch, T, H]`
-fn per_step<B: Backend>(layer: &RnnLayer<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
+pub(super) fn per_step<B: Backend>(layer: &RnnLayer<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
     let [batch, steps, input] = x.dims();
     let hidden = layer.w_hh.dims()[1];
     let w_ih_t = layer.w_ih.val().transpose(); // [I, 4H]
@@ -140,59 +135,4 @@ fn per_step<B: Backend>(layer: &RnnLayer<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
         hc = Some((h, c));
     }
     Tensor::cat(states, 1) // [batch, T, H]
-}
-
-impl<B: Backend> Lstm<B> {
-    fn check(&self, x: &Tensor<B, 3>) -> Result<()> {
-        super::check_input("LSTM", &self.layers, x)
-    }
-
-    /// The forward pass on any backend; see [`Rnn::forward`] for when it fuses.
-    ///
-    /// # Shapes
-    /// `[batch, T, input]` → states `[batch, T, hidden]`, last `[batch, hidden]`
-    pub fn forward(&self, x: Tensor<B, 3>) -> Result<RnnOutput<B>> {
-        self.check(&x)?;
-        let device = x.device();
-        let host = self.implementation.is_fused::<B>(&device) && !B::ad_enabled(&device);
-        let h = super::forward_layers(&self.layers, x, host, Cell::Lstm, per_step);
-        Ok(Rnn::<B>::finish(h))
-    }
-
-    /// The per-step reference, whatever the configured implementation.
-    ///
-    /// # Shapes
-    /// `[batch, T, input]` → states `[batch, T, hidden]`, last `[batch, hidden]`
-    pub fn forward_per_step(&self, x: Tensor<B, 3>) -> Result<RnnOutput<B>> {
-        self.check(&x)?;
-        let mut h = x;
-        for layer in &self.layers {
-            h = per_step(layer, h);
-        }
-        Ok(Rnn::<B>::finish(h))
-    }
-
-    /// The same network running `implementation`.
-    pub fn with_implementation(mut self, implementation: RecurrentImpl) -> Self {
-        self.implementation = implementation;
-        self
-    }
-}
-
-impl<B: AutodiffBackend> Lstm<B> {
-    /// The forward pass for training; see [`Rnn::forward_autodiff`].
-    ///
-    /// # Shapes
-    /// `[batch, T, input]` → states `[batch, T, hidden]`, last `[batch, hidden]`
-    pub fn forward_autodiff(&self, x: Tensor<B, 3>) -> Result<RnnOutput<B>> {
-        self.check(&x)?;
-        let fuse = self.implementation.is_fused::<B>(&x.device());
-        let h = super::forward_layers_autodiff(&self.layers, x, fuse, Cell::Lstm, per_step);
-        Ok(Rnn::<B>::finish(h))
-    }
-
-    /// Whether [`Lstm::forward_autodiff`] runs fused on `device`.
-    pub fn runs_fused(&self, device: &B::Device) -> bool {
-        self.implementation.is_fused::<B>(device) && fused::supports::<B>()
-    }
 }

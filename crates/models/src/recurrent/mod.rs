@@ -152,7 +152,7 @@ impl RnnConfig {
         let layers = upload_layers("an RNN", params, shape, 1, self.bias, device)?;
         Ok(Rnn {
             layers,
-            nonlinearity: self.nonlinearity,
+            cell: Cell::Elman(self.nonlinearity),
             implementation: self.implementation,
         })
     }
@@ -204,20 +204,35 @@ pub struct RnnOutput<B: Backend> {
     pub last: Tensor<B, 2>,
 }
 
-/// A stacked Elman RNN, batch first.
+/// A stack of recurrent layers, batch first: Elman layers built by
+/// [`RnnConfig::init`], LSTM layers by [`LstmConfig::init`] (the [`Lstm`] alias).
+/// One type serves both, since they differ only in what a layer computes.
 #[derive(Module, Debug)]
 pub struct Rnn<B: Backend> {
     /// The layers, input first.
     pub layers: Vec<RnnLayer<B>>,
+    /// Elman (`RnnConfig`) or LSTM (`LstmConfig`): what a layer computes.
     #[module(skip)]
-    nonlinearity: Nonlinearity,
+    cell: Cell,
     #[module(skip)]
     implementation: RecurrentImpl,
 }
 
 impl<B: Backend> Rnn<B> {
     fn check(&self, x: &Tensor<B, 3>) -> Result<()> {
-        check_input("RNN", &self.layers, x)
+        let [_, steps, input] = x.dims();
+        let expected = self.layers.first().map(|l| l.w_ih.dims()[1]).unwrap_or(0);
+        if steps == 0 || input != expected {
+            let what = match self.cell {
+                Cell::Elman(_) => "RNN",
+                Cell::Lstm => "LSTM",
+            };
+            return Err(Error::Config(format!(
+                "{what} input must be [batch, T ≥ 1, {expected}], got {:?}",
+                x.dims()
+            )));
+        }
+        Ok(())
     }
 
     fn finish(states: Tensor<B, 3>) -> RnnOutput<B> {
@@ -240,10 +255,14 @@ impl<B: Backend> Rnn<B> {
         self.check(&x)?;
         let device = x.device();
         let host = self.implementation.is_fused::<B>(&device) && !B::ad_enabled(&device);
-        let cell = Cell::Elman(self.nonlinearity);
-        let h = forward_layers(&self.layers, x, host, cell, |layer, x| {
-            self.per_step(layer, x)
-        });
+        let mut h = x;
+        for layer in &self.layers {
+            h = if host {
+                fused::forward_untracked(layer.inputs(h), self.cell)
+            } else {
+                self.per_step(layer, h)
+            }; // [batch, T, hidden]
+        }
         Ok(Self::finish(h))
     }
 
@@ -261,13 +280,16 @@ impl<B: Backend> Rnn<B> {
     }
 
     fn per_step(&self, layer: &RnnLayer<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
-        reference::forward(
-            x,
-            layer.w_ih.val(),
-            layer.w_hh.val(),
-            layer.bias(),
-            self.nonlinearity,
-        )
+        match self.cell {
+            Cell::Elman(nonlinearity) => reference::forward(
+                x,
+                layer.w_ih.val(),
+                layer.w_hh.val(),
+                layer.bias(),
+                nonlinearity,
+            ),
+            Cell::Lstm => lstm::per_step(layer, x),
+        }
     }
 
     /// The configured implementation.
@@ -293,10 +315,17 @@ impl<B: AutodiffBackend> Rnn<B> {
     pub fn forward_autodiff(&self, x: Tensor<B, 3>) -> Result<RnnOutput<B>> {
         self.check(&x)?;
         let fuse = self.implementation.is_fused::<B>(&x.device());
-        let cell = Cell::Elman(self.nonlinearity);
-        let h = forward_layers_autodiff(&self.layers, x, fuse, cell, |layer, x| {
-            self.per_step(layer, x)
-        });
+        let mut h = x;
+        for layer in &self.layers {
+            h = if fuse {
+                match fused::try_fused(layer.inputs(h), self.cell) {
+                    Ok(states) => states,
+                    Err(inputs) => self.per_step(layer, inputs.x),
+                }
+            } else {
+                self.per_step(layer, h)
+            }; // [batch, T, hidden]
+        }
         Ok(Self::finish(h))
     }
 
@@ -356,69 +385,6 @@ pub(crate) fn upload_layers<B: Backend>(
             })
         })
         .collect()
-}
-
-/// An error unless `x` is `[batch, T ≥ 1, input of the first layer]`.
-fn check_input<B: Backend>(what: &str, layers: &[RnnLayer<B>], x: &Tensor<B, 3>) -> Result<()> {
-    let [_, steps, input] = x.dims();
-    let expected = layers.first().map(|l| l.w_ih.dims()[1]).unwrap_or(0);
-    if steps == 0 || input != expected {
-        return Err(Error::Config(format!(
-            "{what} input must be [batch, T ≥ 1, {expected}], got {:?}",
-            x.dims()
-        )));
-    }
-    Ok(())
-}
-
-/// The forward of a stack of layers on any backend: on the host when `host`
-/// (a fused choice on a backend recording no graph), through `per_step`
-/// otherwise.
-///
-/// # Shapes
-/// `[batch, T, input]` → `[batch, T, hidden]`
-fn forward_layers<B: Backend>(
-    layers: &[RnnLayer<B>],
-    x: Tensor<B, 3>,
-    host: bool,
-    cell: Cell,
-    per_step: impl Fn(&RnnLayer<B>, Tensor<B, 3>) -> Tensor<B, 3>,
-) -> Tensor<B, 3> {
-    let mut h = x;
-    for layer in layers {
-        h = if host {
-            fused::forward_untracked(layer.inputs(h), cell)
-        } else {
-            per_step(layer, h)
-        }; // [batch, T, hidden]
-    }
-    h
-}
-
-/// The training forward of a stack of layers: each layer fused when `fuse`
-/// and the backend allows it, through `per_step` otherwise.
-///
-/// # Shapes
-/// `[batch, T, input]` → `[batch, T, hidden]`
-pub(crate) fn forward_layers_autodiff<B: AutodiffBackend>(
-    layers: &[RnnLayer<B>],
-    x: Tensor<B, 3>,
-    fuse: bool,
-    cell: Cell,
-    per_step: impl Fn(&RnnLayer<B>, Tensor<B, 3>) -> Tensor<B, 3>,
-) -> Tensor<B, 3> {
-    let mut h = x;
-    for layer in layers {
-        h = if fuse {
-            match fused::try_fused(layer.inputs(h), cell) {
-                Ok(states) => states,
-                Err(inputs) => per_step(layer, inputs.x),
-            }
-        } else {
-            per_step(layer, h)
-        }; // [batch, T, hidden]
-    }
-    h
 }
 
 /// The parameters of a stack of PyTorch recurrent layers whose matrices have
