@@ -223,6 +223,18 @@ impl Case {
     }
 }
 
+/// `∂f/∂v_i` for every `i` by central differences in f64.
+fn central_differences(v: &[f64], eps: f64, f: impl Fn(&[f64]) -> f64) -> Vec<f32> {
+    (0..v.len())
+        .map(|i| {
+            let (mut up, mut down) = (v.to_vec(), v.to_vec());
+            up[i] += eps;
+            down[i] -= eps;
+            ((f(&up) - f(&down)) / (2.0 * eps)) as f32
+        })
+        .collect()
+}
+
 /// Max |a − b| over max |b|: the error relative to the gradient's scale.
 fn rel_err(a: &[f32], b: &[f32]) -> f64 {
     assert_eq!(a.len(), b.len());
@@ -312,30 +324,19 @@ fn fused_gradients_match_f64_finite_differences() {
                 "loss {loss} vs f64 {exact}"
             );
             for (name, g) in &grads {
-                let fd: Vec<f32> = if name == "x" {
-                    (0..c.x.len())
-                        .map(|i| {
-                            let (mut up, mut down) = (c.x.clone(), c.x.clone());
-                            up[i] += eps;
-                            down[i] -= eps;
-                            ((c.loss_f64(&c.params, &up) - c.loss_f64(&c.params, &down))
-                                / (2.0 * eps)) as f32
-                        })
-                        .collect()
+                let fd = if name == "x" {
+                    central_differences(&c.x, eps, |x| c.loss_f64(&c.params, x))
                 } else {
                     let p = c
                         .params
                         .iter()
                         .position(|(n, _, _)| n == name)
                         .expect("param");
-                    (0..c.params[p].2.len())
-                        .map(|i| {
-                            let (mut up, mut down) = (c.params.clone(), c.params.clone());
-                            up[p].2[i] += eps;
-                            down[p].2[i] -= eps;
-                            ((c.loss_f64(&up, &c.x) - c.loss_f64(&down, &c.x)) / (2.0 * eps)) as f32
-                        })
-                        .collect()
+                    central_differences(&c.params[p].2, eps, |v| {
+                        let mut params = c.params.clone();
+                        params[p].2 = v.to_vec();
+                        c.loss_f64(&params, &c.x)
+                    })
                 };
                 let err = rel_err(g, &fd);
                 // f32 forward and backward against an f64 central difference
@@ -627,26 +628,15 @@ fn fused_lstm_gradients_match_f64_finite_differences() {
             "{loss} vs {exact}"
         );
         for (name, g) in &grads {
-            let fd: Vec<f32> = if name == "x" {
-                (0..c.x.len())
-                    .map(|i| {
-                        let (mut up, mut down) = (c.x.clone(), c.x.clone());
-                        up[i] += eps;
-                        down[i] -= eps;
-                        ((c.loss_f64(&c.params, &up) - c.loss_f64(&c.params, &down)) / (2.0 * eps))
-                            as f32
-                    })
-                    .collect()
+            let fd = if name == "x" {
+                central_differences(&c.x, eps, |x| c.loss_f64(&c.params, x))
             } else {
                 let p = c.params.iter().position(|(n, _)| n == name).expect("param");
-                (0..c.params[p].1.len())
-                    .map(|i| {
-                        let (mut up, mut down) = (c.params.clone(), c.params.clone());
-                        up[p].1[i] += eps;
-                        down[p].1[i] -= eps;
-                        ((c.loss_f64(&up, &c.x) - c.loss_f64(&down, &c.x)) / (2.0 * eps)) as f32
-                    })
-                    .collect()
+                central_differences(&c.params[p].1, eps, |v| {
+                    let mut params = c.params.clone();
+                    params[p].1 = v.to_vec();
+                    c.loss_f64(&params, &c.x)
+                })
             };
             let err = rel_err(g, &fd);
             assert!(err <= 1e-5, "LSTM layers={layers}: d{name} off by {err:e}");
