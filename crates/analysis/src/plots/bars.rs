@@ -124,14 +124,7 @@ impl Figure for Accuracy {
             .max_light_lines(1)
             .x_labels(n.max(2))
             .y_labels(12)
-            .x_label_formatter(&|v: &f64| {
-                let i = v.round();
-                if (v - i).abs() < 1e-6 && i >= 0.0 {
-                    labels.get(i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
+            .x_label_formatter(&|v: &f64| bar_label(&labels, *v))
             .y_label_formatter(&|v: &f64| {
                 if *v > 1.0 + 1e-9 {
                     String::new()
@@ -251,14 +244,7 @@ impl Accuracy {
             .bold_line_style(BLACK.mix(0.2))
             .max_light_lines(1)
             .x_labels(n.max(2))
-            .x_label_formatter(&|v: &f64| {
-                let i = v.round();
-                if (v - i).abs() < 1e-6 && i >= 0.0 {
-                    labels.get(i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
+            .x_label_formatter(&|v: &f64| bar_label(labels, *v))
             .y_label_formatter(&|v: &f64| {
                 let s = style::fmt_tick_in(*v, &(-reach..reach));
                 if *v > 0.0 {
@@ -340,4 +326,15 @@ fn seed_dots<DB: DrawingBackend>(
                 + Circle::new((dx, 0), 5, WHITE.stroke_width(1))
         })
         .collect()
+}
+
+/// The tick label at `x`: bar `i` is centred on `x = i` and named by
+/// `labels[i]`; ticks between bars stay blank.
+fn bar_label(labels: &[String], x: f64) -> String {
+    let i = x.round();
+    if (x - i).abs() < 1e-6 && i >= 0.0 {
+        labels.get(i as usize).cloned().unwrap_or_default()
+    } else {
+        String::new()
+    }
 }
