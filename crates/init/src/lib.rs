@@ -29,7 +29,7 @@
 //! | `clipped-normal(high=2,low=-2,mean=0,std=1)` | `clamp(N(mean, std²), low, high)` | RNN/LSTM study's "truncated" | `normal_` + `clamp_` | – |
 //! | `xavier-uniform(gain=1)` (alias `xavier-normalized`) | `U(±a)`, `a = gain·√(6/(fan_in+fan_out))` | Glorot & Bengio 2010, eq. 16 | `xavier_uniform_` | `GlorotUniform` |
 //! | `xavier-normal(distribution=normal,gain=1)` | `σ = gain·√(2/(fan_in+fan_out))`, `N` or `TN` | Glorot & Bengio 2010 | `xavier_normal_` | `GlorotNormal` = `distribution=truncated-normal` |
-//! | `xavier-standard` | `U(±1/√fan_in)` | Glorot & Bengio 2010, eq. 1 | – | – |
+//! | `xavier-standard(mode=fan-in)` | `U(±1/√fan)`, fan-in or fan-out | Glorot & Bengio 2010, eq. 1 | – | – |
 //! | `kaiming-uniform(a=0,mode=fan-in,nonlinearity=leaky-relu)` | `U(±gain·√(3/fan))` | He et al. 2015 | `kaiming_uniform_` | `HeUniform` = `nonlinearity=relu` |
 //! | `kaiming-normal(a=0,distribution=normal,mode=fan-in,nonlinearity=leaky-relu)` | `σ = gain/√fan`, `N` or `TN` | He et al. 2015 | `kaiming_normal_` | `HeNormal` = `distribution=truncated-normal` |
 //! | `lecun-uniform` | `U(±√(3/fan_in))` | LeCun et al. 1998 | – | `LecunUniform` |

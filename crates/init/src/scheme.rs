@@ -102,10 +102,15 @@ pub enum Scheme {
         /// `Normal` or `TruncatedNormal`.
         distribution: Distribution,
     },
-    /// `U(−1/√fan_in, 1/√fan_in)`: the "standard" initialization that Glorot
-    /// & Bengio (2010, eq. 1) compare against, called "xavier" in the RNN/LSTM
-    /// study. Spec `xavier-standard`. No keys.
-    XavierStandard,
+    /// `U(−1/√fan, 1/√fan)`: the "standard" initialization that Glorot &
+    /// Bengio (2010, eq. 1) compare against, with `fan = fan_in`. Spec
+    /// `xavier-standard(mode=fan-in)`. The RNN/LSTM study calls it "xavier"
+    /// and takes `n` as the weight's first dimension, which for a 2-D weight
+    /// `(out, in)` is its fan-out: `xavier-standard(mode=fan-out)`.
+    XavierStandard {
+        /// Which fan `n` is: `FanIn` or `FanOut`.
+        mode: FanMode,
+    },
     /// `U(−b, b)`, `b = gain · √(3 / fan)` with `gain` from the nonlinearity
     /// (He et al. 2015). Spec
     /// `kaiming-uniform(a=0,mode=fan-in,nonlinearity=leaky-relu)`, `a` present
@@ -272,7 +277,7 @@ impl Scheme {
             Scheme::ClippedNormal { .. } => "clipped-normal",
             Scheme::XavierUniform { .. } => "xavier-uniform",
             Scheme::XavierNormal { .. } => "xavier-normal",
-            Scheme::XavierStandard => "xavier-standard",
+            Scheme::XavierStandard { .. } => "xavier-standard",
             Scheme::KaimingUniform { .. } => "kaiming-uniform",
             Scheme::KaimingNormal { .. } => "kaiming-normal",
             Scheme::LecunUniform => "lecun-uniform",
@@ -351,7 +356,7 @@ impl Scheme {
                 Ok(())
             }
         };
-        let kaiming = |mode: FanMode, nonlinearity: Nonlinearity| {
+        let no_fan_avg = |mode: FanMode| {
             if mode == FanMode::FanAvg {
                 return Err(Error::InvalidValue {
                     scheme: name,
@@ -362,6 +367,10 @@ impl Scheme {
                             .to_string(),
                 });
             }
+            Ok(())
+        };
+        let kaiming = |mode: FanMode, nonlinearity: Nonlinearity| {
+            no_fan_avg(mode)?;
             if let Nonlinearity::LeakyRelu { negative_slope } = nonlinearity {
                 finite("a", negative_slope)?;
             }
@@ -370,11 +379,11 @@ impl Scheme {
         match *self {
             Scheme::Zeros
             | Scheme::Ones
-            | Scheme::XavierStandard
             | Scheme::LecunUniform
             | Scheme::PytorchLinearDefault
             | Scheme::PytorchRnnDefault
             | Scheme::KerasDenseDefault => Ok(()),
+            Scheme::XavierStandard { mode } => no_fan_avg(mode),
             Scheme::Constant { value } => finite("value", value),
             Scheme::Uniform { low, high } => {
                 finite("low", low)?;
@@ -479,7 +488,7 @@ impl Scheme {
             | Scheme::Chrono { .. } => Needs::Anything,
             Scheme::XavierUniform { .. }
             | Scheme::XavierNormal { .. }
-            | Scheme::XavierStandard
+            | Scheme::XavierStandard { .. }
             | Scheme::KaimingUniform { .. }
             | Scheme::KaimingNormal { .. }
             | Scheme::LecunUniform
@@ -636,7 +645,11 @@ impl Scheme {
             Scheme::XavierNormal { gain, distribution } => {
                 fill_with_std(n, xavier_std(gain, f.fan_in, f.fan_out), distribution, rng)
             }
-            Scheme::XavierStandard | Scheme::PytorchLinearDefault | Scheme::PytorchRnnDefault => {
+            Scheme::XavierStandard { mode } => {
+                let bound = 1.0 / mode.fan(f).sqrt();
+                fill_uniform(n, -bound, bound, rng)
+            }
+            Scheme::PytorchLinearDefault | Scheme::PytorchRnnDefault => {
                 let bound = 1.0 / (f.fan_in as f64).sqrt();
                 fill_uniform(n, -bound, bound, rng)
             }
@@ -745,6 +758,31 @@ mod tests {
     }
 
     #[test]
+    fn fan_out_takes_the_first_dimension_of_a_2d_weight() {
+        // The RNN study's `weight_ih_l0` (128, 28): n = 128, not 28.
+        let w = draw("xavier-standard(mode=fan-out)", &[128, 28], 3);
+        let bound = 1.0 / 128f32.sqrt();
+        assert!(w.iter().all(|v| v.abs() <= bound));
+        assert!(w.iter().any(|v| v.abs() > 0.95 * bound));
+        assert_eq!(
+            draw("xavier-standard", &[128, 28], 3),
+            draw("xavier-standard(mode=fan-in)", &[128, 28], 3)
+        );
+        // The LSTM's gate-stacked (4H, in) weight: n = 4H = 1440.
+        let w = draw(
+            "kaiming-normal(mode=fan-out,nonlinearity=relu)",
+            &[1440, 32],
+            4,
+        );
+        let var = w.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() / w.len() as f64;
+        assert!((var / (2.0 / 1440.0) - 1.0).abs() < 0.05, "{var}");
+        let err = "xavier-standard(mode=fan-avg)"
+            .parse::<Scheme>()
+            .expect_err("fan-avg");
+        assert!(err.to_string().contains("fan-in, fan-out"), "{err}");
+    }
+
+    #[test]
     fn canonical_strings_round_trip_for_every_scheme() {
         for spec in EXAMPLES {
             let scheme = parse(spec);
@@ -766,7 +804,7 @@ mod tests {
         "xavier-uniform(gain=1.5)",
         "xavier-normal(gain=1)",
         "xavier-normal(distribution=truncated-normal)",
-        "xavier-standard",
+        "xavier-standard(mode=fan-out)",
         "kaiming-uniform(mode=fan-out,nonlinearity=relu)",
         "kaiming-normal(mode=fan-in,nonlinearity=leaky-relu,a=0.1)",
         "kaiming-normal(distribution=truncated-normal)",

@@ -31,6 +31,7 @@ fn keys_of(name: &str) -> &'static [&'static str] {
         "normal" => &["mean", "std"],
         "truncated-normal" | "clipped-normal" => &["high", "low", "mean", "std"],
         "xavier-uniform" | "orthogonal" => &["gain"],
+        "xavier-standard" => &["mode"],
         "xavier-normal" => &["distribution", "gain"],
         "kaiming-uniform" => &["a", "mode", "nonlinearity"],
         "kaiming-normal" => &["a", "distribution", "mode", "nonlinearity"],
@@ -271,7 +272,9 @@ impl<'a> Keys<'a> {
                 gain: n("gain", 1.0)?,
                 distribution: self.distribution(Distribution::Normal)?,
             },
-            "xavier-standard" => Scheme::XavierStandard,
+            "xavier-standard" => Scheme::XavierStandard {
+                mode: self.mode(FanMode::FanIn)?,
+            },
             "kaiming-uniform" => Scheme::KaimingUniform {
                 mode: self.mode(FanMode::FanIn)?,
                 nonlinearity: self.nonlinearity()?,
@@ -335,7 +338,6 @@ impl Scheme {
         match *self {
             Scheme::Zeros
             | Scheme::Ones
-            | Scheme::XavierStandard
             | Scheme::LecunUniform
             | Scheme::PytorchLinearDefault
             | Scheme::PytorchRnnDefault
@@ -373,6 +375,7 @@ impl Scheme {
                 pairs.push(("gain", num(gain)));
                 pairs.push(("distribution", distribution.as_str().to_string()));
             }
+            Scheme::XavierStandard { mode } => pairs.push(("mode", mode.as_str().to_string())),
             Scheme::KaimingUniform {
                 mode,
                 nonlinearity: nl,

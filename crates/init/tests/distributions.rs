@@ -348,6 +348,12 @@ fn iid_cases() -> Vec<(&'static str, Vec<usize>, Law)> {
             vec![400, 250],
             Law::Uniform(-1.0 / 250.0_f64.sqrt(), 1.0 / 250.0_f64.sqrt()),
         ),
+        // The RNN/LSTM study's "xavier": n is the first dimension, the fan-out.
+        (
+            "xavier-standard(mode=fan-out)",
+            vec![400, 250],
+            Law::Uniform(-1.0 / 400.0_f64.sqrt(), 1.0 / 400.0_f64.sqrt()),
+        ),
         (
             // fan_out = 64 · 9 = 576.
             "kaiming-uniform(mode=fan-out,nonlinearity=relu)",

@@ -20,7 +20,7 @@ const SEED: u64 = 20_240_607;
 const SHAPE: [usize; 2] = [24, 10];
 
 /// `(spec, sha256 of the sample of SHAPE with SEED)`.
-const PINNED: [(&str, &str); 27] = [
+const PINNED: [(&str, &str); 28] = [
     (
         "zeros",
         "3dc463a76fc170607c07b104c3cb531362ce7d6e10c1a34e0c0f370aeae08ce8",
@@ -66,8 +66,12 @@ const PINNED: [(&str, &str); 27] = [
         "f9c96de92f1971b424c136c7183dd079339b9be494991dd57811cdda196411d0",
     ),
     (
-        "xavier-standard",
+        "xavier-standard(mode=fan-in)",
         "3cdf50eca9c3e1af821e59f32826f50b32b9d11c16f209aca2a6e73a9b7d122e",
+    ),
+    (
+        "xavier-standard(mode=fan-out)",
+        "59cf87d4d5f6e30a3f206a3e60e16a66cc1678aad0cc572e0b945f904ffd4154",
     ),
     (
         "kaiming-uniform(a=0,mode=fan-in,nonlinearity=leaky-relu)",
