@@ -153,13 +153,13 @@ fn report(
 }
 
 /// A bar per epoch (steps, loss, ETA) and a line per finished epoch.
-struct Progress {
+pub(crate) struct Progress {
     bar: ProgressBar,
     max_epochs: usize,
 }
 
 impl Progress {
-    fn new(max_epochs: usize) -> Self {
+    pub(crate) fn new(max_epochs: usize) -> Self {
         let bar = ProgressBar::new(0);
         bar.set_style(
             ProgressStyle::with_template(

@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use initlab_analysis::{snapshot_text, summarize, summary_table, ResultsStore};
-use initlab_data::Mnist;
 use initlab_train::{
-    run_grid, BackendKind, ClassificationData, DataConfig, Observer, Profile, RunRecord, Study,
+    point_name, run_grid, BackendKind, Observer, Profile, RunRecord, RunSpec, Sources, Study,
+    TaskSet,
 };
 
 use crate::download::{ensure, DataArgs};
@@ -61,42 +61,51 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .iter()
         .map(|n| Study::find(&paths::experiments(), n))
         .collect::<Result<Vec<_>, _>>()?;
-    let (manifest, cache) = args.data.open()?;
-    let needed: Vec<String> = studies
+    let plans = studies
         .iter()
-        .map(|s| match s.data {
-            DataConfig::Mnist { .. } => "mnist".to_string(),
-        })
+        .map(|s| s.runs(args.profile, args.backend))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (manifest, cache) = args.data.open()?;
+    let mut needed: Vec<String> = plans
+        .iter()
+        .flatten()
+        .flat_map(|r| Sources::datasets(&r.config.data))
+        .map(|d| d.to_string())
         .collect();
+    needed.sort();
+    needed.dedup();
     ensure(&manifest, &cache, &needed, false)?;
-    let mnist = Mnist::load(&manifest, &cache).context("loading MNIST")?;
     let store = ResultsStore::open(&args.out)?;
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let table_progress = crate::embeddings::Progress::new(0);
+    let sources = Sources::new(&manifest, &cache, args.backend, &table_progress);
+    // Every study's data is read (decoded, tokenized, its fixed sets drawn)
+    // before anything trains, so bad data stops the command before it writes.
+    let mut tasks = TaskSet::default();
+    for (study, runs) in studies.iter().zip(&plans) {
+        tasks
+            .add(runs, &sources)
+            .with_context(|| format!("study {}: preparing its data", study.info.name))?;
+    }
 
     let mut all_records = Vec::new();
     let mut drift = Vec::new();
-    for study in &studies {
-        let runs = study.runs(args.profile, args.backend)?;
-        let DataConfig::Mnist {
-            validation_fraction,
-        } = study.data;
-        let data = ClassificationData::mnist(&mnist, validation_fraction, study.info.master_seed);
-        let todo: Vec<_> = runs
+    for (study, runs) in studies.iter().zip(&plans) {
+        let todo: Vec<RunSpec> = runs
             .iter()
             .filter(|r| !store.run_path(&r.id).is_file())
+            .cloned()
             .collect();
-        let steps: usize = todo
-            .iter()
-            .map(|r| {
-                let t = &r.config.training;
-                let n = t
-                    .train_limit
-                    .map_or(data.train.len(), |l| l.min(data.train.len()));
-                t.epochs * n.div_ceil(t.batch_size)
-            })
-            .sum();
+        let mut steps = 0usize;
+        for r in &todo {
+            let t = &r.config.training;
+            let stream = tasks
+                .get(r)?
+                .train_stream(r.seed, t.batch_size, t.train_limit);
+            steps += t.epochs * stream.steps_per_epoch();
+        }
         eprintln!(
             "{} ({}): {} runs, {} already stored, profile {}, backend {}, {jobs} jobs",
             study.info.name,
@@ -107,7 +116,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.backend
         );
         let progress = Progress::new(&study.info.name, steps as u64, todo.len());
-        let outcome = run_grid(&runs, &data, jobs, &store, &progress)
+        let outcome = run_grid(runs, &tasks, jobs, &store, &progress)
             .with_context(|| format!("study {}", study.info.name))?;
         progress.bar.finish_and_clear();
         let stored = store.rebuild()?;
@@ -219,16 +228,29 @@ impl Observer for Progress {
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
         self.bar.suspend(|| {
             eprintln!(
-                "  [{done}/{}] {} {:<14} r{} {:<8} test acc {:.4} loss {:.4} ({:.1} s)",
+                "  [{done}/{}] {} {:<14} r{} {:<8} {} ({:.1} s)",
                 self.runs,
                 r.run_id,
-                r.label,
+                point_name(&r.grid, &r.label),
                 r.replicate,
                 r.status.as_str(),
-                r.test_accuracy,
-                r.test_loss,
+                outcome(r),
                 r.wall_seconds
             )
         });
     }
+}
+
+/// The numbers a finished run's line shows: test accuracy and loss, and the
+/// study-specific metrics it recorded.
+fn outcome(r: &RunRecord) -> String {
+    let mut parts = Vec::new();
+    if r.test_accuracy.is_finite() {
+        parts.push(format!("test acc {:.4}", r.test_accuracy));
+    }
+    parts.push(format!("loss {:.4}", r.test_loss));
+    for (name, value) in &r.metrics {
+        parts.push(format!("{name} {value:.4}"));
+    }
+    parts.join(" ")
 }

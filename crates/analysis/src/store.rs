@@ -157,6 +157,24 @@ fn add_run(runs: &mut GroupBuilder, r: &RunRecord) {
         // Variable-length UTF-8, which h5py reads as `str` rather than bytes.
         run.set_attr(name, AttrValue::VarLenString(value.clone()));
     }
+    run.set_attr(
+        "grid_point",
+        AttrValue::VarLenString(pairs_json(
+            r.grid.iter().map(|(a, v)| (a.as_str(), v.as_str())),
+        )),
+    );
+    // Each metric is an attribute of its own (what h5py users read); the
+    // list of their names lets the reader find them again.
+    for (prefix, list, values) in [
+        ("", "metrics", &r.metrics),
+        ("published_", "published_metrics", &r.published_metrics),
+    ] {
+        for (name, value) in values {
+            run.set_attr(&format!("{prefix}{name}"), AttrValue::F64(*value));
+        }
+        let names: Vec<&str> = values.iter().map(|(n, _)| n.as_str()).collect();
+        run.set_attr(list, AttrValue::VarLenString(list_json(&names)));
+    }
     run.set_attr("status", AttrValue::VarLenString(r.status.as_str().into()));
     run.set_attr("seed", AttrValue::U64(r.seed));
     run.set_attr("replicate", AttrValue::U32(r.replicate));
@@ -174,11 +192,30 @@ fn add_run(runs: &mut GroupBuilder, r: &RunRecord) {
         &r.val_accuracy,
     ];
     for (name, values) in SERIES.iter().zip(series) {
+        // A regression run has no accuracy: the dataset is left out.
+        if values.is_empty() && name.ends_with("accuracy") {
+            continue;
+        }
         run.create_dataset(name)
             .with_f32_data(values)
             .with_shape(&[values.len() as u64]);
     }
+    if !r.curves.is_empty() {
+        let mut curves = run.create_group("curves");
+        for (name, values) in &r.curves {
+            curves
+                .create_dataset(name)
+                .with_f32_data(values)
+                .with_shape(&[values.len() as u64]);
+        }
+        run.add_group(curves.finish());
+    }
+    if !r.bptt.is_empty() {
+        add_tensors(&mut run, "bptt", &r.bptt);
+    }
     let mut norms = run.create_group("grad_norms");
+    let layers: Vec<&str> = r.grad_norms.iter().map(|(l, _)| l.as_str()).collect();
+    norms.set_attr("order", AttrValue::VarLenString(list_json(&layers)));
     for (layer, values) in &r.grad_norms {
         norms
             .create_dataset(layer)
@@ -194,10 +231,11 @@ fn add_run(runs: &mut GroupBuilder, r: &RunRecord) {
             .create_dataset("histogram")
             .with_f32_data(&hist)
             .with_shape(&[2, a.histogram[0].len() as u64]);
-        let pairs: [(&str, &[f32]); 3] = [
+        let pairs: [(&str, &[f32]); 4] = [
             ("range", &a.range),
             ("dead_fraction", &a.dead_fraction),
             ("flat_fraction", &a.flat_fraction),
+            ("std", &a.std),
         ];
         for (name, values) in pairs {
             layer
@@ -222,6 +260,54 @@ fn add_run(runs: &mut GroupBuilder, r: &RunRecord) {
         run.add_group(g.finish());
     }
     runs.add_group(run.finish());
+}
+
+/// Tensors named `a/b/name` as datasets in nested groups under `group`.
+fn add_tensors(parent: &mut GroupBuilder, group: &str, tensors: &[NamedTensor]) {
+    let mut g = parent.create_group(group);
+    let mut subgroups: Vec<(String, Vec<NamedTensor>)> = Vec::new();
+    for t in tensors {
+        match t.name.split_once('/') {
+            Some((sub, rest)) => {
+                let inner = NamedTensor {
+                    name: rest.to_string(),
+                    ..t.clone()
+                };
+                match subgroups.iter_mut().find(|(n, _)| n == sub) {
+                    Some((_, list)) => list.push(inner),
+                    None => subgroups.push((sub.to_string(), vec![inner])),
+                }
+            }
+            None => {
+                let shape: Vec<u64> = t.shape.iter().map(|&d| d as u64).collect();
+                g.create_dataset(&t.name)
+                    .with_f32_data(&t.values)
+                    .with_shape(&shape);
+            }
+        }
+    }
+    for (sub, list) in subgroups {
+        add_tensors(&mut g, &sub, &list);
+    }
+    parent.add_group(g.finish());
+}
+
+/// `{"a":"b",...}`, keys in the given order.
+fn pairs_json<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let items: Vec<String> = pairs
+        .map(|(k, v)| {
+            format!(
+                "{}:{}",
+                serde_json::Value::from(k),
+                serde_json::Value::from(v)
+            )
+        })
+        .collect();
+    format!("{{{}}}", items.join(","))
+}
+
+fn list_json(names: &[&str]) -> String {
+    serde_json::Value::from(names.to_vec()).to_string()
 }
 
 fn read_run(file: &File, path: &Path, run_id: &str) -> Result<RunRecord> {
@@ -261,7 +347,8 @@ fn read_run(file: &File, path: &Path, run_id: &str) -> Result<RunRecord> {
     };
     let norms_group = file.group(&format!("{base}/grad_norms")).map_err(err)?;
     let mut layers = norms_group.datasets().map_err(err)?;
-    layers.sort_by_key(|n| param_order(n));
+    let order = norms_group.attrs().map_err(err)?;
+    sort_by_list(&mut layers, order.get("order"));
     let grad_norms = layers
         .into_iter()
         .map(|l| Ok((l.clone(), series(&format!("grad_norms/{l}"))?)))
@@ -286,10 +373,48 @@ fn read_run(file: &File, path: &Path, run_id: &str) -> Result<RunRecord> {
                 histogram: [before.to_vec(), after.to_vec()],
                 dead_fraction: pair("dead_fraction")?,
                 flat_fraction: pair("flat_fraction")?,
+                // Files written before the scale was kept have none.
+                std: pair("std").unwrap_or([f32::NAN; 2]),
                 layer,
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    // Optional parts: absent in files written before they existed, and the
+    // accuracy series are absent for a regression run.
+    let optional = |name: &str| series(name).unwrap_or_default();
+    let curves = match file.group(&format!("{base}/curves")) {
+        Ok(g) => g
+            .datasets()
+            .map_err(err)?
+            .into_iter()
+            .map(|n| Ok((n.clone(), series(&format!("curves/{n}"))?)))
+            .collect::<Result<Vec<_>>>()?,
+        Err(_) => Vec::new(),
+    };
+    let mut bptt = Vec::new();
+    if file.group(&format!("{base}/bptt")).is_ok() {
+        read_tensors(file, path, &format!("{base}/bptt"), "", &mut bptt)?;
+    }
+    let named = |list: &str, prefix: &str| -> Result<Vec<(String, f64)>> {
+        let names: Vec<String> = match a.string(list) {
+            Ok(json) => serde_json::from_str(&json).map_err(|e| Error::Hdf5 {
+                path: path.to_path_buf(),
+                message: format!("attribute `{list}`: {e}"),
+            })?,
+            Err(_) => Vec::new(),
+        };
+        names
+            .into_iter()
+            .map(|n| Ok((n.clone(), a.f64(&format!("{prefix}{n}"))?)))
+            .collect()
+    };
+    let grid = match a.string("grid_point") {
+        Ok(json) => parse_pairs(&json).ok_or_else(|| Error::Hdf5 {
+            path: path.to_path_buf(),
+            message: format!("attribute `grid_point` is not a JSON object of strings: {json}"),
+        })?,
+        Err(_) => Vec::new(),
+    };
     let status: RunStatus = a.string("status")?.parse().map_err(|m| Error::Hdf5 {
         path: path.to_path_buf(),
         message: m,
@@ -310,18 +435,105 @@ fn read_run(file: &File, path: &Path, run_id: &str) -> Result<RunRecord> {
         test_accuracy: a.f64("test_accuracy")?,
         test_loss: a.f64("test_loss")?,
         published: a.f64("published_test_accuracy").ok(),
+        published_metrics: named("published_metrics", "published_")?,
+        grid,
+        metrics: named("metrics", "")?,
         finished_at: a.string("finished_at")?,
         wall_seconds: a.f64("wall_seconds")?,
         step_loss: series("step_loss")?,
         train_loss: series("train_loss")?,
-        train_accuracy: series("train_accuracy")?,
+        train_accuracy: optional("train_accuracy"),
         val_loss: series("val_loss")?,
-        val_accuracy: series("val_accuracy")?,
+        val_accuracy: optional("val_accuracy"),
         grad_norms,
+        curves,
+        bptt,
         activations,
         initial_params: tensors("initial_params")?,
         final_params: tensors("final_params")?,
     })
+}
+
+/// Every dataset under `group` (nested groups too), named by its path below
+/// the top group: `grad_h_norm`, `layer0/h_norm`.
+fn read_tensors(
+    file: &File,
+    path: &Path,
+    group: &str,
+    prefix: &str,
+    out: &mut Vec<NamedTensor>,
+) -> Result<()> {
+    let err = |e: hdf5_pure::Error| hdf5_err(path, e);
+    let g = file.group(group).map_err(err)?;
+    let mut names = g.datasets().map_err(err)?;
+    names.sort();
+    for name in names {
+        let d = file.dataset(&format!("{group}/{name}")).map_err(err)?;
+        out.push(NamedTensor {
+            name: format!("{prefix}{name}"),
+            shape: d
+                .shape()
+                .map_err(err)?
+                .iter()
+                .map(|&s| s as usize)
+                .collect(),
+            values: d.read_f32().map_err(err)?,
+        });
+    }
+    let mut subs = g.groups().map_err(err)?;
+    subs.sort();
+    for sub in subs {
+        read_tensors(
+            file,
+            path,
+            &format!("{group}/{sub}"),
+            &format!("{prefix}{sub}/"),
+            out,
+        )?;
+    }
+    Ok(())
+}
+
+/// The `(key, value)` pairs of a JSON object of strings, in the text's order
+/// (serde_json's own map would sort them).
+fn parse_pairs(json: &str) -> Option<Vec<(String, String)>> {
+    struct Pairs(Vec<(String, String)>);
+    struct Visit;
+    impl<'de> serde::de::Visitor<'de> for Visit {
+        type Value = Pairs;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object of strings")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> std::result::Result<Pairs, A::Error> {
+            let mut pairs = Vec::new();
+            while let Some(entry) = map.next_entry::<String, String>()? {
+                pairs.push(entry);
+            }
+            Ok(Pairs(pairs))
+        }
+    }
+    impl<'de> serde::Deserialize<'de> for Pairs {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+            d.deserialize_map(Visit)
+        }
+    }
+    serde_json::from_str::<Pairs>(json).ok().map(|p| p.0)
+}
+
+/// Orders `names` by the JSON list in `order` (written with the group), or,
+/// for files written before it, numerically (`layers.2` before `layers.10`).
+fn sort_by_list(names: &mut [String], order: Option<&AttrValue>) {
+    let list: Option<Vec<String>> = match order {
+        Some(AttrValue::VarLenString(s) | AttrValue::String(s)) => serde_json::from_str(s).ok(),
+        _ => None,
+    };
+    match list {
+        Some(list) => names.sort_by_key(|n| list.iter().position(|l| l == n).unwrap_or(usize::MAX)),
+        None => names.sort_by_key(|n| param_order(n)),
+    }
 }
 
 /// Sorts `layers.10.weight` after `layers.2.weight`: numeric parts compare as numbers.

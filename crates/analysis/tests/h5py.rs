@@ -27,6 +27,15 @@ fn record(id: &str, status: RunStatus) -> RunRecord {
         test_accuracy: 0.9759,
         test_loss: 0.08,
         published: Some(0.9759),
+        published_metrics: vec![("plateau_escape_epoch".into(), 55.0)],
+        grid: vec![
+            ("part".into(), "depth".into()),
+            ("activation".into(), "relu".into()),
+        ],
+        metrics: vec![
+            ("plateau_escape_epoch".into(), 12.0),
+            ("best_val_epoch".into(), 3.0),
+        ],
         finished_at: "2026-11-24T06:34:14Z".into(),
         wall_seconds: 1.5,
         step_loss: vec![2.3, 1.1, 0.5],
@@ -44,7 +53,21 @@ fn record(id: &str, status: RunStatus) -> RunRecord {
             histogram: [vec![0.5, 0.5, 0.0], vec![0.25, 0.25, 0.5]],
             dead_fraction: [0.0, 0.125],
             flat_fraction: [0.5, 0.6],
+            std: [0.7, 1.25],
         }],
+        curves: vec![("test_loss".into(), vec![0.3, 0.2])],
+        bptt: vec![
+            NamedTensor {
+                name: "grad_h_norm".into(),
+                shape: vec![2, 3],
+                values: vec![1.0, 0.5, 0.25, 2.0, 1.0, 0.5],
+            },
+            NamedTensor {
+                name: "layer0/grad_h_norm".into(),
+                shape: vec![2, 3],
+                values: vec![0.1; 6],
+            },
+        ],
         initial_params: vec![NamedTensor {
             name: "layers.0.weight".into(),
             shape: vec![2, 3],
@@ -110,6 +133,12 @@ assert run["final_params/layers.0.weight"].shape == (2, 3)
 assert list(run["grad_norms"].keys()) == ["layers.0", "layers.1"]
 assert run["activations/layers.0/histogram"].shape == (2, 3)
 assert list(run["activations/layers.0/dead_fraction"][:]) == [0.0, 0.125]
+assert a["plateau_escape_epoch"] == 12.0 and a["best_val_epoch"] == 3.0
+assert a["published_plateau_escape_epoch"] == 55.0
+assert list(json.loads(a["grid_point"]).items()) == [("part", "depth"), ("activation", "relu")]
+assert run["bptt/grad_h_norm"].shape == (2, 3) and run["bptt/layer0/grad_h_norm"].shape == (2, 3)
+assert list(run["curves/test_loss"][:]) == [float.fromhex("0x1.333334p-2"), float.fromhex("0x1.99999ap-3")]
+assert list(run["activations/layers.0/std"][:]) == [float.fromhex("0x1.666666p-1"), 1.25]
 assert f["runs/ffee"].attrs["status"] == "diverged"
 print("ok", len(f["runs"]))
 "#;

@@ -55,6 +55,9 @@ fn record(id: &str, label: &str, replicate: u32, acc: f64, weight: f32) -> RunRe
         test_accuracy: acc,
         test_loss: if zero { 2.3 } else { 0.3 },
         published: Some(if zero { 0.1135 } else { 0.9 }),
+        published_metrics: Vec::new(),
+        grid: Vec::new(),
+        metrics: Vec::new(),
         finished_at: format!("2026-11-24T06:3{replicate}:00Z"),
         wall_seconds: 1.0,
         step_loss: (0..20)
@@ -85,7 +88,10 @@ fn record(id: &str, label: &str, replicate: u32, acc: f64, weight: f32) -> RunRe
             },
             dead_fraction: if zero { [1.0, 1.0] } else { [0.0, 0.1] },
             flat_fraction: if zero { [1.0, 1.0] } else { [0.5, 0.6] },
+            std: if zero { [0.0, 0.0] } else { [0.8, 1.1] },
         }],
+        curves: Vec::new(),
+        bptt: Vec::new(),
         initial_params: params(weight),
         final_params: params(if zero { 0.0 } else { weight * 1.5 }),
     }

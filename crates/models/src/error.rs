@@ -2,13 +2,19 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The plan names a parameter group the model does not have.
-    #[error("unknown parameter group `{group}`; this model has: {}", allowed.join(", "))]
+    /// The plan names a parameter group (or parameter) the model does not have.
+    #[error(
+        "unknown parameter group `{group}`; this model has the groups {} and the parameters {}",
+        allowed.join(", "),
+        params.join(", ")
+    )]
     UnknownGroup {
         /// The group the plan named.
         group: String,
         /// The groups the model has.
         allowed: Vec<String>,
+        /// The parameters the model has, which a plan may also name.
+        params: Vec<String>,
     },
     /// An initializer cannot be applied to a parameter (a fan-based scheme on a bias, say).
     #[error("parameter `{param}` {shape:?}: {error}")]

@@ -15,14 +15,19 @@ This crate knows nothing of optimizers, data or training.
 
 mod embedding;
 mod error;
+mod event_lstm;
 mod mlp;
 mod params;
 mod recurrent;
+mod recurrent_net;
 
 pub use crate::embedding::{NoteEmbedding, NoteEmbeddingConfig};
 pub use crate::error::{Error, Result};
+pub use crate::event_lstm::{EventLstm, EventLstmConfig};
 pub use crate::mlp::{tensor_to_vec, Activation, Dense, LayerTrace, Mlp, MlpConfig};
 pub use crate::params::{params_sha256, HostParams, InitPlan, ParamPart, ParamSpec};
 pub use crate::recurrent::{
-    Lstm, LstmConfig, Nonlinearity, RecurrentImpl, Rnn, RnnConfig, RnnLayer, RnnOutput,
+    BpttProbe, Lstm, LstmConfig, Nonlinearity, RecurrentImpl, Rnn, RnnConfig, RnnLayer, RnnOutput,
+    StepNorms,
 };
+pub use crate::recurrent_net::{Recurrence, RecurrentNet, RecurrentNetConfig};

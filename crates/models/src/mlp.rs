@@ -52,8 +52,16 @@ pub struct MlpConfig {
     pub hidden: Vec<usize>,
     /// Output features (10 classes).
     pub outputs: usize,
-    /// The nonlinearity after each hidden layer (none after the last layer).
+    /// The nonlinearity after each hidden layer.
     pub activation: Activation,
+    /// Also apply the nonlinearity to the last layer's outputs, before the loss.
+    /// A bug some published code has (study 2's notebook): with ReLU, an output
+    /// unit that goes negative on every image is dead, and its class can never
+    /// be predicted. Absent means off; absent is also how the canonical config
+    /// writes it when a study file leaves it out, so the run ids of studies
+    /// written before the option existed do not change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_activation: Option<bool>,
 }
 
 impl MlpConfig {
@@ -115,6 +123,7 @@ impl MlpConfig {
         Ok(Mlp {
             layers,
             activation: self.activation,
+            output_activation: self.output_activation.unwrap_or(false),
         })
     }
 }
@@ -129,7 +138,8 @@ pub struct Dense<B: Backend> {
 }
 
 impl<B: Backend> Dense<B> {
-    fn from_host(
+    /// Uploads a PyTorch-layout `(out, in)` weight and its bias.
+    pub(crate) fn from_host(
         weight: &[f32],
         bias: &[f32],
         d_in: usize,
@@ -176,6 +186,8 @@ pub struct Mlp<B: Backend> {
     pub layers: Vec<Dense<B>>,
     #[module(skip)]
     activation: Activation,
+    #[module(skip)]
+    output_activation: bool,
 }
 
 /// What each layer produced on one batch, for activation statistics.
@@ -195,11 +207,16 @@ impl<B: Backend> Mlp<B> {
         let mut h = x;
         for (i, layer) in self.layers.iter().enumerate() {
             h = layer.forward(h); // [batch, width_i]
-            if i < last {
+            if i < last || self.output_activation {
                 h = self.activation.apply(h);
             }
         }
         h
+    }
+
+    /// The nonlinearity between layers.
+    pub fn activation(&self) -> Activation {
+        self.activation
     }
 
     /// The forward pass, keeping every layer's pre- and post-activation values.

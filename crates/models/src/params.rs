@@ -150,10 +150,19 @@ impl InitPlan {
         self.groups.get(group).unwrap_or(&self.default)
     }
 
-    /// Checks that every named group exists (a parameter's group or one of its
-    /// parts') and every scheme fits every parameter's shape, or the part's for a
-    /// part whose group is named, so a bad experiment fails when it is loaded
-    /// rather than mid-grid.
+    /// The scheme for one parameter: a key naming the parameter itself
+    /// (`rnn.bias_hh_l0`) wins over its group's, so a study can set one tensor
+    /// apart from the others of its group.
+    pub fn scheme_for_param(&self, spec: &ParamSpec) -> &Scheme {
+        self.groups
+            .get(&spec.name)
+            .unwrap_or_else(|| self.scheme_for(spec.group))
+    }
+
+    /// Checks that every key names a group (a parameter's group or one of its
+    /// parts') or a parameter, and that every scheme fits every parameter's
+    /// shape, or the part's for a part whose group is named, so a bad experiment
+    /// fails when it is loaded rather than mid-grid.
     pub fn validate(&self, specs: &[ParamSpec]) -> Result<()> {
         let mut allowed: Vec<String> = Vec::new();
         for group in specs.iter().flat_map(ParamSpec::groups) {
@@ -162,15 +171,16 @@ impl InitPlan {
             }
         }
         for group in self.groups.keys() {
-            if !allowed.contains(group) {
+            if !allowed.contains(group) && !specs.iter().any(|s| &s.name == group) {
                 return Err(Error::UnknownGroup {
                     group: group.clone(),
                     allowed,
+                    params: specs.iter().map(|s| s.name.clone()).collect(),
                 });
             }
         }
         for spec in specs {
-            check(self.scheme_for(spec.group), spec, &spec.shape, &spec.name)?;
+            check(self.scheme_for_param(spec), spec, &spec.shape, &spec.name)?;
             for part in &spec.parts {
                 let (start, end) = (part.rows.start, part.rows.end);
                 if !spec
@@ -228,7 +238,7 @@ impl HostParams {
             .map(|spec| {
                 let mut rng = initlab_init::init_rng(param_seed(seed, &spec.name));
                 let mut values = sample(
-                    plan.scheme_for(spec.group),
+                    plan.scheme_for_param(spec),
                     spec,
                     &spec.shape,
                     &spec.name,
@@ -352,7 +362,7 @@ mod tests {
             .expect_err("unknown group")
             .to_string();
         assert!(
-            err.contains("recurrent") && err.contains("weight, bias"),
+            err.contains("recurrent") && err.contains("weight, bias") && err.contains("l.bias"),
             "{err}"
         );
         let plan = InitPlan::new(zeros).with("bias", "orthogonal".parse().expect("spec"));
@@ -361,6 +371,22 @@ mod tests {
             .expect_err("orthogonal bias")
             .to_string();
         assert!(err.contains("l.bias"), "{err}");
+    }
+
+    #[test]
+    fn a_parameter_name_wins_over_its_group() {
+        let normal: Scheme = "normal".parse().expect("spec");
+        let group = InitPlan::new(normal.clone());
+        let named = group.clone().with("l.bias", "ones".parse().expect("spec"));
+        let (a, b) = (
+            HostParams::sample(&specs(), &group, 5).expect("sample"),
+            HostParams::sample(&specs(), &named, 5).expect("sample"),
+        );
+        assert!(b.get("l.bias").expect("bias").iter().all(|&v| v == 1.0));
+        assert_eq!(a.get("l.weight"), b.get("l.weight"));
+        // Naming the parameter with a scheme that cannot fill it still fails.
+        let bad = group.with("l.bias", "orthogonal".parse().expect("spec"));
+        assert!(bad.validate(&specs()).is_err());
     }
 
     #[test]

@@ -800,7 +800,7 @@ fn gate_bias_groups_are_checked_when_the_plan_is_loaded() {
     // Elman has one gate: no gate-bias groups.
     let plan = InitPlan::new(zeros.clone()).with("gate-bias.f", zeros.clone());
     match plan.validate(&rnn.param_specs()) {
-        Err(initlab_models::Error::UnknownGroup { group, allowed }) => {
+        Err(initlab_models::Error::UnknownGroup { group, allowed, .. }) => {
             assert_eq!(group, "gate-bias.f");
             assert_eq!(allowed, ["input", "recurrent", "bias"]);
         }

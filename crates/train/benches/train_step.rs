@@ -20,6 +20,7 @@ fn keras_mlp() -> MlpConfig {
         hidden: vec![128],
         outputs: 10,
         activation: Activation::Relu,
+        output_activation: None,
     }
 }
 

@@ -1,42 +1,54 @@
 //! What each hidden layer outputs on a fixed batch, at initialization and after
 //! training: the picture of dead ReLUs and saturated tanh/sigmoid units.
 
-use initlab_models::{Activation, LayerTrace};
+use initlab_models::Activation;
 
+use crate::network::LayerOutputs;
 use crate::run::ActivationStats;
-
-/// Validation examples the traces run on: the same ones for every run of a study.
-pub(crate) const TRACE_EXAMPLES: usize = 256;
 
 /// Histogram bins; odd, so 0 sits in the middle bin of a range symmetric about it.
 pub(crate) const BINS: usize = 61;
 
 /// Per hidden layer: histograms of the outputs before and after training on one
-/// shared range, and the fractions of units and outputs in the flat region.
+/// shared range, the fractions of units and outputs in the flat region, and
+/// the outputs' standard deviation.
 pub(crate) fn stats(
     activation: Activation,
-    init: &LayerTrace,
-    trained: &LayerTrace,
-    examples: usize,
+    init: &[LayerOutputs],
+    trained: &[LayerOutputs],
 ) -> Vec<ActivationStats> {
-    init.post
-        .iter()
-        .zip(&trained.post)
-        .enumerate()
-        .map(|(i, (before, after))| {
-            let range = range(before.iter().chain(after.iter()));
+    init.iter()
+        .zip(trained)
+        .map(|(before, after)| {
+            let (b, a) = (&before.values, &after.values);
+            let range = range(b.iter().chain(a.iter()));
             ActivationStats {
-                layer: format!("layers.{i}"),
+                layer: before.layer.clone(),
                 range,
-                histogram: [histogram(before, range), histogram(after, range)],
+                histogram: [histogram(b, range), histogram(a, range)],
                 dead_fraction: [
-                    dead_units(activation, before, examples),
-                    dead_units(activation, after, examples),
+                    dead_units(activation, b, before.rows),
+                    dead_units(activation, a, after.rows),
                 ],
-                flat_fraction: [flat(activation, before), flat(activation, after)],
+                flat_fraction: [flat(activation, b), flat(activation, a)],
+                std: [std(b), std(a)],
             }
         })
         .collect()
+}
+
+/// Standard deviation of the finite values (NaN when there are none).
+fn std(values: &[f32]) -> f32 {
+    let finite = values
+        .iter()
+        .filter(|v| v.is_finite())
+        .map(|&v| f64::from(v));
+    let (n, sum, sq) = finite.fold((0usize, 0.0, 0.0), |(n, s, q), v| (n + 1, s + v, q + v * v));
+    if n == 0 {
+        return f32::NAN;
+    }
+    let mean = sum / n as f64;
+    ((sq / n as f64 - mean * mean).max(0.0)).sqrt() as f32
 }
 
 /// Whether an output sits where the nonlinearity's gradient (nearly) vanishes:
@@ -101,23 +113,33 @@ fn histogram(values: &[f32], [lo, hi]: [f32; 2]) -> Vec<f32> {
 mod tests {
     use super::*;
 
-    fn trace(post: Vec<Vec<f32>>) -> LayerTrace {
-        LayerTrace {
-            pre: post.clone(),
-            post,
-        }
+    fn trace(post: Vec<Vec<f32>>, rows: usize) -> Vec<LayerOutputs> {
+        post.into_iter()
+            .enumerate()
+            .map(|(i, values)| LayerOutputs {
+                layer: format!("layers.{i}"),
+                values,
+                rows,
+            })
+            .collect()
     }
 
     #[test]
     fn dead_relu_units_and_flat_outputs() {
         // 2 examples × 3 units: unit 0 is dead, unit 1 fires once, unit 2 always.
-        let before = trace(vec![vec![0.0, 1.0, 2.0, 0.0, 0.0, 3.0]]);
-        let after = trace(vec![vec![0.0, 0.0, 1.0, 0.0, 0.0, 1.0]]);
-        let s = &stats(Activation::Relu, &before, &after, 2)[0];
+        let before = trace(vec![vec![0.0, 1.0, 2.0, 0.0, 0.0, 3.0]], 2);
+        let after = trace(vec![vec![0.0, 0.0, 1.0, 0.0, 0.0, 1.0]], 2);
+        let s = &stats(Activation::Relu, &before, &after)[0];
         assert_eq!(s.layer, "layers.0");
         assert_eq!(s.dead_fraction, [1.0 / 3.0, 2.0 / 3.0]);
         assert_eq!(s.flat_fraction, [0.5, 4.0 / 6.0]);
         assert_eq!(s.range, [0.0, 3.0]);
+        // Mean 1, mean square 14/6: σ = √(4/3).
+        assert!(
+            (s.std[0] - (4.0f32 / 3.0).sqrt()).abs() < 1e-6,
+            "{:?}",
+            s.std
+        );
         let total: f32 = s.histogram[0].iter().sum();
         assert!((total - 1.0).abs() < 1e-6);
         assert_eq!(
@@ -128,22 +150,20 @@ mod tests {
 
     #[test]
     fn saturation_of_tanh_and_sigmoid() {
-        let t = trace(vec![vec![0.995, -0.999, 0.2, 0.995]]);
-        let s = &stats(Activation::Tanh, &t, &t, 2)[0];
+        let t = trace(vec![vec![0.995, -0.999, 0.2, 0.995]], 2);
+        let s = &stats(Activation::Tanh, &t, &t)[0];
         assert_eq!(s.flat_fraction[0], 0.75);
         assert_eq!(s.dead_fraction[0], 0.5, "unit 0 saturated on both examples");
-        let g = trace(vec![vec![0.001, 0.5]]);
-        assert_eq!(
-            stats(Activation::Sigmoid, &g, &g, 1)[0].flat_fraction[0],
-            0.5
-        );
+        let g = trace(vec![vec![0.001, 0.5]], 1);
+        assert_eq!(stats(Activation::Sigmoid, &g, &g)[0].flat_fraction[0], 0.5);
     }
 
     #[test]
     fn non_finite_values_do_not_break_the_histogram() {
-        let nan = trace(vec![vec![f32::NAN, f32::INFINITY]]);
-        let s = &stats(Activation::Relu, &nan, &nan, 1)[0];
+        let nan = trace(vec![vec![f32::NAN, f32::INFINITY]], 1);
+        let s = &stats(Activation::Relu, &nan, &nan)[0];
         assert_eq!(s.range, [-1.0, 1.0]);
+        assert!(s.std[0].is_nan());
         assert!(s.histogram[0].iter().all(|f| *f == 0.0));
     }
 }

@@ -52,27 +52,29 @@ pub fn clip_grad_norm<B: AutodiffBackend, M: AutodiffModule<B>>(
         _backend: std::marker::PhantomData,
     };
     module.visit(&mut squares);
-    let norm = squares.total.sqrt();
-    let coefficient = max_norm / (norm + EPS);
-    // A NaN coefficient (NaN norm) is not below 1 either: nothing is scaled.
-    let clips = coefficient < 1.0;
-    if !clips {
-        return (
-            grads,
-            ClipOutcome {
-                norm,
-                coefficient: 1.0,
-            },
-        );
+    let outcome = clip_coefficient(squares.total.sqrt(), max_norm);
+    if outcome.coefficient >= 1.0 {
+        return (grads, outcome);
     }
     let mut scale = Scale::<B> {
         grads,
-        coefficient,
+        coefficient: outcome.coefficient,
         seen: HashSet::new(),
         _backend: std::marker::PhantomData,
     };
     module.visit(&mut scale);
-    (scale.grads, ClipOutcome { norm, coefficient })
+    (scale.grads, outcome)
+}
+
+/// PyTorch's rule from the global norm: `c = max_norm / (norm + 1e-6)` when
+/// that is below 1, else 1. A NaN norm gives a NaN `c`, which is not below 1
+/// either, so nothing is scaled; an infinite norm gives `c = 0`.
+pub(crate) fn clip_coefficient(norm: f64, max_norm: f64) -> ClipOutcome {
+    let coefficient = max_norm / (norm + EPS);
+    ClipOutcome {
+        norm,
+        coefficient: if coefficient < 1.0 { coefficient } else { 1.0 },
+    }
 }
 
 struct SumSquares<'a, B> {

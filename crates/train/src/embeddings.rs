@@ -40,8 +40,9 @@ use sha2::{Digest, Sha256};
 
 use crate::backend::{dispatch, BackendKind, BackendTask};
 use crate::run::{now_rfc3339, NamedTensor};
+use crate::task::cross_entropy;
 use crate::toml_file;
-use crate::trainer::{cross_entropy, Silent};
+use crate::trainer::Silent;
 use crate::{Error, Result};
 
 /// The format tag of the saved meta, and the first line hashed into every name:
@@ -335,57 +336,10 @@ impl EmbeddingData {
         }
     }
 
-    /// MAESTRO from the cache, split and tokenized as `config.data` says.
-    ///
-    /// Every `maestro` file of the manifest is verified against its sha256 first
-    /// ([`Cache::verified`]), and any MIDI or metadata file under
-    /// `<cache>/maestro/` that the manifest does not list is an error, so that
-    /// nothing unverified is trained on. Call `cargo xtask download` (or
-    /// [`Cache::ensure`]) before.
+    /// MAESTRO from the cache, split and tokenized as `config.data` says
+    /// (see [`verified_maestro`]).
     pub fn maestro(manifest: &Manifest, cache: &Cache, config: &EmbeddingConfig) -> Result<Self> {
-        let entries = manifest.dataset("maestro")?;
-        let mut files = Vec::with_capacity(entries.len());
-        for entry in &entries {
-            cache.verified(entry)?;
-            files.push(DataFile {
-                path: entry.path.clone(),
-                sha256: entry.sha256.clone(),
-            });
-        }
-        let root = cache.dir().join("maestro");
-        let listed: HashSet<&str> = entries
-            .iter()
-            .filter_map(|e| e.path.strip_prefix("maestro/"))
-            .collect();
-        let unlisted = |path: &str| Error::Invalid {
-            path: root.join(path),
-            message: format!(
-                "in the cache but not in {}, so it cannot be verified; remove it",
-                manifest.path.display()
-            ),
-        };
-        // Maestro::load reads the newest maestro-v*.csv beside the year folders.
-        let dir = std::fs::read_dir(&root).map_err(|error| Error::Io {
-            path: root.clone(),
-            error,
-        })?;
-        for item in dir.flatten() {
-            let name = item.file_name().to_string_lossy().into_owned();
-            if name.starts_with("maestro-v") && name.ends_with(".csv") && !listed.contains(&*name) {
-                return Err(unlisted(&name));
-            }
-        }
-        let vocabulary = Vocabulary::new(config.data.events)?;
-        let maestro = Maestro::load(&root, vocabulary, config.data.split)?;
-        let read = Split::ALL
-            .into_iter()
-            .flat_map(|s| maestro.pieces(s).iter().map(|p| p.path.as_str()))
-            .chain(maestro.skipped().iter().map(|s| s.path.as_str()));
-        for path in read {
-            if !listed.contains(path) {
-                return Err(unlisted(path));
-            }
-        }
+        let (maestro, files) = verified_maestro(manifest, cache, config)?;
         Ok(EmbeddingData {
             train: maestro.pieces(Split::Train).to_vec(),
             validation: maestro.pieces(Split::Validation).to_vec(),
@@ -397,6 +351,65 @@ impl EmbeddingData {
                 .collect(),
         })
     }
+}
+
+/// MAESTRO from the cache, split and tokenized as `config.data` says, with
+/// every file it was read from.
+///
+/// Every `maestro` file of the manifest is verified against its sha256 first
+/// ([`Cache::verified`]), and any MIDI or metadata file under
+/// `<cache>/maestro/` that the manifest does not list is an error, so that
+/// nothing unverified is trained on. Call `cargo xtask download` (or
+/// [`Cache::ensure`]) before.
+pub fn verified_maestro(
+    manifest: &Manifest,
+    cache: &Cache,
+    config: &EmbeddingConfig,
+) -> Result<(Maestro, Vec<DataFile>)> {
+    let entries = manifest.dataset("maestro")?;
+    let mut files = Vec::with_capacity(entries.len());
+    for entry in &entries {
+        cache.verified(entry)?;
+        files.push(DataFile {
+            path: entry.path.clone(),
+            sha256: entry.sha256.clone(),
+        });
+    }
+    let root = cache.dir().join("maestro");
+    let listed: HashSet<&str> = entries
+        .iter()
+        .filter_map(|e| e.path.strip_prefix("maestro/"))
+        .collect();
+    let unlisted = |path: &str| Error::Invalid {
+        path: root.join(path),
+        message: format!(
+            "in the cache but not in {}, so it cannot be verified; remove it",
+            manifest.path.display()
+        ),
+    };
+    // Maestro::load reads the newest maestro-v*.csv beside the year folders.
+    let dir = std::fs::read_dir(&root).map_err(|error| Error::Io {
+        path: root.clone(),
+        error,
+    })?;
+    for item in dir.flatten() {
+        let name = item.file_name().to_string_lossy().into_owned();
+        if name.starts_with("maestro-v") && name.ends_with(".csv") && !listed.contains(&*name) {
+            return Err(unlisted(&name));
+        }
+    }
+    let vocabulary = Vocabulary::new(config.data.events)?;
+    let maestro = Maestro::load(&root, vocabulary, config.data.split)?;
+    let read = Split::ALL
+        .into_iter()
+        .flat_map(|s| maestro.pieces(s).iter().map(|p| p.path.as_str()))
+        .chain(maestro.skipped().iter().map(|s| s.path.as_str()));
+    for path in read {
+        if !listed.contains(path) {
+            return Err(unlisted(path));
+        }
+    }
+    Ok((maestro, files))
 }
 
 /// What a trained table's `.json` records.

@@ -47,6 +47,9 @@ pub enum Error {
     /// Building a model failed.
     #[error(transparent)]
     Model(#[from] initlab_models::Error),
+    /// A task and a network do not fit, or a task's data is unusable.
+    #[error("{0}")]
+    Task(String),
     /// Storing a run failed.
     #[error("storing run {run_id}: {message}")]
     Store {

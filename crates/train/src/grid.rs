@@ -4,8 +4,9 @@ use burn::tensor::backend::AutodiffBackend;
 use rayon::prelude::*;
 
 use crate::backend::{dispatch, BackendKind, BackendTask};
-use crate::data::ClassificationData;
 use crate::run::{RunRecord, RunSpec};
+use crate::sources::TaskSet;
+use crate::task::Task;
 use crate::trainer::{train_run, Observer};
 use crate::{Error, Result};
 
@@ -29,14 +30,14 @@ pub struct GridOutcome {
 
 struct TrainTask<'a> {
     spec: &'a RunSpec,
-    data: &'a ClassificationData,
+    task: &'a dyn Task,
     observer: &'a dyn Observer,
 }
 
 impl BackendTask for TrainTask<'_> {
     type Output = Result<RunRecord>;
     fn run<B: AutodiffBackend>(self, device: B::Device, _: BackendKind) -> Self::Output {
-        train_run::<B>(self.spec, self.data, &device, self.observer)
+        train_run::<B>(self.spec, self.task, &device, self.observer)
     }
 }
 
@@ -45,7 +46,7 @@ impl BackendTask for TrainTask<'_> {
 /// loses at most the runs in flight.
 pub fn run_grid(
     runs: &[RunSpec],
-    data: &ClassificationData,
+    tasks: &TaskSet,
     jobs: usize,
     sink: &dyn RunSink,
     observer: &dyn Observer,
@@ -66,7 +67,7 @@ pub fn run_grid(
                     spec.backend,
                     TrainTask {
                         spec,
-                        data,
+                        task: tasks.get(spec)?,
                         observer,
                     },
                 )??;

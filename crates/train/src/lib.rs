@@ -24,26 +24,39 @@ mod data;
 mod embeddings;
 mod error;
 mod grid;
+mod network;
+mod optim;
 mod run;
+mod sources;
 mod study;
+mod task;
 mod toml_file;
 mod trainer;
 
 pub use crate::backend::{dispatch, BackendKind, BackendTask};
 pub use crate::clip::{clip_grad_norm, ClipOutcome};
-pub use crate::data::{ClassificationData, Split};
+pub use crate::data::{ClassificationData, Holdout, Split};
 pub use crate::embeddings::{
-    embedding_hash, load_or_train, train_embedding, DataFile, EmbeddingConfig, EmbeddingData,
-    EmbeddingDataConfig, EmbeddingMeta, EmbeddingObserver, EmbeddingStore, EmbeddingTraining,
-    EpochReport, Provenance, TensorInfo, TrainedEmbedding, EMBEDDING_FORMAT,
+    embedding_hash, load_or_train, train_embedding, verified_maestro, DataFile, EmbeddingConfig,
+    EmbeddingData, EmbeddingDataConfig, EmbeddingMeta, EmbeddingObserver, EmbeddingStore,
+    EmbeddingTraining, EpochReport, Provenance, TensorInfo, TrainedEmbedding, EMBEDDING_FORMAT,
 };
 pub use crate::error::{Error, Result};
 pub use crate::grid::{run_grid, GridOutcome, RunSink};
+pub use crate::optim::{HostOptimizer, StepReport};
 pub use crate::run::{
-    now_rfc3339, ActivationStats, NamedTensor, RunConfig, RunLabels, RunRecord, RunSpec, RunStatus,
+    now_rfc3339, point_name, ActivationStats, NamedTensor, RunConfig, RunLabels, RunRecord,
+    RunSpec, RunStatus,
 };
+pub use crate::sources::{Sources, TaskSet};
 pub use crate::study::{
-    DataConfig, GridConfig, GridInitializer, InitConfig, ModelConfig, OptimizerConfig, Profile,
-    ProfileOverride, Study, StudyInfo, TrainingConfig,
+    Axis, AxisValue, DataConfig, GridConfig, GridInitializer, InitConfig, ModelConfig,
+    OptimizerConfig, Part, Profile, ProfileOverride, Published, Study, StudyInfo, TestSchedule,
+    TrainingConfig,
 };
-pub use crate::trainer::{cross_entropy, train_run, Observer, Silent};
+pub use crate::task::maestro::Sampling;
+pub use crate::task::{
+    cross_entropy, AddingTask, Batch, EvalSet, Input, MaestroTask, MnistTask, Objective, Target,
+    Task, TrainStream, PROBE_EXAMPLES,
+};
+pub use crate::trainer::{train_run, Observer, Silent};

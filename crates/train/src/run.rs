@@ -1,6 +1,7 @@
 //! A run: one point of a study's grid with one seed, its id, and what it records.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use initlab_models::InitPlan;
 use serde::Serialize;
@@ -49,6 +50,12 @@ pub struct RunSpec {
     pub id: String,
     /// The backend the run trains on.
     pub backend: BackendKind,
+    /// The study's master seed, which also seeds its data splits and fixed
+    /// evaluation sets.
+    pub master_seed: u64,
+    /// The study file's folder, where paths in its config are relative to;
+    /// not part of the config, so it never changes an id.
+    pub study_dir: PathBuf,
     /// The RNG seed, from the study's master seed and the config hash alone: adding
     /// a grid point never changes another run's seed, and every backend starts
     /// from the same initial weights.
@@ -59,12 +66,18 @@ pub struct RunSpec {
     pub initializer: String,
     /// The published test accuracy for this initializer, if any.
     pub published: Option<f64>,
+    /// Other published numbers for this run's grid point, by metric
+    /// (`plateau_escape_epoch`, `best_val_accuracy`, `test_loss`).
+    pub published_metrics: Vec<(String, f64)>,
+    /// The grid point besides the initializer: `(axis, value label)` in the
+    /// study file's order, `part` first when the study has parts.
+    pub grid: Vec<(String, String)>,
     /// The initializer of every parameter group.
     pub plan: InitPlan,
 }
 
 /// What a grid point says about a run besides its config.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct RunLabels {
     /// The initializer's label (`glorot-normal`).
     pub label: String,
@@ -72,6 +85,10 @@ pub struct RunLabels {
     pub initializer: String,
     /// The published test accuracy for this initializer, if any.
     pub published: Option<f64>,
+    /// Other published numbers for the grid point, by metric.
+    pub published_metrics: Vec<(String, f64)>,
+    /// `(axis, value label)` of the grid point besides the initializer.
+    pub grid: Vec<(String, String)>,
 }
 
 impl RunSpec {
@@ -100,14 +117,33 @@ impl RunSpec {
             id,
             config_sha256,
             backend,
+            master_seed,
+            study_dir: PathBuf::new(),
             seed: u64::from_le_bytes(seed),
             config,
             label: labels.label,
             initializer: labels.initializer,
             published: labels.published,
+            published_metrics: labels.published_metrics,
+            grid: labels.grid,
             plan,
         }
     }
+
+    /// `axis=value` pairs and the initializer's label, `/`-joined: how
+    /// progress lines and errors name the run.
+    pub fn point(&self) -> String {
+        point_name(&self.grid, &self.label)
+    }
+}
+
+/// `activation=relu/optimizer=sgd/xavier`: a grid point's name.
+pub fn point_name(grid: &[(String, String)], label: &str) -> String {
+    grid.iter()
+        .map(|(axis, value)| format!("{axis}={value}"))
+        .chain(std::iter::once(label.to_string()))
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// How a run ended.
@@ -167,6 +203,9 @@ pub struct ActivationStats {
     /// Fraction of outputs where the nonlinearity's gradient (nearly) vanishes:
     /// 0 for ReLU, |a| > 0.99 for tanh, outside [0.01, 0.99] for sigmoid.
     pub flat_fraction: [f32; 2],
+    /// Standard deviation of the finite outputs: the layer's activation scale
+    /// (NaN where none is finite, or in files written before it was kept).
+    pub std: [f32; 2],
 }
 
 impl NamedTensor {
@@ -216,6 +255,14 @@ pub struct RunRecord {
     pub test_loss: f64,
     /// Published test accuracy, if any.
     pub published: Option<f64>,
+    /// Other published numbers for the run's grid point, by metric.
+    pub published_metrics: Vec<(String, f64)>,
+    /// The grid point besides the initializer, `(axis, value label)`.
+    pub grid: Vec<(String, String)>,
+    /// Scalars a study asks for beyond test accuracy and loss, stored as
+    /// attributes: `diverged_epoch`, `best_val_accuracy`, `best_val_epoch`,
+    /// `plateau_escape_epoch`, ...
+    pub metrics: Vec<(String, f64)>,
     /// When it finished, RFC 3339 UTC.
     pub finished_at: String,
     /// Seconds of wall time spent training and evaluating.
@@ -232,6 +279,13 @@ pub struct RunRecord {
     pub val_accuracy: Vec<f32>,
     /// Per layer: the mean over each epoch's steps of the gradient's L2 norm.
     pub grad_norms: Vec<(String, Vec<f32>)>,
+    /// Further per-epoch series, by name (`test_loss`, `test_accuracy` when a
+    /// study tests every epoch; `val_top5_accuracy`).
+    pub curves: Vec<(String, Vec<f32>)>,
+    /// Per-time-step norms of a recurrent network on the probe batch, at
+    /// initialization and after each epoch: `grad_h_norm` and `h_norm`
+    /// `[epochs + 1, T]` for the top layer, `layer{k}/…` for those below.
+    pub bptt: Vec<NamedTensor>,
     /// Per hidden layer: its outputs on a fixed validation batch at init and at the end.
     pub activations: Vec<ActivationStats>,
     /// Parameters before training.
@@ -270,9 +324,25 @@ impl RunRecord {
         }
         for a in &self.activations {
             h.update(a.layer.as_bytes());
-            for v in a.histogram.iter().flatten().chain(&a.range) {
+            for v in a.histogram.iter().flatten().chain(&a.range).chain(&a.std) {
                 h.update(v.to_le_bytes());
             }
+        }
+        for (name, values) in &self.curves {
+            h.update(name.as_bytes());
+            for v in values {
+                h.update(v.to_le_bytes());
+            }
+        }
+        for t in &self.bptt {
+            h.update(t.name.as_bytes());
+            for v in &t.values {
+                h.update(v.to_le_bytes());
+            }
+        }
+        for (name, value) in &self.metrics {
+            h.update(name.as_bytes());
+            h.update(value.to_le_bytes());
         }
         h.update(self.test_accuracy.to_le_bytes());
         h.update(self.test_loss.to_le_bytes());

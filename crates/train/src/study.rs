@@ -1,15 +1,32 @@
 //! A study: one TOML file in `experiments/` that says what to train, on what,
 //! how, over which grid, with per-profile overrides.
+//!
+//! The grid is initializers × seeds, crossed with any further *axes*
+//! (activation, optimizer, depth, model, sequence length): an axis value is a
+//! partial config merged into the study's tables ([`Axis`]). A study whose
+//! experiments differ in more than one axis lists *parts*, each with its own
+//! settings and axes, and runs their union. A run's id comes from its
+//! canonical config alone, so adding an axis value or a part never changes
+//! another run's id.
+
+mod config;
+mod expand;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use initlab_init::Scheme;
-use initlab_models::{InitPlan, MlpConfig};
+use initlab_models::InitPlan;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use toml::{Table, Value};
+
+pub use self::config::{DataConfig, ModelConfig, OptimizerConfig, TestSchedule, TrainingConfig};
+pub use self::expand::{Axis, AxisValue};
 
 use crate::backend::BackendKind;
-use crate::run::{RunConfig, RunLabels, RunSpec};
+use crate::embeddings::EmbeddingConfig;
+use crate::run::{hex, point_name, RunConfig, RunLabels, RunSpec};
 use crate::toml_file;
 use crate::{Error, Result};
 
@@ -26,6 +43,9 @@ pub enum Profile {
 }
 
 impl Profile {
+    /// Every profile, smallest first.
+    pub const ALL: [Profile; 3] = [Profile::Smoke, Profile::Quick, Profile::Paper];
+
     /// The name used on the command line and in study files.
     pub fn name(self) -> &'static str {
         match self {
@@ -50,69 +70,6 @@ impl std::str::FromStr for Profile {
     }
 }
 
-/// The network a study trains.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum ModelConfig {
-    /// A fully connected network.
-    Mlp(MlpConfig),
-}
-
-/// The data a study trains on.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "dataset", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum DataConfig {
-    /// MNIST: the 60k training images split into train and validation by a
-    /// seeded shuffle, and the 10k test images.
-    Mnist {
-        /// Fraction of the 60k training images held out for validation (0.2: 48k/12k).
-        validation_fraction: f64,
-    },
-}
-
-/// The optimizer and its hyper-parameters.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum OptimizerConfig {
-    /// Adam (Kingma & Ba 2015).
-    Adam {
-        /// Learning rate.
-        lr: f64,
-        /// First-moment decay.
-        beta1: f64,
-        /// Second-moment decay.
-        beta2: f64,
-        /// Added to the denominator for stability (Keras 1e-7, PyTorch 1e-8).
-        epsilon: f64,
-    },
-    /// Plain stochastic gradient descent, with optional momentum.
-    Sgd {
-        /// Learning rate.
-        lr: f64,
-        /// Momentum (0 for none).
-        #[serde(default)]
-        momentum: f64,
-    },
-}
-
-/// How a run trains.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrainingConfig {
-    /// Passes over the training set.
-    pub epochs: usize,
-    /// Examples per step.
-    pub batch_size: usize,
-    /// The optimizer.
-    pub optimizer: OptimizerConfig,
-    /// Use only the first N training examples (after the split), for smoke runs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub train_limit: Option<usize>,
-    /// Evaluate on only the first N validation and test examples, for smoke runs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub eval_limit: Option<usize>,
-}
-
 /// One initializer of the grid.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -124,9 +81,70 @@ pub struct GridInitializer {
     /// The published test accuracy, when the paper gives one.
     #[serde(default)]
     pub published: Option<f64>,
+    /// The groups this initializer is applied to, when not the grid's
+    /// `groups` (zeros on the biases too, say).
+    #[serde(default)]
+    pub groups: Option<Vec<String>>,
 }
 
-/// The grid: which initializers, applied to which parameter group, over how many seeds.
+/// One experiment of a study that runs several: its own settings and axes
+/// over the study's initializers.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Part {
+    /// Its name, the value of the grid point's `part`.
+    pub name: String,
+    /// A partial config merged into the study's tables for every run of the part.
+    #[serde(default)]
+    pub set: Table,
+    /// Axes crossed within this part, after the grid's own.
+    #[serde(default)]
+    pub axes: Vec<Axis>,
+    /// Labels of the initializers this part runs (default: all).
+    #[serde(default)]
+    pub initializers: Option<Vec<String>>,
+}
+
+/// A published number for the runs of one grid point.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Published {
+    /// The grid point: axis (or `part`, `initializer`) → value label. Runs
+    /// match when every entry does.
+    #[serde(rename = "where")]
+    pub at: BTreeMap<String, String>,
+    /// Test accuracy.
+    #[serde(default)]
+    pub test_accuracy: Option<f64>,
+    /// Test loss.
+    #[serde(default)]
+    pub test_loss: Option<f64>,
+    /// Best validation accuracy over the epochs.
+    #[serde(default)]
+    pub best_val_accuracy: Option<f64>,
+    /// The epoch the run leaves the plateau.
+    #[serde(default)]
+    pub plateau_escape_epoch: Option<f64>,
+    /// Where the number comes from or what it means, for the report.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+impl Published {
+    fn metrics(&self) -> Vec<(String, f64)> {
+        [
+            ("test_loss", self.test_loss),
+            ("best_val_accuracy", self.best_val_accuracy),
+            ("plateau_escape_epoch", self.plateau_escape_epoch),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
+        .collect()
+    }
+}
+
+/// The grid: which initializers, applied to which parameter group, over how
+/// many seeds, crossed with which axes, in which parts.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GridConfig {
@@ -136,6 +154,15 @@ pub struct GridConfig {
     pub seeds: u32,
     /// The initializers compared.
     pub initializers: Vec<GridInitializer>,
+    /// Axes crossed in every part.
+    #[serde(default)]
+    pub axes: Vec<Axis>,
+    /// Experiments run as a union; none: the study is one experiment.
+    #[serde(default)]
+    pub parts: Vec<Part>,
+    /// Published numbers by grid point.
+    #[serde(default)]
+    pub published: Vec<Published>,
 }
 
 /// Initializers the grid does not vary.
@@ -144,7 +171,7 @@ pub struct GridConfig {
 pub struct InitConfig {
     /// The scheme of every group neither the grid nor `groups` names.
     pub default: String,
-    /// Fixed schemes per group.
+    /// Fixed schemes per group, or per parameter name (`rnn.bias_hh_l0`).
     #[serde(default)]
     pub groups: BTreeMap<String, String>,
 }
@@ -161,6 +188,12 @@ pub struct ProfileOverride {
     pub train_limit: Option<usize>,
     /// Evaluate on only the first N validation and test examples.
     pub eval_limit: Option<usize>,
+    /// A partial config merged in last, over every part and axis value.
+    #[serde(default)]
+    pub set: Table,
+    /// Run only these labels of an axis (or of `part`, `initializer`).
+    #[serde(default)]
+    pub only: BTreeMap<String, Vec<String>>,
 }
 
 /// The `[study]` table.
@@ -197,11 +230,11 @@ pub struct Study {
     pub path: PathBuf,
     /// The `[study]` table.
     pub info: StudyInfo,
-    /// The network.
+    /// The network, before any axis or profile.
     pub model: ModelConfig,
-    /// The data.
+    /// The data, before any axis or profile.
     pub data: DataConfig,
-    /// The training config before profile overrides.
+    /// The training config before any axis or profile.
     pub training: TrainingConfig,
     /// Fixed initializers.
     pub init: InitConfig,
@@ -209,7 +242,13 @@ pub struct Study {
     pub grid: GridConfig,
     /// Overrides per profile; a profile not listed runs the file as written.
     pub profiles: BTreeMap<Profile, ProfileOverride>,
+    /// `[model]`, `[data]`, `[training]`, `[init]` as written, which parts,
+    /// axis values and profiles are merged into.
+    base: Table,
 }
+
+/// The grid point's axes besides the initializer, resolved, in order.
+type Point = Vec<(String, AxisValue)>;
 
 impl Study {
     /// Reads `experiments/<name>.toml` when `name_or_path` is a bare name, else the file.
@@ -246,15 +285,23 @@ impl Study {
 
     /// Reads and validates a study file.
     pub fn load(path: &Path) -> Result<Study> {
-        Self::from_file(path, toml_file::load(path)?)
+        let text = std::fs::read_to_string(path).map_err(|error| Error::Io {
+            path: path.to_path_buf(),
+            error,
+        })?;
+        Self::parse(path, &text)
     }
 
     /// Parses and validates study text; `path` names the file in errors.
     pub fn parse(path: &Path, text: &str) -> Result<Study> {
-        Self::from_file(path, toml_file::parse(path, text)?)
-    }
-
-    fn from_file(path: &Path, file: StudyFile) -> Result<Study> {
+        // The typed parse checks every table as written, with line numbers;
+        // the raw tree is what grid points are merged into.
+        let file: StudyFile = toml_file::parse(path, text)?;
+        let raw: Table = toml_file::parse(path, text)?;
+        let base = ["model", "data", "training", "init"]
+            .into_iter()
+            .filter_map(|k| Some((k.to_string(), raw.get(k)?.clone())))
+            .collect();
         let study = Study {
             path: path.to_path_buf(),
             info: file.study,
@@ -264,6 +311,7 @@ impl Study {
             init: file.init,
             grid: file.grid,
             profiles: file.profile,
+            base,
         };
         study.validate()?;
         Ok(study)
@@ -284,24 +332,111 @@ impl Study {
             return Err(self
                 .invalid("grid.seeds, training.epochs and training.batch_size must be positive"));
         }
-        for profile in self.profiles.keys() {
-            let runs = self.runs(*profile, BackendKind::DEFAULT)?;
+        let mut names: Vec<&str> = Vec::new();
+        for part in &self.grid.parts {
+            if names.contains(&part.name.as_str()) {
+                return Err(self.invalid(format!("two parts are called `{}`", part.name)));
+            }
+            names.push(&part.name);
+        }
+        for published in &self.grid.published {
+            self.check_labels(
+                "grid.published.where",
+                published
+                    .at
+                    .iter()
+                    .map(|(a, l)| (a, std::slice::from_ref(l))),
+            )?;
+        }
+        for (profile, o) in &self.profiles {
+            let what = format!("profile.{}.only", profile.name());
+            self.check_labels(&what, o.only.iter().map(|(a, l)| (a, l.as_slice())))?;
+        }
+        for profile in Profile::ALL {
+            if profile != Profile::Quick && !self.profiles.contains_key(&profile) {
+                continue;
+            }
+            let runs = self.runs(profile, BackendKind::DEFAULT)?;
             if runs.is_empty() {
                 return Err(self.invalid(format!("profile {} has no runs", profile.name())));
             }
+            let mut ids: Vec<(&str, String)> =
+                runs.iter().map(|r| (r.id.as_str(), r.point())).collect();
+            ids.sort();
+            if let Some(w) = ids.windows(2).find(|w| w[0].0 == w[1].0) {
+                return Err(self.invalid(format!(
+                    "profile {}: the grid points {} and {} give the same config",
+                    profile.name(),
+                    w[0].1,
+                    w[1].1
+                )));
+            }
         }
-        self.runs(Profile::Quick, BackendKind::DEFAULT).map(|_| ())
+        Ok(())
     }
 
-    /// The training config under a profile.
-    pub fn training_for(&self, profile: Profile) -> TrainingConfig {
-        let mut t = self.training.clone();
-        if let Some(o) = self.profiles.get(&profile) {
-            t.epochs = o.epochs.unwrap_or(t.epochs);
-            t.train_limit = o.train_limit.or(t.train_limit);
-            t.eval_limit = o.eval_limit.or(t.eval_limit);
+    /// Every axis name (and `part`, `initializer`) with its value labels.
+    fn axis_labels(&self) -> Result<Vec<(String, Vec<String>)>> {
+        let mut out: Vec<(String, Vec<String>)> = vec![(
+            "initializer".into(),
+            self.grid
+                .initializers
+                .iter()
+                .map(|i| i.label.clone())
+                .collect(),
+        )];
+        if !self.grid.parts.is_empty() {
+            out.push((
+                "part".into(),
+                self.grid.parts.iter().map(|p| p.name.clone()).collect(),
+            ));
         }
-        t
+        let axes = self
+            .grid
+            .axes
+            .iter()
+            .chain(self.grid.parts.iter().flat_map(|p| &p.axes));
+        for axis in axes {
+            let labels: Vec<String> = axis
+                .resolve()
+                .map_err(|e| self.invalid(e))?
+                .into_iter()
+                .map(|v| v.label)
+                .collect();
+            match out.iter_mut().find(|(n, _)| *n == axis.name) {
+                Some((_, known)) => known.extend(labels),
+                None => out.push((axis.name.clone(), labels)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Checks that every `(axis, labels)` names a known axis and labels.
+    fn check_labels<'a>(
+        &self,
+        what: &str,
+        pairs: impl Iterator<Item = (&'a String, &'a [String])>,
+    ) -> Result<()> {
+        let known = self.axis_labels()?;
+        for (axis, labels) in pairs {
+            let Some((_, values)) = known.iter().find(|(n, _)| n == axis) else {
+                return Err(self.invalid(format!(
+                    "{what}: no axis `{axis}`; the axes are {}",
+                    known
+                        .iter()
+                        .map(|(n, _)| n.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            };
+            if let Some(bad) = labels.iter().find(|l| !values.contains(l)) {
+                return Err(self.invalid(format!(
+                    "{what}: `{axis}` has no value `{bad}`; it has {}",
+                    values.join(", ")
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Replicates per grid point under a profile.
@@ -312,39 +447,158 @@ impl Study {
             .unwrap_or(self.grid.seeds)
     }
 
-    /// Expands the grid into runs on `backend`: initializers × replicates, in file
-    /// order. Every scheme is parsed and checked against the model's parameter
-    /// shapes here, so a bad spec fails before anything trains.
+    /// Expands the grid into runs on `backend`: for each part, each
+    /// combination of axis values (first axis outermost), each initializer,
+    /// each replicate, in file order. Every config is read, checked against
+    /// the model and data, and every scheme against the model's parameter
+    /// shapes here, so a bad grid point fails before anything trains.
     pub fn runs(&self, profile: Profile, backend: BackendKind) -> Result<Vec<RunSpec>> {
-        let training = self.training_for(profile);
-        let specs = match &self.model {
-            ModelConfig::Mlp(m) => m.param_specs(),
+        let over = self.profiles.get(&profile).cloned().unwrap_or_default();
+        let allowed = |axis: &str, label: &str| {
+            over.only
+                .get(axis)
+                .is_none_or(|labels| labels.iter().any(|l| l == label))
         };
+        let implicit = [Part::default()];
+        let parts: &[Part] = if self.grid.parts.is_empty() {
+            &implicit
+        } else {
+            &self.grid.parts
+        };
+        let mut runs = Vec::new();
+        for part in parts {
+            if !self.grid.parts.is_empty() && !allowed("part", &part.name) {
+                continue;
+            }
+            let mut axes: Vec<(String, Vec<AxisValue>)> = Vec::new();
+            for axis in self.grid.axes.iter().chain(&part.axes) {
+                let values = axis
+                    .resolve()
+                    .map_err(|e| self.invalid(e))?
+                    .into_iter()
+                    .filter(|v| allowed(&axis.name, &v.label))
+                    .collect();
+                axes.push((axis.name.clone(), values));
+            }
+            for point in cartesian(&axes) {
+                self.expand_point(profile, backend, part, &point, &over, &allowed, &mut runs)?;
+            }
+        }
+        Ok(runs)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn expand_point(
+        &self,
+        profile: Profile,
+        backend: BackendKind,
+        part: &Part,
+        point: &Point,
+        over: &ProfileOverride,
+        allowed: &dyn Fn(&str, &str) -> bool,
+        runs: &mut Vec<RunSpec>,
+    ) -> Result<()> {
+        let mut grid: Vec<(String, String)> = Vec::new();
+        if !self.grid.parts.is_empty() {
+            grid.push(("part".into(), part.name.clone()));
+        }
+        grid.extend(point.iter().map(|(a, v)| (a.clone(), v.label.clone())));
+        let where_ = if grid.is_empty() {
+            String::new()
+        } else {
+            format!("grid point {}: ", point_name(&grid, "…"))
+        };
+        let mut tree = self.base.clone();
+        expand::merge(&mut tree, &part.set);
+        for (_, value) in point {
+            expand::merge(&mut tree, &value.set);
+        }
+        expand::merge(&mut tree, &over.set);
+        let read = |key: &str| -> Result<Value> {
+            tree.get(key)
+                .cloned()
+                .ok_or_else(|| self.invalid(format!("{where_}no [{key}] table")))
+        };
+        let bad = |key: &str, e: toml::de::Error| {
+            self.invalid(format!("{where_}[{key}]: {}", e.message().trim()))
+        };
+        let model: ModelConfig = read("model")?.try_into().map_err(|e| bad("model", e))?;
+        let mut data: DataConfig = read("data")?.try_into().map_err(|e| bad("data", e))?;
+        let mut training: TrainingConfig = read("training")?
+            .try_into()
+            .map_err(|e| bad("training", e))?;
+        let init: InitConfig = read("init")?.try_into().map_err(|e| bad("init", e))?;
+        training.epochs = over.epochs.unwrap_or(training.epochs);
+        training.train_limit = over.train_limit.or(training.train_limit);
+        training.eval_limit = over.eval_limit.or(training.eval_limit);
+        if training.epochs == 0 || training.batch_size == 0 {
+            return Err(self.invalid(format!(
+                "{where_}training.epochs and training.batch_size must be positive"
+            )));
+        }
+        model
+            .check_fits(&data)
+            .map_err(|e| self.invalid(format!("{where_}{e}")))?;
+        if let DataConfig::Maestro {
+            embedding,
+            embedding_sha256,
+            ..
+        } = &mut data
+        {
+            let dir = self.path.parent().unwrap_or(Path::new("."));
+            let config = EmbeddingConfig::load(&dir.join(&*embedding))?;
+            *embedding_sha256 = hex(&Sha256::digest(config.canonical_json().as_bytes()));
+        }
+        let specs = model.param_specs();
         let parse = |what: &str, spec: &str| -> Result<Scheme> {
             spec.parse::<Scheme>()
-                .map_err(|e| self.invalid(format!("{what} = \"{spec}\": {e}")))
+                .map_err(|e| self.invalid(format!("{where_}{what} = \"{spec}\": {e}")))
         };
-        let default = parse("init.default", &self.init.default)?;
-        let mut runs = Vec::new();
-        for init in &self.grid.initializers {
-            let scheme = parse(
-                &format!("grid.initializers `{}` spec", init.label),
-                &init.spec,
-            )?;
+        let default = parse("init.default", &init.default)?;
+        for gi in &self.grid.initializers {
+            if part
+                .initializers
+                .as_ref()
+                .is_some_and(|only| !only.contains(&gi.label))
+                || !allowed("initializer", &gi.label)
+            {
+                continue;
+            }
+            let scheme = parse(&format!("grid.initializers `{}` spec", gi.label), &gi.spec)?;
             let mut plan = InitPlan::new(default.clone());
-            for (group, spec) in &self.init.groups {
+            for (group, spec) in &init.groups {
                 plan = plan.with(group, parse(&format!("init.groups.{group}"), spec)?);
             }
-            for group in &self.grid.groups {
+            for group in gi.groups.as_ref().unwrap_or(&self.grid.groups) {
                 plan = plan.with(group, scheme.clone());
             }
             plan.validate(&specs)
-                .map_err(|e| self.invalid(format!("initializer `{}`: {e}", init.label)))?;
+                .map_err(|e| self.invalid(format!("{where_}initializer `{}`: {e}", gi.label)))?;
+            let mut labels = RunLabels {
+                label: gi.label.clone(),
+                initializer: scheme.to_string(),
+                published: gi.published,
+                published_metrics: Vec::new(),
+                grid: grid.clone(),
+            };
+            for p in &self.grid.published {
+                let matches = p.at.iter().all(|(axis, label)| {
+                    if axis == "initializer" {
+                        *label == gi.label
+                    } else {
+                        grid.iter().any(|(a, l)| a == axis && l == label)
+                    }
+                });
+                if matches {
+                    labels.published = p.test_accuracy.or(labels.published);
+                    labels.published_metrics.extend(p.metrics());
+                }
+            }
             for replicate in 0..self.seeds_for(profile) {
                 let config = RunConfig {
                     study: self.info.name.clone(),
-                    model: self.model.clone(),
-                    data: self.data.clone(),
+                    model: model.clone(),
+                    data: data.clone(),
                     training: training.clone(),
                     init: plan
                         .groups
@@ -354,189 +608,50 @@ impl Study {
                         .collect(),
                     replicate,
                 };
-                runs.push(RunSpec::new(
+                let mut run = RunSpec::new(
                     config,
                     self.info.master_seed,
                     backend,
-                    RunLabels {
-                        label: init.label.clone(),
-                        initializer: scheme.to_string(),
-                        published: init.published,
-                    },
+                    labels.clone(),
                     plan.clone(),
-                ));
+                );
+                run.study_dir = self.path.parent().unwrap_or(Path::new(".")).to_path_buf();
+                runs.push(run);
             }
         }
-        Ok(runs)
+        Ok(())
     }
+
+    /// The published notes of the study, by grid point, for the report.
+    pub fn published_notes(&self) -> Vec<(String, String)> {
+        self.grid
+            .published
+            .iter()
+            .filter_map(|p| {
+                let at: Vec<String> = p.at.iter().map(|(a, l)| format!("{a}={l}")).collect();
+                Some((at.join("/"), p.note.clone()?))
+            })
+            .collect()
+    }
+}
+
+/// Every combination of one value per axis, the first axis outermost.
+fn cartesian(axes: &[(String, Vec<AxisValue>)]) -> Vec<Point> {
+    let mut points: Vec<Point> = vec![Vec::new()];
+    for (name, values) in axes {
+        points = points
+            .into_iter()
+            .flat_map(|p| {
+                values.iter().map(move |v| {
+                    let mut p = p.clone();
+                    p.push((name.clone(), v.clone()));
+                    p
+                })
+            })
+            .collect();
+    }
+    points
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn keras_study() -> Study {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments/mlp-keras.toml");
-        Study::load(&path).expect("experiments/mlp-keras.toml loads")
-    }
-
-    fn parse(text: &str) -> Result<Study> {
-        Study::parse(Path::new("s.toml"), text)
-    }
-
-    fn text() -> String {
-        std::fs::read_to_string(keras_study().path).expect("read")
-    }
-
-    #[test]
-    fn the_keras_study_expands_to_initializers_times_seeds() {
-        let study = keras_study();
-        assert_eq!(
-            study
-                .runs(Profile::Quick, BackendKind::DEFAULT)
-                .expect("runs")
-                .len(),
-            12
-        );
-        assert_eq!(
-            study
-                .runs(Profile::Paper, BackendKind::DEFAULT)
-                .expect("runs")
-                .len(),
-            40
-        );
-        let smoke = study
-            .runs(Profile::Smoke, BackendKind::DEFAULT)
-            .expect("runs");
-        assert_eq!(smoke.len(), 4);
-        assert_eq!(smoke[0].config.training.epochs, 1);
-        assert!(smoke[0].config.training.train_limit.is_some());
-    }
-
-    #[test]
-    fn ids_and_seeds_depend_on_the_config_alone() {
-        let study = keras_study();
-        let quick = study
-            .runs(Profile::Quick, BackendKind::DEFAULT)
-            .expect("runs");
-        let paper = study
-            .runs(Profile::Paper, BackendKind::DEFAULT)
-            .expect("runs");
-        // Quick's runs are the first three replicates of paper's: same ids, same seeds.
-        for q in &quick {
-            let p = paper.iter().find(|p| p.id == q.id).expect("shared run");
-            assert_eq!((p.seed, &p.config), (q.seed, &q.config));
-        }
-        let mut ids: Vec<&str> = paper.iter().map(|r| r.id.as_str()).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        assert_eq!(ids.len(), 40, "run ids are unique");
-        // Removing a grid point leaves every other run's id and seed alone.
-        let fewer = text().replacen(
-            "[[grid.initializers]]\nlabel = \"zeros\"\nspec = \"zeros\"\npublished = 0.1135\n",
-            "",
-            1,
-        );
-        let smaller = parse(&fewer)
-            .expect("parses")
-            .runs(Profile::Quick, BackendKind::DEFAULT)
-            .expect("runs");
-        assert_eq!(smaller.len(), 9);
-        for s in &smaller {
-            assert!(quick.iter().any(|q| q.id == s.id && q.seed == s.seed));
-        }
-    }
-
-    #[test]
-    fn backends_share_seeds_but_not_ids() {
-        let study = keras_study();
-        let nd = study
-            .runs(Profile::Quick, BackendKind::Ndarray)
-            .expect("runs");
-        let candle = study
-            .runs(Profile::Quick, BackendKind::Candle)
-            .expect("runs");
-        for (a, b) in nd.iter().zip(&candle) {
-            assert_eq!((a.seed, &a.config_sha256), (b.seed, &b.config_sha256));
-            assert_ne!(a.id, b.id);
-        }
-    }
-
-    #[test]
-    fn canonical_config_sorts_keys_and_uses_canonical_specs() {
-        let run = &keras_study()
-            .runs(Profile::Quick, BackendKind::DEFAULT)
-            .expect("runs")[6];
-        let json = run.config.canonical_json();
-        assert!(json.starts_with("{\"data\":"), "{json}");
-        assert!(
-            json.contains("\"weight\":\"xavier-normal(distribution=truncated-normal,gain=1)\""),
-            "{json}"
-        );
-        assert!(json.contains("\"epsilon\":1e-7"), "{json}");
-    }
-
-    #[test]
-    fn unknown_key_names_file_line_and_key() {
-        let bad = text().replace("batch_size = 64", "batch_size = 64\nbatch_sise = 32");
-        let err = parse(&bad).expect_err("unknown key").to_string();
-        let line = bad
-            .lines()
-            .position(|l| l.starts_with("batch_sise"))
-            .expect("line")
-            + 1;
-        assert!(err.starts_with(&format!("s.toml:{line}:1:")), "{err}");
-        assert!(err.contains("unknown field `batch_sise`"), "{err}");
-    }
-
-    #[test]
-    fn wrong_type_names_the_line() {
-        let bad = text().replace("epochs = 10", "epochs = \"ten\"");
-        let err = parse(&bad).expect_err("wrong type").to_string();
-        let line = bad
-            .lines()
-            .position(|l| l.starts_with("epochs = \"ten\""))
-            .expect("line")
-            + 1;
-        assert!(
-            err.contains(&format!("s.toml:{line}:")) && err.contains("string"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn unknown_profile_key_and_bad_spec_are_errors() {
-        let bad = text().replace(
-            "[profile.quick]\nseeds = 3",
-            "[profile.quick]\nseeds = 3\nepoch = 2",
-        );
-        assert!(parse(&bad)
-            .expect_err("profile key")
-            .to_string()
-            .contains("unknown field `epoch`"));
-        let bad = text().replace("spec = \"zeros\"", "spec = \"zeroes\"");
-        let err = parse(&bad).expect_err("bad spec").to_string();
-        assert!(err.contains("zeroes") && err.contains("s.toml"), "{err}");
-        let bad = text().replace("groups = [\"weight\"]", "groups = [\"wieght\"]");
-        let err = parse(&bad).expect_err("bad group").to_string();
-        assert!(
-            err.contains("wieght") && err.contains("weight, bias"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn scheme_that_makes_no_sense_for_a_bias_fails_at_load() {
-        let bad = text()
-            .replace("groups = [\"weight\"]", "groups = [\"weight\", \"bias\"]")
-            .replace("spec = \"zeros\"", "spec = \"orthogonal\"");
-        let err = parse(&bad).expect_err("orthogonal bias").to_string();
-        assert!(
-            err.contains("layers.0.bias") && err.contains("orthogonal"),
-            "{err}"
-        );
-        // A fan-based scheme is fine on a bias: it takes its layer's fans.
-        let ok = text().replace("groups = [\"weight\"]", "groups = [\"weight\", \"bias\"]");
-        assert!(parse(&ok).is_ok());
-    }
-}
+mod tests;

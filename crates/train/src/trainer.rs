@@ -1,24 +1,24 @@
-//! The training loop: one run from host-sampled weights to its record.
+//! The training loop: one run from host-sampled weights to its record, for
+//! every network and task.
 //!
 //! initlab has its own loop rather than burn-train's because it records more per
-//! step (every loss, per-layer gradient norms) and must stop cleanly on NaN.
+//! step (every loss, per-layer gradient norms, per-time-step BPTT norms) and
+//! must stop cleanly on NaN. The loop is generic over the [`Network`] and
+//! takes its data and scoring from a [`Task`]; [`train_run`] picks the network
+//! from the run's config.
 
 use std::time::Instant;
 
-use burn::module::AutodiffModule;
-use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, GradientsParams, Optimizer, SgdConfig};
-use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{activation, ElementConversion, Int, Tensor, TensorData};
-use initlab_models::{HostParams, LayerTrace, Mlp, MlpConfig};
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
+use burn::tensor::backend::AutodiffBackend;
+use initlab_models::{BpttProbe, EventLstm, HostParams, Mlp, RecurrentNet};
 
-use crate::activations::{self, TRACE_EXAMPLES};
-use crate::data::{ClassificationData, Split};
-use crate::run::{now_rfc3339, ActivationStats, NamedTensor, RunRecord, RunSpec, RunStatus};
-use crate::study::{ModelConfig, OptimizerConfig};
-use crate::Result;
+use crate::activations;
+use crate::network::{DeviceInput, LayerOutputs, Network};
+use crate::optim::HostOptimizer;
+use crate::run::{now_rfc3339, NamedTensor, RunRecord, RunSpec, RunStatus};
+use crate::study::{ModelConfig, TestSchedule};
+use crate::task::{scalar, Batch, EvalSet, Objective, Target, Task};
+use crate::{Error, Result};
 
 /// Told about every training step, from any thread (progress bars).
 pub trait Observer: Sync {
@@ -39,281 +39,368 @@ impl Observer for Silent {
 /// ends the run with status `diverged`; that is a result, not an error.
 pub fn train_run<B: AutodiffBackend>(
     spec: &RunSpec,
-    data: &ClassificationData,
+    task: &dyn Task,
     device: &B::Device,
     observer: &dyn Observer,
 ) -> Result<RunRecord> {
-    let ModelConfig::Mlp(model_config) = &spec.config.model;
-    let host = HostParams::sample(&model_config.param_specs(), &spec.plan, spec.seed)?;
-    let model: Mlp<B> = model_config.init(&host, device)?;
-    let training = &spec.config.training;
+    let model = &spec.config.model;
+    let mut host = HostParams::sample(&model.param_specs(), &spec.plan, spec.seed)?;
+    for (name, values) in task.pretrained() {
+        let Some((param, slot)) = host.tensors.iter_mut().find(|(s, _)| s.name == name) else {
+            return Err(Error::Task(format!(
+                "the data provides `{name}`, which the model does not have"
+            )));
+        };
+        if slot.len() != values.len() {
+            return Err(Error::Task(format!(
+                "`{name}` {:?} has {} values; the data provides {}",
+                param.shape,
+                slot.len(),
+                values.len()
+            )));
+        }
+        *slot = values;
+    }
     let fit = Fit {
         spec,
-        data,
-        device,
-        model_config,
+        task,
         observer,
+        host: &host,
+        device,
     };
-    let started = Instant::now();
-    let lr = match training.optimizer {
-        OptimizerConfig::Adam { lr, .. } | OptimizerConfig::Sgd { lr, .. } => lr,
-    };
-    let trained = match training.optimizer {
-        OptimizerConfig::Adam {
-            beta1,
-            beta2,
-            epsilon,
-            ..
-        } => fit.run(
-            model,
-            AdamConfig::new()
-                .with_beta_1(beta1 as f32)
-                .with_beta_2(beta2 as f32)
-                .with_epsilon(epsilon as f32)
-                .init(),
-            lr,
-        ),
-        OptimizerConfig::Sgd { momentum, .. } => {
-            let momentum = (momentum > 0.0).then(|| {
-                MomentumConfig::new()
-                    .with_momentum(momentum)
-                    .with_dampening(0.0)
-                    .with_nesterov(false)
-            });
-            fit.run(model, SgdConfig::new().with_momentum(momentum).init(), lr)
-        }
-    };
-    let mut record = RunRecord {
-        run_id: spec.id.clone(),
-        study: spec.config.study.clone(),
-        label: spec.label.clone(),
-        initializer: spec.initializer.clone(),
-        status: trained.status,
-        seed: spec.seed,
-        replicate: spec.config.replicate,
-        config_json: spec.config.canonical_json(),
-        config_sha256: spec.config_sha256.clone(),
-        init_sha256: host.sha256(),
-        outputs_sha256: String::new(),
-        backend: spec.backend.describe(),
-        test_accuracy: trained.test_accuracy,
-        test_loss: trained.test_loss,
-        published: spec.published,
-        finished_at: now_rfc3339(),
-        wall_seconds: started.elapsed().as_secs_f64(),
-        step_loss: trained.metrics.step_loss,
-        train_loss: trained.metrics.train_loss,
-        train_accuracy: trained.metrics.train_accuracy,
-        val_loss: trained.metrics.val_loss,
-        val_accuracy: trained.metrics.val_accuracy,
-        grad_norms: trained.metrics.grad_norms,
-        activations: trained.activations,
-        initial_params: host
-            .tensors
-            .iter()
-            .map(|(s, v)| NamedTensor {
-                name: s.name.clone(),
-                shape: s.shape.clone(),
-                values: v.clone(),
-            })
-            .collect(),
-        final_params: trained.final_params,
-    };
-    record.outputs_sha256 = record.compute_outputs_sha256();
-    Ok(record)
-}
-
-#[derive(Default)]
-struct Metrics {
-    step_loss: Vec<f32>,
-    train_loss: Vec<f32>,
-    train_accuracy: Vec<f32>,
-    val_loss: Vec<f32>,
-    val_accuracy: Vec<f32>,
-    grad_norms: Vec<(String, Vec<f32>)>,
-}
-
-struct Trained {
-    status: RunStatus,
-    activations: Vec<ActivationStats>,
-    metrics: Metrics,
-    test_loss: f64,
-    test_accuracy: f64,
-    final_params: Vec<NamedTensor>,
+    match model {
+        ModelConfig::Mlp(c) => fit.run::<Mlp<B>>(c.init(&host, device)?),
+        ModelConfig::Rnn(c) => fit.run::<RecurrentNet<B>>(c.init(&host, device)?),
+        ModelConfig::EventLstm(c) => fit.run::<EventLstm<B>>(c.init(&host, device)?),
+    }
 }
 
 struct Fit<'a, B: AutodiffBackend> {
     spec: &'a RunSpec,
-    data: &'a ClassificationData,
-    device: &'a B::Device,
-    model_config: &'a MlpConfig,
+    task: &'a dyn Task,
     observer: &'a dyn Observer,
+    host: &'a HostParams,
+    device: &'a B::Device,
+}
+
+/// Mean loss, accuracy and top-k accuracy over one evaluation set.
+#[derive(Clone, Copy, Debug)]
+struct Scores {
+    loss: f64,
+    accuracy: f64,
+    top_k: f64,
+}
+
+/// Per-epoch series, one value per epoch.
+#[derive(Default)]
+struct Curves {
+    train_loss: Vec<f32>,
+    train_accuracy: Vec<f32>,
+    val_loss: Vec<f32>,
+    val_accuracy: Vec<f32>,
+    val_top_k: Vec<f32>,
+    test_loss: Vec<f32>,
+    test_accuracy: Vec<f32>,
 }
 
 impl<B: AutodiffBackend> Fit<'_, B> {
-    fn run<O: Optimizer<Mlp<B>, B>>(&self, mut model: Mlp<B>, mut optim: O, lr: f64) -> Trained {
+    fn run<M: Network<B>>(&self, mut model: M) -> Result<RunRecord> {
         let training = &self.spec.config.training;
-        let train_n = training
-            .train_limit
-            .map_or(self.data.train.len(), |l| l.min(self.data.train.len()));
-        let layers = self.model_config.widths().len() - 1;
-        let mut metrics = Metrics {
-            grad_norms: (0..layers)
-                .map(|i| (format!("layers.{i}"), Vec::new()))
-                .collect(),
-            ..Metrics::default()
-        };
-        let mut order: Vec<usize> = (0..train_n).collect();
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(self.spec.seed);
+        let objective = self.task.objective();
+        let started = Instant::now();
+        let mut optim = HostOptimizer::new(&training.optimizer, training.clip_grad_norm);
+        let mut stream =
+            self.task
+                .train_stream(self.spec.seed, training.batch_size, training.train_limit);
+        let probe = self.task.probe_batch();
+        let init_trace = trace::<B, M>(&model.valid(), &probe, self.device)?;
+        let mut bptt: Vec<Vec<initlab_models::StepNorms>> = Vec::new();
+        if model.is_recurrent() {
+            bptt.push(self.probe(&model, &probe, objective)?);
+        }
+        let mut step_loss = Vec::new();
+        let mut curves = Curves::default();
+        let mut grad_norms: Vec<(String, Vec<f32>)> = Vec::new();
         let mut status = RunStatus::Complete;
-        let init_trace = self.trace(&model);
-        'epochs: for _epoch in 0..training.epochs {
-            order.shuffle(&mut rng);
-            let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
-            let mut norm_sums = vec![0.0f64; layers];
-            let mut steps = 0usize;
-            for batch in order.chunks(training.batch_size) {
-                let (x, y, labels) = batch_tensors::<B>(&self.data.train, batch, self.device);
-                let logits = model.forward(x); // [batch, classes]
-                let loss = cross_entropy(logits.clone(), y);
-                let loss_value: f32 = loss.clone().into_scalar().elem();
-                metrics.step_loss.push(loss_value);
+        let mut metrics: Vec<(String, f64)> = Vec::new();
+        // The best validation score so far, its epoch and the model then.
+        let mut best: Option<(f64, usize, M::InnerModule)> = None;
+        'epochs: for epoch in 1..=training.epochs {
+            stream.start_epoch();
+            let (mut loss_sum, mut hits, mut seen, mut steps) = (0.0f64, 0usize, 0usize, 0usize);
+            let mut norm_sums: Vec<(String, f64)> = Vec::new();
+            while let Some(batch) = stream.next_batch() {
+                let out = model.forward(DeviceInput::upload(&batch.input, self.device), None)?;
+                let loss = objective.loss(out.clone(), &batch.target);
+                let loss_value = scalar(loss.clone());
+                step_loss.push(loss_value);
                 self.observer.step(&self.spec.id, loss_value);
                 if !loss_value.is_finite() {
                     status = RunStatus::Diverged;
+                    metrics.push(("diverged_epoch".into(), epoch as f64));
+                    metrics.push(("diverged_step".into(), step_loss.len() as f64));
                     break 'epochs;
                 }
-                correct += count_correct(logits.inner(), &labels);
+                hits += objective.hits(out.inner(), &batch.target).0;
                 loss_sum += f64::from(loss_value) * batch.len() as f64;
                 seen += batch.len();
-                let grads = loss.backward();
-                for (sum, layer) in norm_sums.iter_mut().zip(&model.layers) {
-                    *sum += (sq_norm(layer.weight.val().grad(&grads))
-                        + sq_norm(layer.bias.val().grad(&grads)))
-                    .sqrt();
+                let (next, report) = optim.step(model, loss.backward());
+                model = next;
+                for (layer, norm) in report.layer_norms {
+                    match norm_sums.iter_mut().find(|(l, _)| *l == layer) {
+                        Some((_, sum)) => *sum += norm,
+                        None => norm_sums.push((layer, norm)),
+                    }
                 }
-                let grads = GradientsParams::from_grads(grads, &model);
-                model = optim.step(lr, model, grads);
                 steps += 1;
             }
-            metrics
+            curves
                 .train_loss
                 .push((loss_sum / seen.max(1) as f64) as f32);
-            metrics
-                .train_accuracy
-                .push(correct as f32 / seen.max(1) as f32);
-            for ((_, series), sum) in metrics.grad_norms.iter_mut().zip(&norm_sums) {
-                series.push((sum / steps.max(1) as f64) as f32);
+            if objective.has_accuracy() {
+                curves.train_accuracy.push(hits as f32 / seen.max(1) as f32);
             }
-            let (val_loss, val_accuracy) =
-                evaluate(&model.valid(), &self.data.val, training.eval_limit);
-            metrics.val_loss.push(val_loss as f32);
-            metrics.val_accuracy.push(val_accuracy as f32);
+            for (layer, sum) in norm_sums {
+                let mean = (sum / steps.max(1) as f64) as f32;
+                match grad_norms.iter_mut().find(|(l, _)| *l == layer) {
+                    Some((_, series)) => series.push(mean),
+                    None => grad_norms.push((layer, vec![mean])),
+                }
+            }
+            let inner = model.valid();
+            let val = self.evaluate::<M>(&inner, EvalSet::Validation, objective)?;
+            curves.val_loss.push(val.loss as f32);
+            if objective.has_accuracy() {
+                curves.val_accuracy.push(val.accuracy as f32);
+            }
+            if objective.top_k().is_some() {
+                curves.val_top_k.push(val.top_k as f32);
+            }
+            if training.test == TestSchedule::EveryEpoch {
+                let test = self.evaluate::<M>(&inner, EvalSet::Test, objective)?;
+                curves.test_loss.push(test.loss as f32);
+                if objective.has_accuracy() {
+                    curves.test_accuracy.push(test.accuracy as f32);
+                }
+            }
+            // Higher accuracy is better; for regression, lower loss.
+            let score = if objective.has_accuracy() {
+                val.accuracy
+            } else {
+                -val.loss
+            };
+            if best.as_ref().is_none_or(|(b, _, _)| score > *b) {
+                best = Some((score, epoch, inner));
+            }
+            if model.is_recurrent() {
+                bptt.push(self.probe(&model, &probe, objective)?);
+            }
         }
+        let final_inner = model.valid();
         let (test_loss, test_accuracy) = match status {
-            RunStatus::Complete => evaluate(&model.valid(), &self.data.test, training.eval_limit),
-            RunStatus::Diverged => (f64::NAN, f64::NAN),
+            RunStatus::Diverged => {
+                // PyTorch's argmax of all-NaN logits is class 0: the accuracy a
+                // diverged network reports there is the share of class 0.
+                if objective.has_accuracy() {
+                    metrics.push(("class_0_share".into(), self.class_share(0)));
+                }
+                (f64::NAN, f64::NAN)
+            }
+            RunStatus::Complete => {
+                let tested = match (&training.test, &best) {
+                    (TestSchedule::BestValidation, Some((_, _, m))) => m,
+                    _ => &final_inner,
+                };
+                let t = self.evaluate::<M>(tested, EvalSet::Test, objective)?;
+                if objective.top_k().is_some() {
+                    metrics.push(("test_top5_accuracy".into(), t.top_k));
+                }
+                (t.loss, t.accuracy)
+            }
         };
-        let final_params = NamedTensor::from_host(model.host_params());
+        if let Some((score, epoch, _)) = &best {
+            if objective.has_accuracy() {
+                metrics.push(("best_val_accuracy".into(), *score));
+            }
+            metrics.push(("best_val_epoch".into(), *epoch as f64));
+        }
+        if let Some(threshold) = self.task.escape_below() {
+            if let Some(e) = curves
+                .val_loss
+                .iter()
+                .position(|&l| f64::from(l) < threshold)
+            {
+                metrics.push(("plateau_escape_epoch".into(), (e + 1) as f64));
+            }
+        }
         let activations = activations::stats(
-            self.model_config.activation,
+            model.activation(),
             &init_trace,
-            &self.trace(&model),
-            self.trace_examples(),
+            &trace::<B, M>(&final_inner, &probe, self.device)?,
         );
-        Trained {
+        let final_params = NamedTensor::from_host(M::host_params(&final_inner));
+        let mut named_curves = Vec::new();
+        for (name, series) in [
+            ("val_top5_accuracy", curves.val_top_k),
+            ("test_loss", curves.test_loss),
+            ("test_accuracy", curves.test_accuracy),
+        ] {
+            if !series.is_empty() {
+                named_curves.push((name.to_string(), series));
+            }
+        }
+        let spec = self.spec;
+        let mut record = RunRecord {
+            run_id: spec.id.clone(),
+            study: spec.config.study.clone(),
+            label: spec.label.clone(),
+            initializer: spec.initializer.clone(),
             status,
-            activations,
-            metrics,
+            seed: spec.seed,
+            replicate: spec.config.replicate,
+            config_json: spec.config.canonical_json(),
+            config_sha256: spec.config_sha256.clone(),
+            init_sha256: self.host.sha256(),
+            outputs_sha256: String::new(),
+            backend: spec.backend.describe(),
+            test_accuracy: if objective.has_accuracy() {
+                test_accuracy
+            } else {
+                f64::NAN
+            },
             test_loss,
-            test_accuracy,
+            published: spec.published,
+            published_metrics: spec.published_metrics.clone(),
+            grid: spec.grid.clone(),
+            metrics,
+            finished_at: now_rfc3339(),
+            wall_seconds: started.elapsed().as_secs_f64(),
+            step_loss,
+            train_loss: curves.train_loss,
+            train_accuracy: curves.train_accuracy,
+            val_loss: curves.val_loss,
+            val_accuracy: curves.val_accuracy,
+            grad_norms,
+            curves: named_curves,
+            bptt: bptt_tensors(&bptt),
+            activations,
+            initial_params: self
+                .host
+                .tensors
+                .iter()
+                .map(|(s, v)| NamedTensor {
+                    name: s.name.clone(),
+                    shape: s.shape.clone(),
+                    values: v.clone(),
+                })
+                .collect(),
             final_params,
+        };
+        record.outputs_sha256 = record.compute_outputs_sha256();
+        Ok(record)
+    }
+
+    /// Mean loss and hit rates over a fixed set, without autodiff. Each
+    /// batch's mean loss is weighted by its size.
+    fn evaluate<M: Network<B>>(
+        &self,
+        model: &M::InnerModule,
+        set: EvalSet,
+        objective: Objective,
+    ) -> Result<Scores> {
+        let training = &self.spec.config.training;
+        let (mut loss_sum, mut hits, mut top_k, mut n) = (0.0f64, 0usize, 0usize, 0usize);
+        for batch in self.task.eval_batches(set, training.eval_limit) {
+            let out = M::infer(model, DeviceInput::upload(&batch.input, self.device))?;
+            let loss = scalar(objective.loss(out.clone(), &batch.target));
+            loss_sum += f64::from(loss) * batch.len() as f64;
+            let (h, k) = objective.hits(out, &batch.target);
+            hits += h;
+            top_k += k;
+            n += batch.len();
+        }
+        let n = n.max(1) as f64;
+        Ok(Scores {
+            loss: loss_sum / n,
+            accuracy: hits as f64 / n,
+            top_k: top_k as f64 / n,
+        })
+    }
+
+    /// The share of the test set whose class is `class`.
+    fn class_share(&self, class: i64) -> f64 {
+        let limit = self.spec.config.training.eval_limit;
+        let (mut hits, mut n) = (0usize, 0usize);
+        for batch in self.task.eval_batches(EvalSet::Test, limit) {
+            if let Target::Classes(c) = &batch.target {
+                hits += c.iter().filter(|&&t| t == class).count();
+                n += c.len();
+            }
+        }
+        hits as f64 / n.max(1) as f64
+    }
+
+    /// One forward and backward pass on the probe batch, recording the norms
+    /// of `h_t` and `∂L/∂h_t` per step and layer; nothing is updated.
+    fn probe<M: Network<B>>(
+        &self,
+        model: &M,
+        batch: &Batch,
+        objective: Objective,
+    ) -> Result<Vec<initlab_models::StepNorms>> {
+        let probe = BpttProbe::new();
+        let out = model.forward(DeviceInput::upload(&batch.input, self.device), Some(&probe))?;
+        let _ = objective.loss(out, &batch.target).backward();
+        Ok(probe.layers())
+    }
+}
+
+/// Every hidden layer's outputs on the probe batch.
+fn trace<B: AutodiffBackend, M: Network<B>>(
+    model: &M::InnerModule,
+    batch: &Batch,
+    device: &B::Device,
+) -> Result<Vec<LayerOutputs>> {
+    M::trace(model, DeviceInput::upload(&batch.input, device))
+}
+
+/// `[epochs + 1, T]` matrices of the probes: `grad_h_norm` and `h_norm` of
+/// the top layer, `layer{k}/grad_h_norm` and `layer{k}/h_norm` below it. A
+/// probe whose backward recorded nothing (a per-step layer) leaves NaN.
+fn bptt_tensors(probes: &[Vec<initlab_models::StepNorms>]) -> Vec<NamedTensor> {
+    let Some(first) = probes.first() else {
+        return Vec::new();
+    };
+    let layers = first.len();
+    let steps = first.iter().map(|n| n.h.len()).max().unwrap_or(0);
+    let mut out = Vec::new();
+    for layer in (0..layers).rev() {
+        let prefix = if layer + 1 == layers {
+            String::new()
+        } else {
+            format!("layer{layer}/")
+        };
+        for (name, pick) in [
+            (
+                "grad_h_norm",
+                (|n: &initlab_models::StepNorms| &n.grad_h) as fn(_) -> _,
+            ),
+            ("h_norm", |n: &initlab_models::StepNorms| &n.h),
+        ] {
+            let mut values = Vec::with_capacity(probes.len() * steps);
+            for p in probes {
+                let row = p.get(layer).map(pick).filter(|r| r.len() == steps);
+                match row {
+                    Some(r) => values.extend_from_slice(r),
+                    None => values.extend(std::iter::repeat_n(f32::NAN, steps)),
+                }
+            }
+            out.push(NamedTensor {
+                name: format!("{prefix}{name}"),
+                shape: vec![probes.len(), steps],
+                values,
+            });
         }
     }
-}
-
-impl<B: AutodiffBackend> Fit<'_, B> {
-    fn trace_examples(&self) -> usize {
-        TRACE_EXAMPLES.min(self.data.val.len())
-    }
-
-    /// Every layer's outputs on the first validation examples, without autodiff.
-    fn trace(&self, model: &Mlp<B>) -> LayerTrace {
-        let indices: Vec<usize> = (0..self.trace_examples()).collect();
-        let inner = model.valid();
-        let device = inner
-            .layers
-            .first()
-            .map(|l| l.weight.val().device())
-            .unwrap_or_default();
-        let (x, _, _) = batch_tensors::<B::InnerBackend>(&self.data.val, &indices, &device);
-        inner.trace(x)
-    }
-}
-
-/// The examples at `indices` as a float batch, an int label tensor and host labels.
-fn batch_tensors<B: Backend>(
-    split: &Split,
-    indices: &[usize],
-    device: &B::Device,
-) -> (Tensor<B, 2>, Tensor<B, 1, Int>, Vec<i64>) {
-    let f = split.features;
-    let mut x = Vec::with_capacity(indices.len() * f);
-    let mut labels = Vec::with_capacity(indices.len());
-    for &i in indices {
-        x.extend_from_slice(&split.x[i * f..(i + 1) * f]);
-        labels.push(i64::from(split.y[i]));
-    }
-    let n = indices.len();
-    (
-        Tensor::from_data(TensorData::new(x, [n, f]), device),
-        Tensor::from_data(TensorData::new(labels.clone(), [n]), device),
-        labels,
-    )
-}
-
-/// Mean softmax cross-entropy of logits `[batch, classes]` against class indices.
-pub fn cross_entropy<B: Backend>(logits: Tensor<B, 2>, targets: Tensor<B, 1, Int>) -> Tensor<B, 1> {
-    let log_probs = activation::log_softmax(logits, 1);
-    log_probs
-        .gather(1, targets.unsqueeze_dim(1)) // [batch, 1]
-        .mean()
-        .neg()
-}
-
-fn count_correct<B: Backend>(logits: Tensor<B, 2>, labels: &[i64]) -> usize {
-    let predicted: Vec<i64> = logits
-        .argmax(1)
-        .into_data()
-        .convert::<i64>()
-        .into_vec()
-        .unwrap_or_default();
-    predicted.iter().zip(labels).filter(|(p, l)| p == l).count()
-}
-
-fn sq_norm<B: Backend, const D: usize>(grad: Option<Tensor<B, D>>) -> f64 {
-    grad.map_or(0.0, |g| {
-        let s: f32 = g.square().sum().into_scalar().elem();
-        f64::from(s)
-    })
-}
-
-/// Mean loss and accuracy over (the first `limit` examples of) a split, without autodiff.
-fn evaluate<B: Backend>(model: &Mlp<B>, split: &Split, limit: Option<usize>) -> (f64, f64) {
-    let n = limit.map_or(split.len(), |l| l.min(split.len()));
-    let device = model
-        .layers
-        .first()
-        .map(|l| l.weight.val().device())
-        .unwrap_or_default();
-    let indices: Vec<usize> = (0..n).collect();
-    let (mut loss_sum, mut correct) = (0.0f64, 0usize);
-    for chunk in indices.chunks(2000) {
-        let (x, y, labels) = batch_tensors::<B>(split, chunk, &device);
-        let logits = model.forward(x);
-        let loss: f32 = cross_entropy(logits.clone(), y).into_scalar().elem();
-        loss_sum += f64::from(loss) * chunk.len() as f64;
-        correct += count_correct(logits, &labels);
-    }
-    (loss_sum / n.max(1) as f64, correct as f64 / n.max(1) as f64)
+    out
 }

@@ -85,6 +85,7 @@ fn every_compiled_backend_starts_from_the_same_bits() {
         hidden: vec![128],
         outputs: 10,
         activation: Activation::Relu,
+        output_activation: None,
     };
     let plan = InitPlan::new("zeros".parse().expect("zeros")).with(
         "weight",

@@ -27,16 +27,19 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{Tensor, TensorData, TensorPrimitive};
 
-use super::host::{self, Cell, Dims, Saved, Weights};
+use super::host::{self, Cell, Dims, Saved, Want, Weights};
+use super::probe::BpttProbe;
 use crate::mlp::tensor_to_vec;
 
-/// What the backward needs: the inputs and every hidden state, on the host.
+/// What the backward needs: the inputs and every hidden state, on the host,
+/// and the probe (with the layer's index) that wants the per-step norms.
 #[derive(Clone, Debug)]
 struct State {
     dims: Dims,
     weights: Arc<Weights>,
     x: Arc<Vec<f32>>,
     saved: Arc<Saved>,
+    probe: Option<(BpttProbe, usize)>,
 }
 
 #[derive(Debug)]
@@ -51,13 +54,21 @@ impl<I: Backend> Backward<I, 4> for ElmanBackward {
             weights,
             x,
             saved,
+            probe,
         } = ops.state;
         let [px, pih, phh, pb] = ops.parents;
         let dy = grads.consume::<I>(&ops.node);
         let dy = Tensor::<I, 3>::from_primitive(TensorPrimitive::Float(dy));
         let device = dy.device();
         let dy = tensor_to_vec(dy);
-        let g = host::backward(dims, &weights, &x, &saved, &dy, px.is_some());
+        let want = Want {
+            x: px.is_some(),
+            h_grad: probe.is_some(),
+        };
+        let g = host::backward(dims, &weights, &x, &saved, &dy, want);
+        if let (Some((probe, layer)), Some(sq)) = (&probe, &g.h_grad_sq) {
+            probe.record_grad_sq(*layer, sq);
+        }
         let upload = |values: Vec<f32>, shape: Vec<usize>| -> FloatTensor<I> {
             I::float_from_data(TensorData::new(values, shape), &device)
         };
@@ -93,6 +104,8 @@ pub(crate) struct LayerInputs<B: Backend> {
     pub w_hh: Tensor<B, 2>,
     /// `[H]`: `b_ih + b_hh`, or zeros for a layer without bias.
     pub bias: Tensor<B, 1>,
+    /// Where this layer's per-step norms go, with its index in the stack.
+    pub probe: Option<(BpttProbe, usize)>,
 }
 
 fn host_dims<B: Backend>(x: &Tensor<B, 3>, w_hh: &Tensor<B, 2>) -> Dims {
@@ -145,6 +158,9 @@ pub(crate) fn forward_untracked<B: Backend>(inputs: LayerInputs<B>, cell: Cell) 
     );
     let x = host_vec(inputs.x);
     let (out, _) = host::forward(dims, &weights, &x);
+    if let Some((probe, layer)) = &inputs.probe {
+        probe.record_states(*layer, &out, dims.batch, dims.steps);
+    }
     Tensor::from_data(
         TensorData::new(out, [dims.batch, dims.steps, dims.hidden]),
         &device,
@@ -165,12 +181,16 @@ fn fused<I: Backend, C: CheckpointStrategy>(
     let x_host = host_vec(inputs.x.clone().inner());
     let device = inputs.x.device();
     let (out, saved) = host::forward(dims, &weights, &x_host);
+    if let Some((probe, layer)) = &inputs.probe {
+        probe.record_states(*layer, &out, dims.batch, dims.steps);
+    }
     let out: FloatTensor<I> = Tensor::<I, 3>::from_data(
         TensorData::new(out, [dims.batch, dims.steps, dims.hidden]),
         &device,
     )
     .into_primitive()
     .tensor();
+    let probe = inputs.probe;
     let prim = |t: FloatTensor<Autodiff<I, C>>| t;
     let x = prim(inputs.x.into_primitive().tensor());
     let w_ih = prim(inputs.w_ih.into_primitive().tensor());
@@ -189,6 +209,7 @@ fn fused<I: Backend, C: CheckpointStrategy>(
                 weights,
                 x: Arc::new(x_host),
                 saved: Arc::new(saved),
+                probe,
             },
             out,
         ),
@@ -216,6 +237,7 @@ fn try_strategy<B: AutodiffBackend, C: CheckpointStrategy>(
         w_ih,
         w_hh,
         bias,
+        probe,
     } = inputs;
     // `TypeId` said `B` is this very type, so every cast succeeds.
     let (Some(x), Some(w_ih), Some(w_hh), Some(bias)) = (
@@ -232,6 +254,7 @@ fn try_strategy<B: AutodiffBackend, C: CheckpointStrategy>(
             w_ih: Tensor::from_primitive(TensorPrimitive::Float(w_ih)),
             w_hh: Tensor::from_primitive(TensorPrimitive::Float(w_hh)),
             bias: Tensor::from_primitive(TensorPrimitive::Float(bias)),
+            probe,
         },
         cell,
     );

@@ -57,6 +57,14 @@ pub(crate) struct Grads {
     pub w_ih: Vec<f32>,
     pub w_hh: Vec<f32>,
     pub bias: Vec<f32>,
+    /// `[T]`: `Σ_rows ‖∂L/∂h_t‖²`, the total gradient reaching each hidden
+    /// state (from the output at `t` and from step `t + 1`), when asked for.
+    pub h_grad_sq: Option<Vec<f64>>,
+}
+
+/// `Σ v²` in f64, for the per-step gradient norms.
+fn sum_sq(values: impl Iterator<Item = f32>) -> f64 {
+    values.map(|v| f64::from(v) * f64::from(v)).sum()
 }
 
 /// `c = a·b + beta·c` for `a` `[m, k]`, `b` `[k, n]`, `c` `[m, n]`, each given
@@ -203,6 +211,15 @@ fn forward_group(
     hs
 }
 
+/// What a backward pass is asked for besides the weight gradients.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Want {
+    /// `dL/dx`, for a layer whose input is itself trained.
+    pub x: bool,
+    /// `Σ ‖∂L/∂h_t‖²` per step, for a BPTT probe.
+    pub h_grad: bool,
+}
+
 /// BPTT over one group of rows, given its time-major states and `dL/dh` (batch-major).
 fn backward_group(
     d: Dims,
@@ -211,15 +228,19 @@ fn backward_group(
     x_bm: &[f32],
     hs: &[f32],
     dy_bm: &[f32],
-    want_x: bool,
+    want: Want,
 ) -> Grads {
     let (bt, h) = (d.batch * d.steps, d.hidden);
     let block = d.batch * h;
     let dy = swap_01(dy_bm, d.batch, d.steps, h); // [T, b, H]
     let mut da = vec![0.0f32; bt * h]; // dL/da_t, [T, b, H]
     let mut carry = vec![0.0f32; block]; // dL/dh_t from step t+1
+    let mut h_grad_sq = want.h_grad.then(|| vec![0.0f64; d.steps]);
     for t in (0..d.steps).rev() {
         let range = t * block..(t + 1) * block;
+        if let Some(sq) = h_grad_sq.as_mut() {
+            sq[t] = sum_sq(dy[range.clone()].iter().zip(&carry).map(|(a, b)| a + b));
+        }
         let da_t = &mut da[range.clone()];
         for (((g, &dyv), &hv), &c) in da_t
             .iter_mut()
@@ -242,7 +263,9 @@ fn backward_group(
             );
         }
     }
-    weight_grads(d, h, &da, x_bm, hs, w, want_x)
+    let mut grads = weight_grads(d, h, &da, x_bm, hs, w, want.x);
+    grads.h_grad_sq = h_grad_sq;
+    grads
 }
 
 /// The gradients that follow from the pre-activation gradients `da`
@@ -265,6 +288,7 @@ fn weight_grads(
         w_ih: vec![0.0; rows * i],
         w_hh: vec![0.0; rows * h],
         bias: vec![0.0; rows],
+        h_grad_sq: None,
     };
     gemm(
         (rows, bt, i),
@@ -370,7 +394,7 @@ pub(crate) fn backward(
     x: &[f32],
     saved: &Saved,
     dy: &[f32],
-    want_x: bool,
+    want: Want,
 ) -> Grads {
     let row_x = d.steps * d.input;
     let row_h = d.steps * d.hidden;
@@ -385,22 +409,26 @@ pub(crate) fn backward(
             let x = &x[lo * row_x..hi * row_x];
             let dy = &dy[lo * row_h..hi * row_h];
             let g = match w.cell {
-                Cell::Elman(nl) => backward_group(gd, w, nl, x, &state.h, dy, want_x),
-                Cell::Lstm => lstm_backward_group(gd, w, x, state, dy, want_x),
+                Cell::Elman(nl) => backward_group(gd, w, nl, x, &state.h, dy, want),
+                Cell::Lstm => lstm_backward_group(gd, w, x, state, dy, want),
             };
             (*lo, *hi, g)
         })
         .collect();
     let mut total = Grads {
-        x: want_x.then(|| vec![0.0f32; d.batch * row_x]),
+        x: want.x.then(|| vec![0.0f32; d.batch * row_x]),
         w_ih: vec![0.0; w.w_ih.len()],
         w_hh: vec![0.0; w.w_hh.len()],
         bias: vec![0.0; w.bias.len()],
+        h_grad_sq: want.h_grad.then(|| vec![0.0f64; d.steps]),
     };
     for (lo, hi, g) in parts {
         add(&mut total.w_ih, &g.w_ih);
         add(&mut total.w_hh, &g.w_hh);
         add(&mut total.bias, &g.bias);
+        if let (Some(dst), Some(src)) = (total.h_grad_sq.as_mut(), &g.h_grad_sq) {
+            dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
+        }
         if let (Some(dst), Some(src)) = (total.x.as_mut(), g.x) {
             dst[lo * row_x..hi * row_x].copy_from_slice(&src);
         }
@@ -494,7 +522,7 @@ fn lstm_backward_group(
     x_bm: &[f32],
     s: &GroupState,
     dy_bm: &[f32],
-    want_x: bool,
+    want: Want,
 ) -> Grads {
     let (bt, h) = (d.batch * d.steps, d.hidden);
     let g4 = 4 * h;
@@ -504,7 +532,12 @@ fn lstm_backward_group(
     let mut dh = vec![0.0f32; hblock]; // dL/dh_t through step t+1
     let mut dc = vec![0.0f32; hblock]; // dL/dc_t through step t+1
     let zeros = vec![0.0f32; h];
+    let mut h_grad_sq = want.h_grad.then(|| vec![0.0f64; d.steps]);
     for t in (0..d.steps).rev() {
+        if let Some(sq) = h_grad_sq.as_mut() {
+            let dy_t = &dy[t * hblock..(t + 1) * hblock];
+            sq[t] = sum_sq(dy_t.iter().zip(&dh).map(|(a, b)| a + b));
+        }
         let dg_t = &mut dgates[t * gblock..(t + 1) * gblock];
         for r in 0..d.batch {
             let at = t * hblock + r * h..t * hblock + (r + 1) * h;
@@ -548,7 +581,9 @@ fn lstm_backward_group(
             );
         }
     }
-    weight_grads(d, g4, &dgates, x_bm, &s.h, w, want_x)
+    let mut grads = weight_grads(d, g4, &dgates, x_bm, &s.h, w, want.x);
+    grads.h_grad_sq = h_grad_sq;
+    grads
 }
 
 #[cfg(test)]
@@ -599,15 +634,31 @@ mod tests {
                 true
             };
             assert!(close(&one, &three), "{nonlinearity:?} states");
-            let g1 = backward(d, &w, &x, &saved_one, &dy, true);
-            let g3 = backward(d, &w, &x, &saved_three, &dy, true);
+            let all = Want {
+                x: true,
+                h_grad: true,
+            };
+            let g1 = backward(d, &w, &x, &saved_one, &dy, all);
+            let g3 = backward(d, &w, &x, &saved_three, &dy, all);
             assert!(close(&g1.w_ih, &g3.w_ih) && close(&g1.w_hh, &g3.w_hh));
             assert!(close(&g1.bias, &g3.bias));
             assert!(close(
                 g1.x.as_deref().unwrap_or_default(),
                 g3.x.as_deref().unwrap_or_default()
             ));
-            assert!(g1.x.is_some() && backward(d, &w, &x, &saved_one, &dy, false).x.is_none());
+            let (s1, s3) = (
+                g1.h_grad_sq.unwrap_or_default(),
+                g3.h_grad_sq.unwrap_or_default(),
+            );
+            assert!(
+                s1.len() == 12
+                    && s1
+                        .iter()
+                        .zip(&s3)
+                        .all(|(a, b)| (a - b).abs() <= 1e-9 * a.abs().max(1.0))
+            );
+            let none = backward(d, &w, &x, &saved_one, &dy, Want::default());
+            assert!(g1.x.is_some() && none.x.is_none() && none.h_grad_sq.is_none());
         }
     }
 }

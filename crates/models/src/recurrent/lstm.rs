@@ -50,12 +50,18 @@ impl LstmConfig {
     /// of the two, so `constant(value=0.5)` on `gate-bias.f` gives an effective
     /// forget-gate bias of 1.
     pub fn param_specs(&self) -> Vec<ParamSpec> {
+        self.param_specs_in("")
+    }
+
+    /// [`param_specs`](Self::param_specs) with every name prefixed
+    /// (`lstm.weight_ih_l0`), for a network that holds the LSTM as a part.
+    pub fn param_specs_in(&self, prefix: &str) -> Vec<ParamSpec> {
         let h = self.hidden;
         let gates = Self::GATE_BIAS_GROUPS
             .iter()
             .enumerate()
             .map(|(k, &group)| (group, k * h..(k + 1) * h));
-        super::stacked_param_specs(self.input, h, self.layers, 4, self.bias)
+        super::stacked_param_specs(prefix, self.input, h, self.layers, 4, self.bias)
             .into_iter()
             .map(|spec| {
                 if spec.group == "bias" {
@@ -84,8 +90,19 @@ impl LstmConfig {
 
     /// Builds the LSTM on `device` from host-sampled parameters.
     pub fn init<B: Backend>(&self, params: &HostParams, device: &B::Device) -> Result<Lstm<B>> {
+        self.init_in("", params, device)
+    }
+
+    /// [`init`](Self::init) from parameters named with `prefix`, as
+    /// [`param_specs_in`](Self::param_specs_in) names them.
+    pub fn init_in<B: Backend>(
+        &self,
+        prefix: &str,
+        params: &HostParams,
+        device: &B::Device,
+    ) -> Result<Lstm<B>> {
         let shape = (self.input, self.hidden, self.layers);
-        let layers = super::upload_layers("an LSTM", params, shape, 4, self.bias, device)?;
+        let layers = super::upload_layers("an LSTM", prefix, params, shape, 4, self.bias, device)?;
         Ok(Rnn {
             layers,
             cell: Cell::Lstm,

@@ -7,9 +7,11 @@ mod fused;
 mod host;
 mod lstm;
 mod math;
+mod probe;
 mod reference;
 
 pub use lstm::{Lstm, LstmConfig};
+pub use probe::{BpttProbe, StepNorms};
 
 use burn::module::{Module, Param};
 use burn::tensor::backend::{AutodiffBackend, Backend};
@@ -18,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use initlab_init::Fans;
 
+use crate::mlp::tensor_to_vec;
 use crate::params::{HostParams, ParamSpec};
 use crate::{Error, Result};
 
@@ -128,7 +131,13 @@ impl RnnConfig {
     /// every spec is in a recurrent layer of hidden size `H`, so
     /// `pytorch-rnn-default` fills the weights with U(±1/√H) too.
     pub fn param_specs(&self) -> Vec<ParamSpec> {
-        stacked_param_specs(self.input, self.hidden, self.layers, 1, self.bias)
+        self.param_specs_in("")
+    }
+
+    /// [`param_specs`](Self::param_specs) with every name prefixed
+    /// (`rnn.weight_ih_l0`), for a network that holds the RNN as a part.
+    pub fn param_specs_in(&self, prefix: &str) -> Vec<ParamSpec> {
+        stacked_param_specs(prefix, self.input, self.hidden, self.layers, 1, self.bias)
     }
 
     fn layer_input(&self, layer: usize) -> usize {
@@ -148,8 +157,19 @@ impl RnnConfig {
 
     /// Builds the RNN on `device` from host-sampled parameters.
     pub fn init<B: Backend>(&self, params: &HostParams, device: &B::Device) -> Result<Rnn<B>> {
+        self.init_in("", params, device)
+    }
+
+    /// [`init`](Self::init) from parameters named with `prefix`, as
+    /// [`param_specs_in`](Self::param_specs_in) names them.
+    pub fn init_in<B: Backend>(
+        &self,
+        prefix: &str,
+        params: &HostParams,
+        device: &B::Device,
+    ) -> Result<Rnn<B>> {
         let shape = (self.input, self.hidden, self.layers);
-        let layers = upload_layers("an RNN", params, shape, 1, self.bias, device)?;
+        let layers = upload_layers("an RNN", prefix, params, shape, 1, self.bias, device)?;
         Ok(Rnn {
             layers,
             cell: Cell::Elman(self.nonlinearity),
@@ -181,7 +201,7 @@ impl<B: Backend> RnnLayer<B> {
         }
     }
 
-    fn inputs(&self, x: Tensor<B, 3>) -> LayerInputs<B> {
+    fn inputs(&self, x: Tensor<B, 3>, probe: Option<(BpttProbe, usize)>) -> LayerInputs<B> {
         let hidden = self.w_hh.dims()[0];
         let device = x.device();
         LayerInputs {
@@ -191,6 +211,7 @@ impl<B: Backend> RnnLayer<B> {
             bias: self
                 .bias()
                 .unwrap_or_else(|| Tensor::zeros([hidden], &device)),
+            probe,
         }
     }
 }
@@ -258,7 +279,7 @@ impl<B: Backend> Rnn<B> {
         let mut h = x;
         for layer in &self.layers {
             h = if host {
-                fused::forward_untracked(layer.inputs(h), self.cell)
+                fused::forward_untracked(layer.inputs(h, None), self.cell)
             } else {
                 self.per_step(layer, h)
             }; // [batch, T, hidden]
@@ -292,6 +313,60 @@ impl<B: Backend> Rnn<B> {
         }
     }
 
+    /// Layer `layer` alone on its input `x`, as [`Rnn::forward`] runs it.
+    ///
+    /// # Shapes
+    /// `[batch, T, input of the layer]` → `[batch, T, hidden]`
+    pub fn forward_layer(&self, layer: usize, x: Tensor<B, 3>) -> Result<Tensor<B, 3>> {
+        let l = self
+            .layers
+            .get(layer)
+            .ok_or_else(|| Error::Config(format!("no layer {layer} of {}", self.layers.len())))?;
+        let device = x.device();
+        let host = self.implementation.is_fused::<B>(&device) && !B::ad_enabled(&device);
+        Ok(if host {
+            fused::forward_untracked(l.inputs(x, None), self.cell)
+        } else {
+            self.per_step(l, x)
+        })
+    }
+
+    /// Every parameter as `(prefix + PyTorch name, shape, values)`, in
+    /// [`RnnConfig::param_specs`] order; the layers already hold PyTorch layout.
+    pub fn host_params_in(&self, prefix: &str) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+        let mut out = Vec::new();
+        for (l, layer) in self.layers.iter().enumerate() {
+            out.push((
+                format!("{prefix}weight_ih_l{l}"),
+                layer.w_ih.dims().to_vec(),
+                tensor_to_vec(layer.w_ih.val()),
+            ));
+            out.push((
+                format!("{prefix}weight_hh_l{l}"),
+                layer.w_hh.dims().to_vec(),
+                tensor_to_vec(layer.w_hh.val()),
+            ));
+            for (name, bias) in [("bias_ih", &layer.b_ih), ("bias_hh", &layer.b_hh)] {
+                if let Some(b) = bias {
+                    out.push((
+                        format!("{prefix}{name}_l{l}"),
+                        b.dims().to_vec(),
+                        tensor_to_vec(b.val()),
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    /// φ of an Elman RNN; `None` for an LSTM.
+    pub fn nonlinearity(&self) -> Option<Nonlinearity> {
+        match self.cell {
+            Cell::Elman(nl) => Some(nl),
+            Cell::Lstm => None,
+        }
+    }
+
     /// The configured implementation.
     pub fn implementation(&self) -> RecurrentImpl {
         self.implementation
@@ -313,20 +388,51 @@ impl<B: AutodiffBackend> Rnn<B> {
     /// # Shapes
     /// `[batch, T, input]` → states `[batch, T, hidden]`, last `[batch, hidden]`
     pub fn forward_autodiff(&self, x: Tensor<B, 3>) -> Result<RnnOutput<B>> {
+        self.forward_autodiff_probed(x, None)
+    }
+
+    /// [`forward_autodiff`](Self::forward_autodiff), recording each layer's
+    /// per-step state norms into `probe`, and, once a loss computed from the
+    /// output is backpropagated, the norms of `∂L/∂h_t` (fused layers only: a
+    /// per-step layer records its states alone).
+    ///
+    /// # Shapes
+    /// `[batch, T, input]` → states `[batch, T, hidden]`, last `[batch, hidden]`
+    pub fn forward_autodiff_probed(
+        &self,
+        x: Tensor<B, 3>,
+        probe: Option<&BpttProbe>,
+    ) -> Result<RnnOutput<B>> {
         self.check(&x)?;
         let fuse = self.implementation.is_fused::<B>(&x.device());
         let mut h = x;
-        for layer in &self.layers {
+        for (l, layer) in self.layers.iter().enumerate() {
+            let probe = probe.map(|p| (p.clone(), l));
             h = if fuse {
-                match fused::try_fused(layer.inputs(h), self.cell) {
+                match fused::try_fused(layer.inputs(h, probe.clone()), self.cell) {
                     Ok(states) => states,
-                    Err(inputs) => self.per_step(layer, inputs.x),
+                    Err(inputs) => self.per_step_probed(layer, inputs.x, probe),
                 }
             } else {
-                self.per_step(layer, h)
+                self.per_step_probed(layer, h, probe)
             }; // [batch, T, hidden]
         }
         Ok(Self::finish(h))
+    }
+
+    fn per_step_probed(
+        &self,
+        layer: &RnnLayer<B>,
+        x: Tensor<B, 3>,
+        probe: Option<(BpttProbe, usize)>,
+    ) -> Tensor<B, 3> {
+        let states = self.per_step(layer, x);
+        if let Some((probe, l)) = probe {
+            let [batch, steps, _] = states.dims();
+            let values = tensor_to_vec(states.clone().inner());
+            probe.record_states(l, &values, batch, steps);
+        }
+        states
     }
 
     /// Whether [`Rnn::forward_autodiff`] runs fused on `device`.
@@ -340,6 +446,7 @@ impl<B: AutodiffBackend> Rnn<B> {
 /// `shape` is `(input, hidden, layers)`, `what` names the model in errors.
 pub(crate) fn upload_layers<B: Backend>(
     what: &str,
+    prefix: &str,
     params: &HostParams,
     (input, hidden, layers): (usize, usize, usize),
     gates: usize,
@@ -353,6 +460,7 @@ pub(crate) fn upload_layers<B: Backend>(
     }
     let rows = gates * hidden;
     let upload = |name: String, cols: usize| -> Result<Tensor<B, 2>> {
+        let name = format!("{prefix}{name}");
         let values = params
             .get(&name)
             .ok_or_else(|| Error::Config(format!("no values for parameter `{name}`")))?;
@@ -397,6 +505,7 @@ pub(crate) fn upload_layers<B: Backend>(
 /// adds its per-gate bias parts itself ([`LstmConfig::param_specs`]), since an
 /// Elman RNN has a single gate.
 pub(crate) fn stacked_param_specs(
+    prefix: &str,
     input: usize,
     hidden: usize,
     layers: usize,
@@ -412,13 +521,22 @@ pub(crate) fn stacked_param_specs(
         .flat_map(|l| {
             let layer_input = if l == 0 { input } else { hidden };
             let mut specs = vec![
-                ParamSpec::new(format!("weight_ih_l{l}"), "input", vec![rows, layer_input]),
-                ParamSpec::new(format!("weight_hh_l{l}"), "recurrent", vec![rows, hidden]),
+                ParamSpec::new(
+                    format!("{prefix}weight_ih_l{l}"),
+                    "input",
+                    vec![rows, layer_input],
+                ),
+                ParamSpec::new(
+                    format!("{prefix}weight_hh_l{l}"),
+                    "recurrent",
+                    vec![rows, hidden],
+                ),
             ];
             if bias {
                 for name in ["bias_ih", "bias_hh"] {
                     specs.push(
-                        ParamSpec::new(format!("{name}_l{l}"), "bias", vec![rows]).with_fans(fans),
+                        ParamSpec::new(format!("{prefix}{name}_l{l}"), "bias", vec![rows])
+                            .with_fans(fans),
                     );
                 }
             }

@@ -6,8 +6,9 @@ use burn::tensor::backend::AutodiffBackend;
 use initlab_init::Scheme;
 use initlab_models::{Activation, InitPlan, MlpConfig};
 use initlab_train::{
-    BackendKind, BackendTask, ClassificationData, DataConfig, ModelConfig, OptimizerConfig,
-    RunConfig, RunLabels, RunRecord, RunSpec, Silent, Split, TrainingConfig,
+    BackendKind, BackendTask, ClassificationData, DataConfig, MnistTask, ModelConfig,
+    OptimizerConfig, RunConfig, RunLabels, RunRecord, RunSpec, Silent, Split, Task, TestSchedule,
+    TrainingConfig,
 };
 
 /// Two classes separated along the first feature.
@@ -33,13 +34,17 @@ fn split(n: usize, salt: usize) -> Split {
     }
 }
 
-/// 256 training, 64 validation and 64 test examples of the problem.
-pub fn data() -> ClassificationData {
-    ClassificationData {
-        train: split(256, 0),
-        val: split(64, 1),
-        test: split(64, 2),
-    }
+/// 256 training, 64 validation and 64 test examples of the problem, as
+/// flat feature vectors.
+pub fn data() -> MnistTask {
+    MnistTask::flat(
+        Arc::new(ClassificationData {
+            train: split(256, 0),
+            val: split(64, 1),
+            test: split(64, 2),
+        }),
+        2000,
+    )
 }
 
 /// An 8-16-2 ReLU MLP run on [`data`]: `weight` initializes the weights,
@@ -57,6 +62,7 @@ pub fn mlp_spec(
         hidden: vec![16],
         outputs: 2,
         activation: Activation::Relu,
+        output_activation: None,
     };
     let weight: Scheme = weight.parse().expect("spec");
     let plan = InitPlan::new("zeros".parse().expect("zeros")).with("weight", weight.clone());
@@ -65,6 +71,10 @@ pub fn mlp_spec(
         model: ModelConfig::Mlp(model),
         data: DataConfig::Mnist {
             validation_fraction: 0.2,
+            holdout: Default::default(),
+            reading: None,
+            normalize: None,
+            eval_batch: None,
         },
         training: TrainingConfig {
             epochs,
@@ -72,6 +82,8 @@ pub fn mlp_spec(
             optimizer,
             train_limit: None,
             eval_limit: None,
+            clip_grad_norm: None,
+            test: TestSchedule::End,
         },
         init: Default::default(),
         replicate: 0,
@@ -83,14 +95,14 @@ pub fn mlp_spec(
         RunLabels {
             label: "w".into(),
             initializer: weight.to_string(),
-            published: None,
+            ..RunLabels::default()
         },
         plan,
     )
 }
 
 /// Trains one run on whichever backend `dispatch` picks.
-pub struct Train<'a>(pub &'a RunSpec, pub &'a ClassificationData);
+pub struct Train<'a>(pub &'a RunSpec, pub &'a dyn Task);
 
 impl BackendTask for Train<'_> {
     type Output = RunRecord;

@@ -1,0 +1,252 @@
+//! What a run learns: batches of inputs and targets, and the loss and metrics
+//! that judge the outputs.
+//!
+//! The training loop knows one [`Task`] trait. A task hands out host batches —
+//! image features, sequences, or token windows, with class or value targets —
+//! and says its [`Objective`]. The loop uploads the batch, runs the network,
+//! and scores the outputs with the objective, so image classification (study
+//! 1, 2), sequence classification (study 3's RNN), next-event prediction
+//! (study 3's LSTM) and regression (study 4) share every line of it.
+
+mod adding;
+pub(crate) mod maestro;
+mod mnist;
+
+pub use adding::AddingTask;
+pub use maestro::MaestroTask;
+pub use mnist::MnistTask;
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{activation, ElementConversion, Int, Tensor, TensorData};
+
+/// Examples in the fixed batch that activation traces and BPTT probes run on.
+pub const PROBE_EXAMPLES: usize = 256;
+
+/// A batch's inputs on the host, row-major.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Input {
+    /// `[batch, features]`.
+    Features {
+        /// The values.
+        values: Vec<f32>,
+        /// Features per example.
+        features: usize,
+    },
+    /// `[batch, steps, features]`.
+    Sequences {
+        /// The values.
+        values: Vec<f32>,
+        /// Time steps per example.
+        steps: usize,
+        /// Features per step.
+        features: usize,
+    },
+    /// `[batch, steps]` token ids.
+    Tokens {
+        /// The ids.
+        ids: Vec<i64>,
+        /// Tokens per example.
+        steps: usize,
+    },
+}
+
+impl Input {
+    /// Examples in the batch.
+    pub fn len(&self) -> usize {
+        match self {
+            Input::Features { values, features } => values.len() / (*features).max(1),
+            Input::Sequences {
+                values,
+                steps,
+                features,
+            } => values.len() / (steps * features).max(1),
+            Input::Tokens { ids, steps } => ids.len() / (*steps).max(1),
+        }
+    }
+
+    /// Whether the batch is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A batch's targets on the host.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Target {
+    /// One class index per example.
+    Classes(Vec<i64>),
+    /// One value per example.
+    Values(Vec<f32>),
+}
+
+/// Inputs and targets of one batch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Batch {
+    /// The inputs.
+    pub input: Input,
+    /// The targets.
+    pub target: Target,
+}
+
+impl Batch {
+    /// Examples in the batch.
+    pub fn len(&self) -> usize {
+        self.input.len()
+    }
+
+    /// Whether the batch is empty.
+    pub fn is_empty(&self) -> bool {
+        self.input.is_empty()
+    }
+}
+
+/// Which fixed set an evaluation runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EvalSet {
+    /// Held out from training, evaluated after every epoch.
+    Validation,
+    /// Reported once (or every epoch, where a study asks).
+    Test,
+}
+
+/// How outputs are judged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Objective {
+    /// Softmax cross-entropy on class logits; accuracy, and top-`k` accuracy
+    /// when `top_k` is set.
+    Classification {
+        /// Also count a hit when the target is among the `k` highest logits.
+        top_k: Option<usize>,
+    },
+    /// Mean squared error of one output per example; no accuracy.
+    Regression,
+}
+
+impl Objective {
+    /// The mean loss of `outputs` `[batch, outputs]` against `target`.
+    pub fn loss<B: Backend>(&self, outputs: Tensor<B, 2>, target: &Target) -> Tensor<B, 1> {
+        let device = outputs.device();
+        match target {
+            Target::Classes(classes) => {
+                let t = Tensor::<B, 1, Int>::from_data(
+                    TensorData::new(classes.clone(), [classes.len()]),
+                    &device,
+                );
+                cross_entropy(outputs, t)
+            }
+            Target::Values(values) => {
+                let [batch, _] = outputs.dims();
+                let t =
+                    Tensor::<B, 1>::from_data(TensorData::new(values.clone(), [batch]), &device);
+                (outputs.reshape([batch]) - t).square().mean()
+            }
+        }
+    }
+
+    /// `(hits, top-k hits)` of `outputs` against class targets; `(0, 0)` for regression.
+    pub fn hits<B: Backend>(&self, outputs: Tensor<B, 2>, target: &Target) -> (usize, usize) {
+        let (Objective::Classification { top_k }, Target::Classes(classes)) = (self, target) else {
+            return (0, 0);
+        };
+        let top1 = count_correct(outputs.clone(), classes);
+        let topk = match top_k {
+            Some(k) => count_top_k(outputs, classes, *k),
+            None => 0,
+        };
+        (top1, topk)
+    }
+
+    /// Whether accuracy means anything here.
+    pub fn has_accuracy(&self) -> bool {
+        matches!(self, Objective::Classification { .. })
+    }
+
+    /// `k` of the top-`k` accuracy, if it is kept.
+    pub fn top_k(&self) -> Option<usize> {
+        match self {
+            Objective::Classification { top_k } => *top_k,
+            Objective::Regression => None,
+        }
+    }
+}
+
+/// Mean softmax cross-entropy of logits `[batch, classes]` against class indices.
+pub fn cross_entropy<B: Backend>(logits: Tensor<B, 2>, targets: Tensor<B, 1, Int>) -> Tensor<B, 1> {
+    let log_probs = activation::log_softmax(logits, 1);
+    log_probs
+        .gather(1, targets.unsqueeze_dim(1)) // [batch, 1]
+        .mean()
+        .neg()
+}
+
+fn count_correct<B: Backend>(logits: Tensor<B, 2>, labels: &[i64]) -> usize {
+    let predicted: Vec<i64> = logits
+        .argmax(1)
+        .into_data()
+        .convert::<i64>()
+        .into_vec()
+        .unwrap_or_default();
+    predicted.iter().zip(labels).filter(|(p, l)| p == l).count()
+}
+
+/// Hits where fewer than `k` logits beat the target's (ties count for the target).
+fn count_top_k<B: Backend>(logits: Tensor<B, 2>, labels: &[i64], k: usize) -> usize {
+    let [batch, classes] = logits.dims();
+    let values: Vec<f32> = logits
+        .into_data()
+        .convert::<f32>()
+        .into_vec()
+        .unwrap_or_default();
+    (0..batch)
+        .filter(|&b| {
+            let row = &values[b * classes..(b + 1) * classes];
+            let Some(&target) = usize::try_from(labels[b]).ok().and_then(|t| row.get(t)) else {
+                return false;
+            };
+            row.iter().filter(|&&v| v > target).count() < k
+        })
+        .count()
+}
+
+/// The mean of a scalar loss tensor as f32.
+pub(crate) fn scalar<B: Backend>(t: Tensor<B, 1>) -> f32 {
+    t.into_scalar().elem()
+}
+
+/// The batches of one run's training, epoch by epoch.
+pub trait TrainStream: Send {
+    /// Steps in every epoch.
+    fn steps_per_epoch(&self) -> usize;
+    /// Starts the next epoch (the first call starts epoch 1).
+    fn start_epoch(&mut self);
+    /// The epoch's next batch, or `None` when the epoch is done.
+    fn next_batch(&mut self) -> Option<Batch>;
+}
+
+/// A dataset and what a network is asked to do with it.
+pub trait Task: Send + Sync {
+    /// How outputs are judged.
+    fn objective(&self) -> Objective;
+    /// The training batches of one run: its seed orders or draws the data,
+    /// `limit` caps the examples of an epoch (smoke profiles).
+    fn train_stream(
+        &self,
+        seed: u64,
+        batch_size: usize,
+        limit: Option<usize>,
+    ) -> Box<dyn TrainStream + '_>;
+    /// A fixed evaluation set in batches, capped at `limit` examples.
+    fn eval_batches(&self, set: EvalSet, limit: Option<usize>) -> Vec<Batch>;
+    /// The fixed validation batch that activation traces and BPTT probes see.
+    fn probe_batch(&self) -> Batch;
+    /// A regression task's plateau: the first epoch whose validation loss is
+    /// below this is recorded as `plateau_escape_epoch`.
+    fn escape_below(&self) -> Option<f64> {
+        None
+    }
+    /// Tensors that replace sampled initial parameters of the same name (a
+    /// pre-trained embedding table), as `(name, values)`.
+    fn pretrained(&self) -> Vec<(String, Vec<f32>)> {
+        Vec::new()
+    }
+}

@@ -1,0 +1,160 @@
+//! MNIST classification: each image as one feature vector (the MLPs) or as a
+//! sequence of rows or pixels (the recurrent networks).
+
+use std::sync::Arc;
+
+use initlab_data::SequenceReader;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::{Batch, EvalSet, Input, Objective, Target, Task, TrainStream, PROBE_EXAMPLES};
+use crate::data::{ClassificationData, Split};
+
+/// MNIST read flat or as sequences, classified into 10 digits.
+#[derive(Clone, Debug)]
+pub struct MnistTask {
+    data: Arc<ClassificationData>,
+    /// `None`: one `[features]` vector per image; else `[T, F]` per image.
+    reader: Option<SequenceReader>,
+    eval_batch: usize,
+}
+
+impl MnistTask {
+    /// Images as flat feature vectors, evaluated in chunks of `eval_batch`.
+    pub fn flat(data: Arc<ClassificationData>, eval_batch: usize) -> Self {
+        MnistTask {
+            data,
+            reader: None,
+            eval_batch: eval_batch.max(1),
+        }
+    }
+
+    /// Images as sequences, cut by `reader` (rows, pixels, permuted pixels).
+    pub fn sequences(
+        data: Arc<ClassificationData>,
+        reader: SequenceReader,
+        eval_batch: usize,
+    ) -> Self {
+        MnistTask {
+            data,
+            reader: Some(reader),
+            eval_batch: eval_batch.max(1),
+        }
+    }
+
+    /// The splits.
+    pub fn data(&self) -> &ClassificationData {
+        &self.data
+    }
+
+    /// The examples at `indices` of `split` as a batch.
+    fn batch(&self, split: &Split, indices: &[usize]) -> Batch {
+        let f = split.features;
+        let mut values = Vec::with_capacity(indices.len() * f);
+        let order = self
+            .reader
+            .as_ref()
+            .map(SequenceReader::order)
+            .filter(|o| o.iter().enumerate().any(|(i, &k)| i != k));
+        for &i in indices {
+            let image = &split.x[i * f..(i + 1) * f];
+            match order {
+                Some(order) => values.extend(order.iter().map(|&k| image[k])),
+                None => values.extend_from_slice(image),
+            }
+        }
+        let input = match &self.reader {
+            None => Input::Features {
+                values,
+                features: f,
+            },
+            Some(r) => Input::Sequences {
+                values,
+                steps: r.steps(),
+                features: r.features(),
+            },
+        };
+        Batch {
+            input,
+            target: Target::Classes(indices.iter().map(|&i| i64::from(split.y[i])).collect()),
+        }
+    }
+
+    fn split(&self, set: EvalSet) -> &Split {
+        match set {
+            EvalSet::Validation => &self.data.val,
+            EvalSet::Test => &self.data.test,
+        }
+    }
+}
+
+impl Task for MnistTask {
+    fn objective(&self) -> Objective {
+        Objective::Classification { top_k: None }
+    }
+
+    fn train_stream(
+        &self,
+        seed: u64,
+        batch_size: usize,
+        limit: Option<usize>,
+    ) -> Box<dyn TrainStream + '_> {
+        let n = limit.map_or(self.data.train.len(), |l| l.min(self.data.train.len()));
+        Box::new(Shuffled {
+            task: self,
+            order: (0..n).collect(),
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            batch_size: batch_size.max(1),
+            next: 0,
+        })
+    }
+
+    fn eval_batches(&self, set: EvalSet, limit: Option<usize>) -> Vec<Batch> {
+        let split = self.split(set);
+        let n = limit.map_or(split.len(), |l| l.min(split.len()));
+        let indices: Vec<usize> = (0..n).collect();
+        indices
+            .chunks(self.eval_batch)
+            .map(|chunk| self.batch(split, chunk))
+            .collect()
+    }
+
+    fn probe_batch(&self) -> Batch {
+        let n = PROBE_EXAMPLES.min(self.data.val.len());
+        self.batch(&self.data.val, &(0..n).collect::<Vec<_>>())
+    }
+}
+
+/// An epoch is the training examples in a fresh order: one ChaCha8 stream per
+/// run reshuffles the previous epoch's order (study 1's loop, kept exactly).
+struct Shuffled<'a> {
+    task: &'a MnistTask,
+    order: Vec<usize>,
+    rng: ChaCha8Rng,
+    batch_size: usize,
+    next: usize,
+}
+
+impl TrainStream for Shuffled<'_> {
+    fn steps_per_epoch(&self) -> usize {
+        self.order.len().div_ceil(self.batch_size)
+    }
+
+    fn start_epoch(&mut self) {
+        self.order.shuffle(&mut self.rng);
+        self.next = 0;
+    }
+
+    fn next_batch(&mut self) -> Option<Batch> {
+        if self.next >= self.order.len() {
+            return None;
+        }
+        let end = (self.next + self.batch_size).min(self.order.len());
+        let batch = self
+            .task
+            .batch(&self.task.data.train, &self.order[self.next..end]);
+        self.next = end;
+        Some(batch)
+    }
+}
