@@ -109,7 +109,7 @@ pub struct Part {
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Published {
-    /// The grid point: axis (or `part`, `initializer`) → value label. Runs
+    /// The grid point: axis (or the parts' axis, `initializer`) → value label. Runs
     /// match when every entry does.
     #[serde(rename = "where")]
     pub at: BTreeMap<String, String>,
@@ -128,6 +128,13 @@ pub struct Published {
     /// Where the number comes from or what it means, for the report.
     #[serde(default)]
     pub note: Option<String>,
+}
+
+impl GridConfig {
+    /// The grid point's name for the parts.
+    pub fn part_axis(&self) -> &str {
+        self.part_axis.as_deref().unwrap_or("part")
+    }
 }
 
 impl Published {
@@ -160,6 +167,10 @@ pub struct GridConfig {
     /// Experiments run as a union; none: the study is one experiment.
     #[serde(default)]
     pub parts: Vec<Part>,
+    /// What the parts are called in the grid point (`model` when each part is
+    /// one network); `part` when absent.
+    #[serde(default)]
+    pub part_axis: Option<String>,
     /// Published numbers by grid point.
     #[serde(default)]
     pub published: Vec<Published>,
@@ -191,7 +202,7 @@ pub struct ProfileOverride {
     /// A partial config merged in last, over every part and axis value.
     #[serde(default)]
     pub set: Table,
-    /// Run only these labels of an axis (or of `part`, `initializer`).
+    /// Run only these labels of an axis (or of the parts' axis, `initializer`).
     #[serde(default)]
     pub only: BTreeMap<String, Vec<String>>,
 }
@@ -387,7 +398,7 @@ impl Study {
         )];
         if !self.grid.parts.is_empty() {
             out.push((
-                "part".into(),
+                self.grid.part_axis().into(),
                 self.grid.parts.iter().map(|p| p.name.clone()).collect(),
             ));
         }
@@ -467,7 +478,7 @@ impl Study {
         };
         let mut runs = Vec::new();
         for part in parts {
-            if !self.grid.parts.is_empty() && !allowed("part", &part.name) {
+            if !self.grid.parts.is_empty() && !allowed(self.grid.part_axis(), &part.name) {
                 continue;
             }
             let mut axes: Vec<(String, Vec<AxisValue>)> = Vec::new();
@@ -500,7 +511,7 @@ impl Study {
     ) -> Result<()> {
         let mut grid: Vec<(String, String)> = Vec::new();
         if !self.grid.parts.is_empty() {
-            grid.push(("part".into(), part.name.clone()));
+            grid.push((self.grid.part_axis().into(), part.name.clone()));
         }
         grid.extend(point.iter().map(|(a, v)| (a.clone(), v.label.clone())));
         let where_ = if grid.is_empty() {

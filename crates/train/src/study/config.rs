@@ -46,6 +46,9 @@ impl ModelConfig {
 
     /// Whether the network reads the data's examples, or why not.
     pub fn check_fits(&self, data: &DataConfig) -> Result<(), String> {
+        if let ModelConfig::Rnn(m) = self {
+            m.validate().map_err(|e| e.to_string())?;
+        }
         let (want, have) = match (self, data) {
             (ModelConfig::Mlp(m), DataConfig::Mnist { reading: None, .. }) => {
                 (m.inputs, MNIST_PIXELS)

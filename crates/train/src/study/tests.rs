@@ -165,3 +165,153 @@ fn scheme_that_makes_no_sense_for_a_bias_fails_at_load() {
     let ok = text().replace("groups = [\"weight\"]", "groups = [\"weight\", \"bias\"]");
     assert!(parse(&ok).is_ok());
 }
+
+fn study(name: &str) -> Study {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../experiments/{name}.toml"));
+    Study::load(&path).unwrap_or_else(|e| panic!("experiments/{name}.toml: {e}"))
+}
+
+fn json(run: &RunSpec) -> serde_json::Value {
+    serde_json::from_str(&run.config.canonical_json()).expect("json")
+}
+
+#[test]
+fn mlp_depth_runs_three_parts_with_their_own_settings() {
+    let s = study("mlp-depth");
+    let quick = s.runs(Profile::Quick, BackendKind::DEFAULT).expect("runs");
+    // activations: 3 × 2 × 4 initializers; output-activation: 1; depth: 2 × 4.
+    assert_eq!(quick.len(), (24 + 1 + 8) * 3);
+    let point = |run: &RunSpec, axis: &str| {
+        run.grid
+            .iter()
+            .find(|(a, _)| a == axis)
+            .map(|(_, v)| v.clone())
+    };
+    for run in &quick {
+        let j = json(run);
+        // What a reader needs to tell runs apart is in config_json.
+        for (k, v) in [
+            ("model", "hidden"),
+            ("model", "activation"),
+            ("model", "output_activation"),
+            ("training", "batch_size"),
+            ("training", "epochs"),
+        ] {
+            assert!(!j[k][v].is_null(), "{k}.{v} in {j}");
+        }
+        let kind = j["training"]["optimizer"]["kind"].as_str().expect("kind");
+        assert!(kind == "sgd" || kind == "adam", "{kind}");
+        match point(run, "part").as_deref() {
+            Some("activations") => {
+                assert_eq!(j["training"]["batch_size"], 150);
+                assert_eq!(
+                    point(run, "optimizer").as_deref(),
+                    Some(kind),
+                    "the label says the optimizer"
+                );
+                assert_eq!(j["model"]["output_activation"], false);
+            }
+            Some("output-activation") => {
+                assert_eq!(j["model"]["output_activation"], true);
+                assert_eq!(run.label, "xavier-uniform");
+            }
+            Some("depth") => {
+                assert_eq!(j["training"]["batch_size"], 128);
+                assert_eq!(j["training"]["test"], "every-epoch");
+                // Zero biases for every initializer.
+                assert_eq!(j["init"]["*"], "zeros");
+            }
+            other => panic!("part {other:?}"),
+        }
+    }
+    // Under the random schemes the biases keep nn.Linear's default; zeros zeroes them too.
+    let a = &quick[0];
+    assert_eq!(a.label, "zeros");
+    assert_eq!(json(a)["init"]["bias"], "zeros");
+    let b = quick.iter().find(|r| r.label == "normal").expect("normal");
+    assert_eq!(json(b)["init"]["*"], "pytorch-linear-default");
+    // The published numbers land on their grid points only.
+    let published: Vec<_> = quick.iter().filter(|r| r.published.is_some()).collect();
+    assert_eq!(published.len(), 3 * 3);
+    let deep = quick
+        .iter()
+        .find(|r| point(r, "depth").as_deref() == Some("1-hidden") && r.label == "normal")
+        .expect("1-hidden normal");
+    assert_eq!(deep.published, Some(0.899));
+    assert_eq!(deep.published_metrics, [("test_loss".to_string(), 0.9457)]);
+}
+
+#[test]
+fn adding_an_axis_value_or_a_part_never_changes_another_runs_id() {
+    let text = std::fs::read_to_string(study("mlp-depth").path).expect("read");
+    let before = parse(&text)
+        .expect("parses")
+        .runs(Profile::Quick, BackendKind::DEFAULT)
+        .expect("runs");
+    let more = text
+        .replace(
+            r#"values = ["relu", "tanh", "sigmoid"]"#,
+            r#"values = ["relu", "tanh", "sigmoid", "relu6"]"#,
+        )
+        .replace("\"relu6\"", "\"sigmoid\"");
+    // A duplicate label is refused rather than silently merged.
+    assert!(parse(&more).is_err());
+    let more = text.replace(
+        "[[grid.parts]]\nname = \"depth\"",
+        "[[grid.parts]]\nname = \"deeper\"\nset = { model = { hidden = [64, 64, 64] } }\n\n[[grid.parts]]\nname = \"depth\"",
+    );
+    let after = parse(&more)
+        .expect("parses")
+        .runs(Profile::Quick, BackendKind::DEFAULT)
+        .expect("runs");
+    assert_eq!(after.len(), before.len() + 4 * 3);
+    for run in &before {
+        assert!(
+            after.iter().any(|a| a.id == run.id && a.seed == run.seed),
+            "{} moved",
+            run.point()
+        );
+    }
+}
+
+#[test]
+fn profile_only_and_set_pick_and_change_grid_points() {
+    let text = std::fs::read_to_string(study("mlp-depth").path).expect("read");
+    let text = text.replace(
+        "[profile.quick]\nseeds = 3",
+        "[profile.quick]\nseeds = 1\nonly = { part = [\"depth\"], depth = [\"6-hidden\"] }\nset = { training = { epochs = 2 } }",
+    );
+    let runs = parse(&text)
+        .expect("parses")
+        .runs(Profile::Quick, BackendKind::DEFAULT)
+        .expect("runs");
+    assert_eq!(runs.len(), 4);
+    assert!(runs.iter().all(|r| r.config.training.epochs == 2));
+    let bad = text.replace("depth = [\"6-hidden\"]", "depth = [\"7-hidden\"]");
+    let err = parse(&bad).expect_err("unknown label").to_string();
+    assert!(
+        err.contains("7-hidden") && err.contains("1-hidden, 6-hidden"),
+        "{err}"
+    );
+    let bad = text.replace("depth = [\"6-hidden\"]", "width = [\"6-hidden\"]");
+    let err = parse(&bad).expect_err("unknown axis").to_string();
+    assert!(err.contains("no axis `width`"), "{err}");
+}
+
+#[test]
+fn a_bad_axis_value_names_the_grid_point_and_the_key() {
+    let text = std::fs::read_to_string(study("mlp-depth").path).expect("read");
+    let bad = text.replace(
+        r#"values = ["relu", "tanh", "sigmoid"]"#,
+        r#"values = ["relu", "tanh", "sigmoind"]"#,
+    );
+    let err = parse(&bad).expect_err("bad activation").to_string();
+    assert!(
+        err.contains("activation=sigmoind") && err.contains("[model]") && err.contains("sigmoind"),
+        "{err}"
+    );
+    // A model that cannot read its data is refused at load.
+    let bad = text.replace("inputs = 784", "inputs = 28");
+    let err = parse(&bad).expect_err("wrong inputs").to_string();
+    assert!(err.contains("input size is 28"), "{err}");
+}
