@@ -24,4 +24,6 @@ pub use crate::error::{Error, Result};
 pub use crate::plots::{write_atlas, write_study_plots, Plot};
 pub use crate::report::{write_report, Report};
 pub use crate::store::ResultsStore;
-pub use crate::summary::{snapshot_text, summarize, summary_table, SummaryRow, SNAPSHOT_DECIMALS};
+pub use crate::summary::{
+    snapshot_text, summarize, summary_table, Stat, SummaryRow, SNAPSHOT_DECIMALS,
+};
