@@ -12,6 +12,7 @@ mod paths;
 mod report;
 mod reproduce;
 mod setup_torch;
+mod shard;
 mod test;
 mod tokenize;
 mod torch_env;
