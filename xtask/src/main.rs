@@ -8,10 +8,12 @@ mod bench;
 mod download;
 mod embeddings;
 mod init;
+mod merge;
 mod paths;
 mod report;
 mod reproduce;
 mod setup_torch;
+mod shard;
 mod test;
 mod tokenize;
 mod torch_env;
@@ -49,6 +51,13 @@ enum Command {
     /// command picks up where it stopped. Each finished run is committed to its own
     /// file at once; <out>/results.h5 is rebuilt from them after each study.
     Reproduce(reproduce::Args),
+    /// Join the run files of `reproduce --shard I/N` directories into <out>/results.h5 and the report.
+    ///
+    /// Every run file is checked against its config, initial-parameter and output
+    /// hashes first; a run id found twice is taken once if both files agree and
+    /// refused, naming both, if they differ. Nothing is written unless every input
+    /// passes, so <out> is left as it was.
+    Merge(merge::Args),
     /// Plots and report (<out>/report.md, <out>/report.html) from <out>/results.h5, without training.
     ///
     /// Reads results.h5 and nothing else: no dataset, no study file. `reproduce`
@@ -94,6 +103,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Download(args) => download::run(args),
         Command::Reproduce(args) => reproduce::run(args),
+        Command::Merge(args) => merge::run(args),
         Command::Report(args) => report::run(args),
         Command::Test(args) => test::run(args),
         Command::Bench(args) => bench::run(args),

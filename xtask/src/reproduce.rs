@@ -44,6 +44,11 @@ pub struct Args {
     /// Compare each study's summary with its snapshot in snapshots/ and fail on drift.
     #[arg(long)]
     pub check: bool,
+    /// Train only shard I of N (0-based) of each study's runs, for a cluster's job
+    /// array: the runs at positions I, I+N, ... of the sorted run ids. Writes their
+    /// run files and no results.h5; `cargo xtask merge` joins the shards.
+    #[arg(long, value_name = "I/N", conflicts_with = "check")]
+    pub shard: Option<crate::shard::Shard>,
     #[command(flatten)]
     pub data: DataArgs,
 }
@@ -61,10 +66,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .iter()
         .map(|n| Study::find(&paths::experiments(), n))
         .collect::<Result<Vec<_>, _>>()?;
+    // A shard trains its share of each study's runs and nothing else.
     let plans = studies
         .iter()
-        .map(|s| s.runs(args.profile, args.backend))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|s| {
+            Ok(crate::shard::select(
+                s.runs(args.profile, args.backend)?,
+                args.shard,
+            ))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let (manifest, cache) = args.data.open()?;
     let mut needed: Vec<String> = plans
         .iter()
@@ -119,6 +130,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let outcome = run_grid(runs, &tasks, jobs, &store, &progress)
             .with_context(|| format!("study {}", study.info.name))?;
         progress.bar.finish_and_clear();
+        if let Some(shard) = args.shard {
+            // A shard is partial: results.h5, the report and --check are merge's.
+            eprintln!(
+                "{}: shard {shard}: {} trained, {} skipped; wrote run files only, in {} (no results.h5): `cargo xtask merge` joins the shards",
+                study.info.name,
+                outcome.trained.len(),
+                outcome.skipped.len(),
+                args.out.join("runs").display()
+            );
+            continue;
+        }
         let stored = store.rebuild()?;
         let records: Vec<RunRecord> = runs
             .iter()
@@ -138,6 +160,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
         }
         all_records.extend(records);
+    }
+    if args.shard.is_some() {
+        return Ok(());
     }
     println!("{}", summary_table(&summarize(&all_records)));
     // The report covers every run in results.h5; it is written before a

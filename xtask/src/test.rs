@@ -54,6 +54,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         jobs: None,
         out,
         check: true,
+        shard: None,
         data: args.data,
     })
 }
@@ -110,6 +111,7 @@ fn run_tch(args: Args, cache: &std::path::Path) -> anyhow::Result<()> {
         jobs: None,
         out,
         check: false,
+        shard: None,
         data: args.data,
     })
 }

@@ -394,3 +394,266 @@ fn download_without_mirror_or_network_says_how_to_get_the_data() {
     let o = w.run(&["download", "--offline"]);
     assert!(stderr(&o).contains("already verified"), "{}", stderr(&o));
 }
+
+/// `(run id, status, init_sha256, outputs_sha256)` of every run in `<out>/results.h5`.
+fn run_hashes(out: &Path) -> Vec<(String, String, String, String)> {
+    let store = initlab_analysis::ResultsStore::open(out).expect("store");
+    let mut rows: Vec<_> = store
+        .read_results()
+        .expect("results.h5 readable")
+        .into_iter()
+        .map(|r| {
+            let status = r.status.as_str().to_string();
+            (r.run_id, status, r.init_sha256, r.outputs_sha256)
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// The summary table of `<out>/results.h5` without its s/epoch column: wall
+/// time is the one thing two runs of the same grid do not share.
+fn table_without_timing(out: &Path) -> String {
+    let store = initlab_analysis::ResultsStore::open(out).expect("store");
+    let records = store.read_results().expect("results.h5 readable");
+    initlab_analysis::summary_table(&initlab_analysis::summarize(&records))
+        .lines()
+        .map(|l| l.rsplit_once(' ').map_or(l, |(rest, _)| rest).trim_end())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The rows of the summary table a command printed, without the s/epoch
+/// column, sorted: `reproduce` prints them in grid order, `merge` in run-id order.
+fn printed_rows(o: &Output, study: &str) -> Vec<String> {
+    let mut rows: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|l| l.starts_with(study))
+        .map(|l| l.rsplit_once(' ').map_or(l, |(rest, _)| rest).to_string())
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// Ids of the run files in `<dir>/runs/`, sorted.
+fn run_file_ids(dir: &Path) -> Vec<String> {
+    initlab_analysis::ResultsStore::open(dir)
+        .expect("store")
+        .run_ids()
+        .expect("ids")
+}
+
+impl World {
+    fn merge(&self, out: &str, shards: &[&str]) -> Output {
+        let out = self.path(out);
+        let shards: Vec<PathBuf> = shards.iter().map(|s| self.path(s)).collect();
+        let mut args = vec!["merge", "--out", out.to_str().expect("utf-8 path")];
+        args.extend(shards.iter().map(|s| s.to_str().expect("utf-8 path")));
+        self.run(&args)
+    }
+}
+
+#[test]
+fn three_shards_merge_to_the_unsharded_store_and_conflicts_are_refused() {
+    let w = World::new();
+    let study = w.study("sharded", 2, 1, "");
+    let single = w.reproduce(&study, "single", &[]);
+    assert!(single.status.success(), "{}", stderr(&single));
+    let expected = run_hashes(&w.path("single"));
+    assert_eq!(expected.len(), 6);
+
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let (dir, shard) = (format!("shard-{i}"), format!("{i}/3"));
+        let o = w.reproduce(&study, &dir, &["--shard", &shard]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("wrote run files only"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(
+            !w.path(&dir).join("results.h5").exists(),
+            "a shard is partial and writes no results.h5"
+        );
+        let mine = run_file_ids(&w.path(&dir));
+        assert_eq!(mine.len(), 2, "6 runs in 3 round-robin shards");
+        ids.extend(mine);
+    }
+    ids.sort();
+    let all: Vec<String> = expected.iter().map(|r| r.0.clone()).collect();
+    assert_eq!(ids, all, "every run in exactly one shard");
+
+    // A shard rerun after losing a run (killed before its file was renamed in)
+    // trains that run alone, with the same result.
+    let lost = w
+        .path("shard-1/runs")
+        .join(format!("{}.h5", run_file_ids(&w.path("shard-1"))[0]));
+    std::fs::remove_file(&lost).expect("remove");
+    let rerun = w.reproduce(&study, "shard-1", &["--shard", "1/3"]);
+    assert!(rerun.status.success(), "{}", stderr(&rerun));
+    assert!(
+        stderr(&rerun).contains("1 trained, 1 skipped"),
+        "{}",
+        stderr(&rerun)
+    );
+
+    let merged = w.merge("merged", &["shard-0", "shard-1", "shard-2"]);
+    assert!(merged.status.success(), "{}", stderr(&merged));
+    assert_eq!(
+        run_hashes(&w.path("merged")),
+        expected,
+        "same runs and hashes"
+    );
+    assert_eq!(
+        table_without_timing(&w.path("merged")),
+        table_without_timing(&w.path("single"))
+    );
+    assert_eq!(
+        printed_rows(&merged, "sharded"),
+        printed_rows(&single, "sharded")
+    );
+    assert_eq!(printed_rows(&single, "sharded").len(), 3);
+    assert!(w.path("merged/report.md").is_file());
+
+    // Merging again, or the unsharded store in with the shards: identical
+    // runs are taken once.
+    let again = w.merge("merged", &["shard-0", "shard-1", "shard-2", "single"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("12 identical duplicates taken once"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(run_hashes(&w.path("merged")), expected);
+
+    let results = w.path("merged/results.h5");
+    let before = std::fs::read(&results).expect("results.h5");
+    let store = |dir: &str| initlab_analysis::ResultsStore::open(&w.path(dir)).expect("store");
+    let id = run_file_ids(&w.path("shard-1"))[0].clone();
+
+    // The same run id with other (self-consistent) outputs: refused, naming both files.
+    let mut other = store("shard-1").load(&id).expect("load");
+    other.final_params[0].values[0] += 1.0;
+    other.outputs_sha256 = other.compute_outputs_sha256();
+    store("conflict").save(&other).expect("save");
+    let o = w.merge("fresh", &["shard-1", "conflict"]);
+    let err = stderr(&o);
+    assert!(!o.status.success());
+    for file in [
+        format!("shard-1/runs/{id}.h5"),
+        format!("conflict/runs/{id}.h5"),
+    ] {
+        assert!(
+            err.contains(&file) && err.contains("outputs_sha256"),
+            "{file}: {err}"
+        );
+    }
+    assert!(!w.path("fresh").exists(), "nothing written");
+    // Into the merged store, whose own copy of the run is the other file.
+    let o = w.merge("merged", &["shard-0", "shard-1", "conflict"]);
+    let err = stderr(&o);
+    assert!(!o.status.success());
+    for file in [
+        format!("merged/runs/{id}.h5"),
+        format!("conflict/runs/{id}.h5"),
+    ] {
+        assert!(err.contains(&file), "{file}: {err}");
+    }
+    assert_eq!(std::fs::read(&results).expect("results.h5"), before);
+
+    // A file edited after its run: refused, naming the file and the hash.
+    let mut edited = store("shard-2")
+        .load(&run_file_ids(&w.path("shard-2"))[0])
+        .expect("load");
+    let config = edited.config_json.replace("\"sharded\"", "\"edited\"");
+    assert_ne!(config, edited.config_json);
+    edited.config_json = config;
+    store("edited").save(&edited).expect("save");
+    let o = w.merge("merged", &["shard-0", "edited"]);
+    let err = stderr(&o);
+    assert!(!o.status.success());
+    assert!(
+        err.contains(&format!("edited/runs/{}.h5", edited.run_id)) && err.contains("config_sha256"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&results).expect("results.h5"), before);
+
+    // What is not a shard, and shard numbers that do not exist.
+    let o = w.merge("merged", &["nowhere"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("not a shard directory"),
+        "{}",
+        stderr(&o)
+    );
+    for bad in ["3/3", "0/0", "x/2"] {
+        let o = w.reproduce(&study, "bad", &["--shard", bad]);
+        assert!(
+            !o.status.success() && stderr(&o).contains(bad),
+            "{}",
+            stderr(&o)
+        );
+    }
+    assert_eq!(std::fs::read(&results).expect("results.h5"), before);
+}
+
+#[test]
+fn a_shard_killed_mid_way_and_rerun_loses_and_repeats_nothing() {
+    let w = World::new();
+    let study = w.study("killed", 6, 6, "");
+    let reference = w.reproduce(&study, "reference", &["--shard", "0/2", "--jobs", "1"]);
+    assert!(reference.status.success(), "{}", stderr(&reference));
+    let mirror = w.mirror();
+    let out = w.path("killed");
+    let mut cmd = w.xtask(&[
+        "reproduce",
+        "--study",
+        study.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--mirror",
+        mirror.to_str().expect("utf-8"),
+        "--offline",
+        "--jobs",
+        "1",
+        "--shard",
+        "0/2",
+    ]);
+    use std::os::unix::process::CommandExt;
+    let mut child = cmd
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let started = Instant::now();
+    while run_file_ids(&out).len() < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "shard never progressed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let killed = Command::new("kill")
+        .args(["-9", "--", &format!("-{}", child.id())])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let _ = child.wait();
+    assert!(
+        run_file_ids(&out).len() < 9,
+        "the kill came after the shard finished; make the grid longer"
+    );
+    let rerun = w.reproduce(&study, "killed", &["--shard", "0/2"]);
+    assert!(rerun.status.success(), "{}", stderr(&rerun));
+    assert_eq!(run_file_ids(&out), run_file_ids(&w.path("reference")));
+    for dir in ["reference", "killed"] {
+        let o = w.merge(&format!("{dir}-merged"), &[dir]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    assert_eq!(
+        run_hashes(&w.path("killed-merged")),
+        run_hashes(&w.path("reference-merged")),
+        "every run of the shard present once, with the uninterrupted hashes"
+    );
+}

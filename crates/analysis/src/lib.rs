@@ -9,6 +9,9 @@ Results: the HDF5 store every run is written to, and the tables built from it.
 - [`summarize`] and [`summary_table`] give mean ± std per initializer next to
   the published value; [`snapshot_text`] is the rounded per-run text that the
   insta snapshots in `snapshots/` pin.
+- [`verify_run_file`] and [`ResultsStore::verify_run`] check a run file against
+  its config, initial-parameter and output hashes; [`ResultsStore::import`]
+  copies a verified file into a store (how shards are merged).
 
 Plots and reports read the store and nothing else.
 */
@@ -19,6 +22,7 @@ mod plots;
 mod report;
 mod store;
 mod summary;
+mod verify;
 
 pub use crate::error::{Error, Result};
 pub use crate::plots::{write_atlas, write_study_plots, Plot};
@@ -27,3 +31,4 @@ pub use crate::store::ResultsStore;
 pub use crate::summary::{
     snapshot_text, summarize, summary_table, Stat, SummaryRow, SNAPSHOT_DECIMALS,
 };
+pub use crate::verify::{verify_record, verify_run_file, VerifiedRun};

@@ -24,6 +24,12 @@ const SERIES: [&str; 5] = [
     "val_accuracy",
 ];
 
+/// The attribute of `initial_params` and `final_params` that lists their tensors'
+/// names in model order, as a JSON array of strings. HDF5 keeps a group's
+/// members by name, and the stored hashes are over the model's order; files
+/// written before it existed are read back in [`param_order`].
+const PARAM_NAMES: &str = "param_names";
+
 /// The only code that opens `results.h5` and the run files.
 #[derive(Clone, Debug)]
 pub struct ResultsStore {
@@ -251,6 +257,14 @@ fn add_run(runs: &mut GroupBuilder, r: &RunRecord) {
         ("final_params", &r.final_params),
     ] {
         let mut g = run.create_group(group);
+        let names = tensors
+            .iter()
+            .map(|t| serde_json::Value::String(t.name.clone()))
+            .collect();
+        g.set_attr(
+            PARAM_NAMES,
+            AttrValue::VarLenString(serde_json::Value::Array(names).to_string()),
+        );
         for t in tensors {
             let shape: Vec<u64> = t.shape.iter().map(|&d| d as u64).collect();
             g.create_dataset(&t.name)
@@ -310,7 +324,7 @@ fn list_json(names: &[&str]) -> String {
     serde_json::Value::from(names.to_vec()).to_string()
 }
 
-fn read_run(file: &File, path: &Path, run_id: &str) -> Result<RunRecord> {
+pub(crate) fn read_run(file: &File, path: &Path, run_id: &str) -> Result<RunRecord> {
     let err = |e: hdf5_pure::Error| hdf5_err(path, e);
     let base = format!("runs/{run_id}");
     let group = file.group(&base).map_err(err)?;
@@ -326,8 +340,14 @@ fn read_run(file: &File, path: &Path, run_id: &str) -> Result<RunRecord> {
     };
     let tensors = |sub: &str| -> Result<Vec<NamedTensor>> {
         let g = file.group(&format!("{base}/{sub}")).map_err(err)?;
-        let mut names = g.datasets().map_err(err)?;
-        names.sort_by_key(|n| param_order(n));
+        let names = model_order(
+            g.datasets().map_err(err)?,
+            g.attrs().map_err(err)?.get(PARAM_NAMES),
+        )
+        .map_err(|message| Error::Hdf5 {
+            path: path.to_path_buf(),
+            message: format!("{base}/{sub}: {message}"),
+        })?;
         names
             .into_iter()
             .map(|name| {
@@ -383,12 +403,14 @@ fn read_run(file: &File, path: &Path, run_id: &str) -> Result<RunRecord> {
     // accuracy series are absent for a regression run.
     let optional = |name: &str| series(name).unwrap_or_default();
     let curves = match file.group(&format!("{base}/curves")) {
-        Ok(g) => g
-            .datasets()
-            .map_err(err)?
-            .into_iter()
-            .map(|n| Ok((n.clone(), series(&format!("curves/{n}"))?)))
-            .collect::<Result<Vec<_>>>()?,
+        Ok(g) => {
+            let mut names = g.datasets().map_err(err)?;
+            names.sort();
+            names
+                .into_iter()
+                .map(|n| Ok((n.clone(), series(&format!("curves/{n}"))?)))
+                .collect::<Result<Vec<_>>>()?
+        }
         Err(_) => Vec::new(),
     };
     let mut bptt = Vec::new();
@@ -536,6 +558,34 @@ fn sort_by_list(names: &mut [String], order: Option<&AttrValue>) {
     }
 }
 
+/// The datasets of a parameter group in the order its [`PARAM_NAMES`] attribute
+/// gives (the model's), or in [`param_order`] when the file has none.
+fn model_order(
+    mut datasets: Vec<String>,
+    names: Option<&AttrValue>,
+) -> std::result::Result<Vec<String>, String> {
+    let Some(attr) = names else {
+        datasets.sort_by_key(|n| param_order(n));
+        return Ok(datasets);
+    };
+    let (AttrValue::VarLenString(text) | AttrValue::String(text)) = attr else {
+        return Err(format!(
+            "attribute `{PARAM_NAMES}` is not a string: {attr:?}"
+        ));
+    };
+    let listed: Vec<String> = serde_json::from_str(text)
+        .map_err(|e| format!("attribute `{PARAM_NAMES}` is not a JSON list of names: {e}"))?;
+    let (mut a, mut b) = (listed.clone(), datasets);
+    a.sort();
+    b.sort();
+    if a != b {
+        return Err(format!(
+            "attribute `{PARAM_NAMES}` lists {a:?} but the group holds {b:?}"
+        ));
+    }
+    Ok(listed)
+}
+
 /// Sorts `layers.10.weight` after `layers.2.weight`: numeric parts compare as numbers.
 fn param_order(name: &str) -> Vec<(u64, String)> {
     name.split('.')
@@ -598,16 +648,64 @@ fn open(path: &Path) -> Result<File> {
     File::open(path).map_err(|e| hdf5_err(path, e))
 }
 
-fn hdf5_err(path: &Path, e: hdf5_pure::Error) -> Error {
+pub(crate) fn hdf5_err(path: &Path, e: hdf5_pure::Error) -> Error {
     Error::Hdf5 {
         path: path.to_path_buf(),
         message: e.to_string(),
     }
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     initlab_data::write_atomic(path, bytes).map_err(|e| Error::Hdf5 {
         path: path.to_path_buf(),
         message: e.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn param_names_give_the_order_and_their_absence_falls_back_to_the_sort() {
+        let stored = names(&[
+            "layers.0.bias",
+            "layers.0.weight",
+            "layers.10.bias",
+            "layers.2.bias",
+        ]);
+        let listed = r#"["layers.0.weight","layers.0.bias","layers.2.bias","layers.10.bias"]"#;
+        assert_eq!(
+            model_order(
+                stored.clone(),
+                Some(&AttrValue::VarLenString(listed.into()))
+            ),
+            Ok(names(&[
+                "layers.0.weight",
+                "layers.0.bias",
+                "layers.2.bias",
+                "layers.10.bias"
+            ]))
+        );
+        // A file written before `param_names`: the old numeric-aware sort.
+        assert_eq!(
+            model_order(stored.clone(), None),
+            Ok(names(&[
+                "layers.0.bias",
+                "layers.0.weight",
+                "layers.2.bias",
+                "layers.10.bias"
+            ]))
+        );
+        let short = AttrValue::VarLenString(r#"["layers.0.weight"]"#.into());
+        let err = model_order(stored, Some(&short)).expect_err("mismatch");
+        assert!(
+            err.contains("param_names") && err.contains("layers.10.bias"),
+            "{err}"
+        );
+    }
 }

@@ -130,6 +130,7 @@ assert json.loads(a["config_json"]) == {"study": "mlp-keras"}
 assert a["finished_at"] == "2026-11-24T06:34:14Z"
 assert [float(x) for x in run["step_loss"][:]] == [float.fromhex("0x1.266666p+1"), float.fromhex("0x1.19999ap+0"), 0.5], run["step_loss"][:]
 assert run["final_params/layers.0.weight"].shape == (2, 3)
+assert json.loads(run["initial_params"].attrs["param_names"]) == ["layers.0.weight"]
 assert list(run["grad_norms"].keys()) == ["layers.0", "layers.1"]
 assert run["activations/layers.0/histogram"].shape == (2, 3)
 assert list(run["activations/layers.0/dead_fraction"][:]) == [0.0, 0.125]

@@ -240,10 +240,11 @@ impl<B: AutodiffBackend> Fit<'_, B> {
         );
         let final_params = NamedTensor::from_host(M::host_params(&final_inner));
         let mut named_curves = Vec::new();
+        // Sorted by name, the order the store reads them back in.
         for (name, series) in [
-            ("val_top5_accuracy", curves.val_top_k),
-            ("test_loss", curves.test_loss),
             ("test_accuracy", curves.test_accuracy),
+            ("test_loss", curves.test_loss),
+            ("val_top5_accuracy", curves.val_top_k),
         ] {
             if !series.is_empty() {
                 named_curves.push((name.to_string(), series));
@@ -374,7 +375,10 @@ fn bptt_tensors(probes: &[Vec<initlab_models::StepNorms>]) -> Vec<NamedTensor> {
     let layers = first.len();
     let steps = first.iter().map(|n| n.h.len()).max().unwrap_or(0);
     let mut out = Vec::new();
-    for layer in (0..layers).rev() {
+    // The top layer first, then the others from the input up: the order the
+    // store reads them back in, which the outputs hash depends on.
+    let order = (layers.saturating_sub(1)..layers).chain(0..layers.saturating_sub(1));
+    for layer in order {
         let prefix = if layer + 1 == layers {
             String::new()
         } else {
