@@ -6,7 +6,7 @@ use burn::module::{Module, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
-use initlab_train::clip_grad_norm;
+use initlab_train::{clip_grad_norm, HostOptimizer, OptimizerConfig};
 
 type Ad = Autodiff<NdArray>;
 
@@ -123,8 +123,9 @@ enum Slot {
     Vector(usize),
 }
 
-/// A module whose loss `Σ_k Σ p_k·G_k` has exactly the fixture's gradients `G_k`.
-fn torch_module(case: &TorchClipCase) -> (Many<Ad>, Vec<Slot>, GradientsParams) {
+/// A module whose loss `Σ_k Σ p_k·G_k` has exactly the fixture's gradients
+/// `G_k`, with every parameter at `start`.
+fn torch_module(case: &TorchClipCase, start: f32) -> (Many<Ad>, Vec<Slot>, Tensor<Ad, 1>) {
     let device = Default::default();
     let mut model = Many::<Ad> {
         matrices: Vec::new(),
@@ -143,7 +144,7 @@ fn torch_module(case: &TorchClipCase) -> (Many<Ad>, Vec<Slot>, GradientsParams) 
                 v as f32
             })
             .collect();
-        let ones = vec![1.0f32; values.len()];
+        let ones = vec![start; values.len()];
         match g.shape.as_slice() {
             &[n] => {
                 let p = Param::from_data(TensorData::new(ones, [n]), &device);
@@ -162,8 +163,7 @@ fn torch_module(case: &TorchClipCase) -> (Many<Ad>, Vec<Slot>, GradientsParams) 
             other => panic!("{}: gradient {k} has shape {other:?}", case.name),
         }
     }
-    let grads = GradientsParams::from_grads(loss.backward(), &model);
-    (model, slots, grads)
+    (model, slots, loss)
 }
 
 fn slot_values(grads: &GradientsParams, model: &Many<Ad>, slot: &Slot) -> Vec<f32> {
@@ -189,7 +189,8 @@ fn matches_pytorch_clip_grad_norm_fixture() {
             case.norm_type, 2.0,
             "{name}: only the L2 norm is implemented"
         );
-        let (model, slots, grads) = torch_module(case);
+        let (model, slots, loss) = torch_module(case, 1.0);
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
         // The loss's gradients are the fixture's, before any clipping.
         for (k, slot) in slots.iter().enumerate() {
             let g = slot_values(&grads, &model, slot);
@@ -234,5 +235,51 @@ fn matches_pytorch_clip_grad_norm_fixture() {
             "{name}: norm {} (PyTorch {}, error {norm_err:e}), coefficient {}, worst clipped-gradient error {worst:e}",
             outcome.norm, case.total_norm, outcome.coefficient
         );
+    }
+}
+
+/// The training loop clips on the host, inside its optimizer step: the same
+/// rule, checked against the same PyTorch fixture. With every parameter at 0
+/// and SGD at lr 1, the step leaves `−g_clipped` in the parameters exactly.
+#[test]
+fn the_host_optimizer_clips_as_pytorch() {
+    let fixture: TorchClip = serde_json::from_str(include_str!("fixtures/torch_clip.json"))
+        .expect("torch_clip.json parses");
+    let sgd = OptimizerConfig::Sgd {
+        lr: 1.0,
+        momentum: 0.0,
+    };
+    for case in &fixture.cases {
+        let name = &case.name;
+        let (model, slots, loss) = torch_module(case, 0.0);
+        let mut optim = HostOptimizer::new(&sgd, Some(case.max_norm));
+        let (model, report) = optim.step(model, loss.backward());
+        let outcome = report.clip.expect("clipping was asked for");
+        let norm_err = (outcome.norm - case.total_norm).abs() / case.total_norm;
+        assert!(
+            norm_err <= 1e-6,
+            "{name}: norm {} vs {}",
+            outcome.norm,
+            case.total_norm
+        );
+        assert_eq!(outcome.coefficient < 1.0, case.clips, "{name}: {outcome:?}");
+        for (k, slot) in slots.iter().enumerate() {
+            let got: Vec<f32> = match slot {
+                Slot::Matrix(i) => model.matrices[*i]
+                    .val()
+                    .into_data()
+                    .into_vec()
+                    .expect("f32"),
+                Slot::Vector(i) => model.vectors[*i].val().into_data().into_vec().expect("f32"),
+            };
+            let expected = &case.clipped[k];
+            let scale = expected.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            let diff = got
+                .iter()
+                .zip(expected)
+                .fold(0.0f64, |m, (g, e)| m.max((-f64::from(*g) - e).abs()));
+            let err = if scale == 0.0 { diff } else { diff / scale };
+            assert!(err <= 1e-6, "{name}: clipped gradient {k} off by {err:e}");
+        }
     }
 }

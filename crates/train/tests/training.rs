@@ -2,8 +2,14 @@
 //! promises, stops on NaN, and every backend starts from the same weights.
 
 use burn::tensor::backend::AutodiffBackend;
-use initlab_models::{Activation, HostParams, InitPlan, Mlp, MlpConfig};
-use initlab_train::{dispatch, BackendKind, BackendTask, OptimizerConfig, RunSpec, RunStatus};
+use initlab_models::{
+    Activation, HostParams, InitPlan, Mlp, MlpConfig, Nonlinearity, Recurrence, RecurrentImpl,
+    RecurrentNetConfig,
+};
+use initlab_train::{
+    dispatch, AddingTask, BackendKind, BackendTask, DataConfig, ModelConfig, OptimizerConfig,
+    RunSpec, RunStatus,
+};
 
 mod common;
 
@@ -109,4 +115,136 @@ fn every_compiled_backend_starts_from_the_same_bits() {
             assert!(same, "{kind}: {name} differs from the host sample");
         }
     }
+}
+
+fn rnn_model(nonlinearity: Nonlinearity, input: usize, outputs: usize) -> ModelConfig {
+    ModelConfig::Rnn(RecurrentNetConfig {
+        cell: Recurrence::Rnn,
+        nonlinearity: Some(nonlinearity),
+        input,
+        hidden: 8,
+        layers: 1,
+        outputs,
+        implementation: RecurrentImpl::Auto,
+    })
+}
+
+fn scheme(spec: &str) -> initlab_init::Scheme {
+    spec.parse().expect("spec")
+}
+
+#[test]
+fn one_loop_trains_an_mlp_and_an_rnn_on_the_same_examples() {
+    let mlp = spec("xavier-normal", 0.1, 3);
+    let flat = dispatch(BackendKind::Ndarray, common::Train(&mlp, &common::data())).expect("mlp");
+    let plan = InitPlan::new(scheme("zeros"))
+        .with("input", scheme("xavier-uniform"))
+        .with("recurrent", scheme("orthogonal"))
+        .with("weight", scheme("xavier-uniform"));
+    let adam = OptimizerConfig::Adam {
+        lr: 0.01,
+        beta1: 0.9,
+        beta2: 0.999,
+        epsilon: 1e-8,
+    };
+    let rnn = common::spec_for(
+        rnn_model(Nonlinearity::Tanh, 4, 2),
+        mlp.config.data.clone(),
+        plan,
+        common::training(adam, 4),
+    );
+    let seq = dispatch(
+        BackendKind::Ndarray,
+        common::Train(&rnn, &common::sequences()),
+    )
+    .expect("rnn");
+    for r in [&flat, &seq] {
+        assert_eq!(r.status, RunStatus::Complete);
+        assert!(
+            r.train_loss.last() < r.train_loss.first(),
+            "{:?}",
+            r.train_loss
+        );
+        assert!(r.test_accuracy > 0.9, "{}: {}", r.run_id, r.test_accuracy);
+        assert_eq!(r.outputs_sha256, r.compute_outputs_sha256());
+    }
+    let layers = |r: &initlab_train::RunRecord| -> Vec<String> {
+        r.grad_norms.iter().map(|(l, _)| l.clone()).collect()
+    };
+    assert_eq!(layers(&flat), ["layers.0", "layers.1"]);
+    assert_eq!(layers(&seq), ["rnn.layers.0", "head"]);
+    assert_eq!(seq.activations[0].layer, "rnn.l0");
+    // Only the recurrent run probes BPTT: at init and after each of 4 epochs, T = 2.
+    assert!(flat.bptt.is_empty());
+    let names: Vec<&str> = seq.bptt.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["grad_h_norm", "h_norm"]);
+    assert!(seq.bptt.iter().all(|t| t.shape == [5, 2]));
+    assert!(seq.bptt[0].values.iter().all(|v| v.is_finite() && *v > 0.0));
+    // Classification runs keep their best validation epoch.
+    let epoch = seq
+        .metrics
+        .iter()
+        .find(|(n, _)| n == "best_val_epoch")
+        .expect("best_val_epoch")
+        .1;
+    assert!((1.0..=4.0).contains(&epoch));
+}
+
+#[test]
+fn a_regression_run_records_mse_and_the_epoch_it_leaves_the_plateau() {
+    let problem = initlab_data::AddingProblem::new(4).expect("T = 4");
+    let run = |below: f64| {
+        let task = AddingTask::new(problem, 2048, 512, 32, 3).with_escape_below(below);
+        let plan = InitPlan::new(scheme("pytorch-linear-default"))
+            .with("recurrent", scheme("identity(scale=0.01)"))
+            .with("input", scheme("normal(mean=0,std=0.1)"));
+        let adam = OptimizerConfig::Adam {
+            lr: 0.01,
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-8,
+        };
+        let mut training = common::training(adam, 6);
+        training.clip_grad_norm = Some(1.0);
+        let spec = common::spec_for(
+            rnn_model(Nonlinearity::Relu, 2, 1),
+            DataConfig::Adding {
+                length: 4,
+                placement: Default::default(),
+                examples_per_epoch: 2048,
+                eval_examples: 512,
+                eval_batch: 32,
+                escape_below: below,
+            },
+            plan,
+            training,
+        );
+        dispatch(BackendKind::Ndarray, common::Train(&spec, &task)).expect("adding")
+    };
+    // The study's threshold is 0.05; this small run gets under 0.1 within its 6 epochs.
+    let r = run(0.1);
+    assert_eq!(r.status, RunStatus::Complete);
+    assert!(r.test_accuracy.is_nan() && r.train_accuracy.is_empty() && r.val_accuracy.is_empty());
+    assert_eq!((r.val_loss.len(), r.step_loss.len()), (6, 6 * 128));
+    assert!(
+        r.val_loss.iter().all(|l| *l < 0.2),
+        "about 1/6 or below: {:?}",
+        r.val_loss
+    );
+    let metric = |r: &initlab_train::RunRecord, name: &str| {
+        r.metrics.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+    };
+    let first_below = r
+        .val_loss
+        .iter()
+        .position(|&l| l < 0.1)
+        .map(|e| e as f64 + 1.0);
+    assert!(
+        first_below.is_some(),
+        "T = 4 is learned in 6 epochs: {:?}",
+        r.val_loss
+    );
+    assert_eq!(metric(&r, "plateau_escape_epoch"), first_below);
+    // A threshold never reached records nothing rather than a made-up epoch.
+    assert_eq!(metric(&run(0.0), "plateau_escape_epoch"), None);
 }

@@ -37,14 +37,7 @@ fn split(n: usize, salt: usize) -> Split {
 /// 256 training, 64 validation and 64 test examples of the problem, as
 /// flat feature vectors.
 pub fn data() -> MnistTask {
-    MnistTask::flat(
-        Arc::new(ClassificationData {
-            train: split(256, 0),
-            val: split(64, 1),
-            test: split(64, 2),
-        }),
-        2000,
-    )
+    MnistTask::flat(Arc::new(data_splits()), 2000)
 }
 
 /// An 8-16-2 ReLU MLP run on [`data`]: `weight` initializes the weights,
@@ -108,5 +101,61 @@ impl BackendTask for Train<'_> {
     type Output = RunRecord;
     fn run<B: AutodiffBackend>(self, device: B::Device, _: BackendKind) -> RunRecord {
         initlab_train::train_run::<B>(self.0, self.1, &device, &Silent).expect("train")
+    }
+}
+
+/// The same two-class problem read as sequences of 2 steps × 4 features.
+pub fn sequences() -> MnistTask {
+    let data = data_splits();
+    let reader =
+        initlab_data::SequenceReader::new(initlab_data::Reading::Rows, 2, 4).expect("2×4 reader");
+    MnistTask::sequences(Arc::new(data), reader, 2000)
+}
+
+fn data_splits() -> ClassificationData {
+    ClassificationData {
+        train: split(256, 0),
+        val: split(64, 1),
+        test: split(64, 2),
+    }
+}
+
+/// A run of `model` on `data` with the fixture's training settings.
+pub fn spec_for(
+    model: ModelConfig,
+    data: DataConfig,
+    plan: InitPlan,
+    training: TrainingConfig,
+) -> RunSpec {
+    let config = RunConfig {
+        study: "test".into(),
+        model,
+        data,
+        training,
+        init: Default::default(),
+        replicate: 0,
+    };
+    RunSpec::new(
+        config,
+        1,
+        BackendKind::Ndarray,
+        RunLabels {
+            label: "w".into(),
+            ..RunLabels::default()
+        },
+        plan,
+    )
+}
+
+/// `epochs` of `optimizer` in batches of 16, nothing else.
+pub fn training(optimizer: OptimizerConfig, epochs: usize) -> TrainingConfig {
+    TrainingConfig {
+        epochs,
+        batch_size: 16,
+        optimizer,
+        train_limit: None,
+        eval_limit: None,
+        clip_grad_norm: None,
+        test: TestSchedule::End,
     }
 }
