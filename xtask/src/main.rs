@@ -12,6 +12,7 @@ mod merge;
 mod paths;
 mod report;
 mod reproduce;
+mod sample;
 mod setup_torch;
 mod shard;
 mod test;
@@ -74,6 +75,11 @@ enum Command {
     Init(init::Args),
     /// Print the event tokens of a MIDI file as space-separated integers.
     Tokenize(tokenize::Args),
+    /// Continue a MAESTRO piece with a trained lstm-maestro run and write a MIDI file.
+    ///
+    /// The seed window is the start of a test piece of the run's split (or
+    /// --prime FILE.mid); the output file holds it, then the drawn events.
+    Sample(sample::Args),
     /// Train the LSTM study's note embeddings on MAESTRO (once per data and config) and report.
     ///
     /// The table is named by the sha256 of its canonical config and of every data
@@ -109,6 +115,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Init(args) => init::run(args),
         Command::Tokenize(args) => tokenize::run(args),
+        Command::Sample(args) => sample::run(args),
         Command::Embeddings(args) => embeddings::run(args),
         Command::SetupTorch(args) => setup_torch::run(args),
     };

@@ -23,6 +23,7 @@ mod clip;
 mod data;
 mod embeddings;
 mod error;
+mod generate;
 mod grid;
 mod network;
 mod optim;
@@ -42,6 +43,7 @@ pub use crate::embeddings::{
     EmbeddingTraining, EpochReport, Provenance, TensorInfo, TrainedEmbedding, EMBEDDING_FORMAT,
 };
 pub use crate::error::{Error, Result};
+pub use crate::generate::{continue_tokens, Generation};
 pub use crate::grid::{run_grid, GridOutcome, RunSink};
 pub use crate::optim::{HostOptimizer, StepReport};
 pub use crate::run::{
