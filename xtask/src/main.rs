@@ -7,6 +7,7 @@
 mod bench;
 mod download;
 mod embeddings;
+mod estimate;
 mod init;
 mod merge;
 mod paths;

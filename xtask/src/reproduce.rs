@@ -1,5 +1,6 @@
 //! `cargo xtask reproduce`: train the studies' grids and report.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -7,12 +8,12 @@ use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use initlab_analysis::{snapshot_text, summarize, summary_table, ResultsStore};
 use initlab_train::{
-    point_name, run_grid, BackendKind, Observer, Profile, RunRecord, RunSpec, Sources, Study,
-    TaskSet,
+    point_name, run_grid, BackendKind, Observer, Overrides, Profile, RunRecord, RunSpec, Sources,
+    Study, TaskSet,
 };
 
 use crate::download::{ensure, DataArgs};
-use crate::paths;
+use crate::{estimate, paths};
 
 /// Train the studies' grids, store every run, print measured vs published.
 ///
@@ -49,6 +50,20 @@ pub struct Args {
     /// run files and no results.h5; `cargo xtask merge` joins the shards.
     #[arg(long, value_name = "I/N", conflicts_with = "check")]
     pub shard: Option<crate::shard::Shard>,
+    /// Run only these values of a grid axis (repeatable): AXIS=LABEL[,LABEL],
+    /// e.g. `model=irnn`, `length=150,200`, `initializer=xavier`, `part=depth`.
+    #[arg(long = "only", value_name = "AXIS=LABELS")]
+    pub only: Vec<String>,
+    /// Change a config key of every run (repeatable): KEY=VALUE, the value in
+    /// TOML, e.g. `training.epochs=80`. A changed config is a new run with a
+    /// new id; stored runs are never overwritten.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Print each study's runs, training steps and the wall time they would
+    /// take on this machine (from a few timed steps of each kind of run), and
+    /// train nothing.
+    #[arg(long)]
+    pub dry_run: bool,
     #[command(flatten)]
     pub data: DataArgs,
 }
@@ -66,12 +81,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .iter()
         .map(|n| Study::find(&paths::experiments(), n))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut overrides = Overrides::default();
+    for o in &args.only {
+        overrides.only(o).map_err(anyhow::Error::msg)?;
+    }
+    for s in &args.set {
+        overrides.set(s).map_err(anyhow::Error::msg)?;
+    }
     // A shard trains its share of each study's runs and nothing else.
     let plans = studies
         .iter()
         .map(|s| {
             Ok(crate::shard::select(
-                s.runs(args.profile, args.backend)?,
+                s.runs_with(args.profile, args.backend, &overrides)?,
                 args.shard,
             ))
         })
@@ -91,7 +113,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let table_progress = crate::embeddings::Progress::new(0);
-    let sources = Sources::new(&manifest, &cache, args.backend, &table_progress);
+    let mut sources = Sources::new(&manifest, &cache, args.backend, &table_progress);
+    if args.dry_run {
+        sources = sources.without_training_tables();
+    }
     // Every study's data is read (decoded, tokenized, its fixed sets drawn)
     // before anything trains, so bad data stops the command before it writes.
     let mut tasks = TaskSet::default();
@@ -99,6 +124,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         tasks
             .add(runs, &sources)
             .with_context(|| format!("study {}: preparing its data", study.info.name))?;
+    }
+
+    if args.dry_run {
+        return dry_run(&args, &studies, &plans, &tasks, &store, jobs);
     }
 
     let mut all_records = Vec::new();
@@ -109,14 +138,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .filter(|r| !store.run_path(&r.id).is_file())
             .cloned()
             .collect();
-        let mut steps = 0usize;
-        for r in &todo {
-            let t = &r.config.training;
-            let stream = tasks
-                .get(r)?
-                .train_stream(r.seed, t.batch_size, t.train_limit);
-            steps += t.epochs * stream.steps_per_epoch();
-        }
+        let costs = estimate::costs(&todo, &tasks)?;
         eprintln!(
             "{} ({}): {} runs, {} already stored, profile {}, backend {}, {jobs} jobs",
             study.info.name,
@@ -126,7 +148,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.profile.name(),
             args.backend
         );
-        let progress = Progress::new(&study.info.name, steps as u64, todo.len());
+        let progress = Progress::new(&study.info.name, &todo, &costs);
         let outcome = run_grid(runs, &tasks, jobs, &store, &progress)
             .with_context(|| format!("study {}", study.info.name))?;
         progress.bar.finish_and_clear();
@@ -213,36 +235,60 @@ fn check_snapshot(
     }
 }
 
-/// A progress bar per study: steps done, ETA, runs done and the latest loss.
+/// A progress bar per study: its unit is the estimated cost of the steps
+/// (each run's steps weigh what one of its steps was timed at), so the ETA
+/// holds when cheap and dear runs share a grid.
 struct Progress {
     bar: ProgressBar,
     runs: usize,
     done: AtomicUsize,
+    /// Milliseconds of estimated cost per step, by run id.
+    step_cost: HashMap<String, u64>,
+    steps: AtomicUsize,
 }
 
 impl Progress {
-    fn new(study: &str, steps: u64, runs: usize) -> Self {
-        let bar = ProgressBar::new(steps);
+    fn new(study: &str, runs: &[RunSpec], costs: &[estimate::RunCost]) -> Self {
+        let step_cost: HashMap<String, u64> = runs
+            .iter()
+            .zip(costs)
+            .map(|(r, c)| {
+                (
+                    r.id.clone(),
+                    (c.seconds_per_step * 1e6).round().max(1.0) as u64,
+                )
+            })
+            .collect();
+        let total: u64 = runs
+            .iter()
+            .zip(costs)
+            .map(|(r, c)| step_cost[&r.id] * c.steps as u64)
+            .sum();
+        let bar = ProgressBar::new(total);
         bar.set_style(
             ProgressStyle::with_template(&format!(
-                "{study} [{{bar:30}}] {{pos}}/{{len}} steps · {{msg}} · ETA {{eta}}"
+                "{study} [{{bar:30}}] {{percent}}% · {{msg}} · ETA {{eta}}"
             ))
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         Progress {
             bar,
-            runs,
+            runs: runs.len(),
             done: AtomicUsize::new(0),
+            step_cost,
+            steps: AtomicUsize::new(0),
         }
     }
 }
 
 impl Observer for Progress {
-    fn step(&self, _run_id: &str, loss: f32) {
-        self.bar.inc(1);
-        if self.bar.position().is_multiple_of(50) {
+    fn step(&self, run_id: &str, loss: f32) {
+        self.bar
+            .inc(self.step_cost.get(run_id).copied().unwrap_or(1));
+        let steps = self.steps.fetch_add(1, Ordering::Relaxed) + 1;
+        if steps.is_multiple_of(50) {
             self.bar.set_message(format!(
-                "runs {}/{} · loss {loss:.4}",
+                "{steps} steps · runs {}/{} · loss {loss:.4}",
                 self.done.load(Ordering::Relaxed),
                 self.runs
             ));
@@ -278,4 +324,60 @@ fn outcome(r: &RunRecord) -> String {
         parts.push(format!("{name} {value:.4}"));
     }
     parts.join(" ")
+}
+
+/// `--dry-run`: per study, the runs still to train, their steps and the wall
+/// time they would take here with `jobs` at once.
+fn dry_run(
+    args: &Args,
+    studies: &[Study],
+    plans: &[Vec<RunSpec>],
+    tasks: &TaskSet,
+    store: &ResultsStore,
+    jobs: usize,
+) -> anyhow::Result<()> {
+    println!(
+        "profile {}, backend {}, {jobs} jobs; times from {} timed steps of each kind of run on this machine",
+        args.profile.name(),
+        args.backend,
+        estimate::TIMED_STEPS
+    );
+    println!(
+        "{:<14} {:>6} {:>7} {:>12} {:>16} {:>16}",
+        "study", "runs", "stored", "steps", "one job", "wall estimate"
+    );
+    let (mut all_seconds, mut all_wall) = (0.0, 0.0);
+    for (study, runs) in studies.iter().zip(plans) {
+        let todo: Vec<RunSpec> = runs
+            .iter()
+            .filter(|r| !store.run_path(&r.id).is_file())
+            .cloned()
+            .collect();
+        let costs = estimate::costs(&todo, tasks)?;
+        let seconds: f64 = costs.iter().map(|c| c.seconds()).sum();
+        let longest = costs.iter().map(|c| c.seconds()).fold(0.0, f64::max);
+        // Jobs share the runs; the grid cannot finish before its longest run.
+        let wall = (seconds / jobs.min(todo.len()).max(1) as f64).max(longest);
+        all_seconds += seconds;
+        all_wall += wall;
+        println!(
+            "{:<14} {:>6} {:>7} {:>12} {:>16} {:>16}",
+            study.info.name,
+            runs.len(),
+            runs.len() - todo.len(),
+            costs.iter().map(|c| c.steps).sum::<usize>(),
+            estimate::duration(seconds),
+            estimate::duration(wall)
+        );
+    }
+    println!(
+        "{:<14} {:>6} {:>7} {:>12} {:>16} {:>16}",
+        "all",
+        "",
+        "",
+        "",
+        estimate::duration(all_seconds),
+        estimate::duration(all_wall)
+    );
+    Ok(())
 }

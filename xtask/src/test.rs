@@ -55,6 +55,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         out,
         check: true,
         shard: None,
+        only: Vec::new(),
+        set: Vec::new(),
+        dry_run: false,
         data: args.data,
     })
 }
@@ -112,6 +115,9 @@ fn run_tch(args: Args, cache: &std::path::Path) -> anyhow::Result<()> {
         out,
         check: false,
         shard: None,
+        only: Vec::new(),
+        set: Vec::new(),
+        dry_run: false,
         data: args.data,
     })
 }

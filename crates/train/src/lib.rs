@@ -53,12 +53,12 @@ pub use crate::run::{
 pub use crate::sources::{Sources, TaskSet};
 pub use crate::study::{
     Axis, AxisValue, DataConfig, GridConfig, GridInitializer, InitConfig, ModelConfig,
-    OptimizerConfig, Part, Profile, ProfileOverride, Published, Study, StudyInfo, TestSchedule,
-    TrainingConfig,
+    OptimizerConfig, Overrides, Part, Profile, ProfileOverride, Published, Study, StudyInfo,
+    TestSchedule, TrainingConfig,
 };
 pub use crate::task::maestro::Sampling;
 pub use crate::task::{
     cross_entropy, AddingTask, Batch, EvalSet, Input, MaestroTask, MnistTask, Objective, Target,
     Task, TrainStream, PROBE_EXAMPLES,
 };
-pub use crate::trainer::{train_run, Observer, Silent};
+pub use crate::trainer::{time_run, time_steps, train_run, Observer, Silent, StepTiming};

@@ -15,7 +15,9 @@ use initlab_data::{Cache, Manifest, Mnist, SequenceReader};
 
 use crate::backend::BackendKind;
 use crate::data::ClassificationData;
-use crate::embeddings::{load_or_train, verified_maestro, EmbeddingConfig, EmbeddingObserver};
+use crate::embeddings::{
+    embedding_hash, load_or_train, verified_maestro, EmbeddingConfig, EmbeddingObserver,
+};
 use crate::embeddings::{EmbeddingData, EmbeddingStore};
 use crate::run::RunSpec;
 use crate::study::DataConfig;
@@ -33,6 +35,9 @@ pub struct Sources<'a> {
     /// Trains a missing embedding table on this backend.
     backend: BackendKind,
     observer: &'a dyn EmbeddingObserver,
+    /// Whether a missing embedding table is trained, or stands in as zeros
+    /// (to time a grid without training anything).
+    train_tables: bool,
     mnist: OnceLock<Mnist>,
 }
 
@@ -49,8 +54,16 @@ impl<'a> Sources<'a> {
             cache,
             backend,
             observer,
+            train_tables: true,
             mnist: OnceLock::new(),
         }
+    }
+
+    /// The same sources, with zeros standing in for an embedding table that
+    /// is not trained yet, for a dry run that must not train anything.
+    pub fn without_training_tables(mut self) -> Self {
+        self.train_tables = false;
+        self
     }
 
     /// The manifest's dataset names a data config reads (`mnist`, `maestro`;
@@ -143,8 +156,18 @@ impl<'a> Sources<'a> {
                     skipped: Vec::new(),
                 };
                 let store = EmbeddingStore::in_cache(self.cache);
-                let (trained, _) =
-                    load_or_train(&store, &config, &data, self.backend, self.observer)?;
+                let table = if self.train_tables {
+                    let (trained, _) =
+                        load_or_train(&store, &config, &data, self.backend, self.observer)?;
+                    trained.table().values.clone()
+                } else {
+                    let mut valid = config.clone();
+                    valid.validate()?;
+                    match store.load(&embedding_hash(&valid, &data.files))? {
+                        Some(trained) => trained.table().values.clone(),
+                        None => vec![0.0; valid.model.vocabulary * valid.model.dim],
+                    }
+                };
                 let sampling = Sampling {
                     train_windows: *train_windows,
                     validation_windows: *validation_windows,
@@ -155,7 +178,7 @@ impl<'a> Sources<'a> {
                     *window,
                     sampling,
                     *eval_batch,
-                    trained.table().values.clone(),
+                    table,
                     data_seed,
                 )?)
             }

@@ -207,6 +207,53 @@ pub struct ProfileOverride {
     pub only: BTreeMap<String, Vec<String>>,
 }
 
+/// Grid choices made on the command line, applied over a profile's: `only`
+/// narrows the profile's selection (it replaces the profile's labels for the
+/// axes it names), `set` is merged in after the profile's.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Overrides {
+    /// Axis (or `initializer`, the parts' axis) → labels to run.
+    pub only: BTreeMap<String, Vec<String>>,
+    /// A partial config.
+    pub set: Table,
+}
+
+impl Overrides {
+    /// Adds `key=value` (`training.epochs=80`): the value is read as TOML,
+    /// and as a plain string when it is not TOML (`model.activation=tanh`).
+    pub fn set(&mut self, assignment: &str) -> std::result::Result<(), String> {
+        let (key, value) = assignment.split_once('=').ok_or_else(|| {
+            format!("`{assignment}`: expected KEY=VALUE, e.g. training.epochs=80")
+        })?;
+        let value = format!("v = {value}")
+            .parse::<Table>()
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| Value::String(value.to_string()));
+        let key = key.trim();
+        let at = expand::at_path(key, value).map_err(|e| format!("`{assignment}`: {e}"))?;
+        expand::merge(&mut self.set, &at);
+        Ok(())
+    }
+
+    /// Adds `axis=label,label` (`model=irnn`, `length=150,200`).
+    pub fn only(&mut self, selection: &str) -> std::result::Result<(), String> {
+        let (axis, labels) = selection.split_once('=').ok_or_else(|| {
+            format!("`{selection}`: expected AXIS=LABEL[,LABEL], e.g. model=irnn")
+        })?;
+        let labels: Vec<String> = labels
+            .split(',')
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect();
+        if labels.is_empty() {
+            return Err(format!("`{selection}`: no labels after `=`"));
+        }
+        self.only.insert(axis.trim().to_string(), labels);
+        Ok(())
+    }
+}
+
 /// The `[study]` table.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -464,7 +511,20 @@ impl Study {
     /// the model and data, and every scheme against the model's parameter
     /// shapes here, so a bad grid point fails before anything trains.
     pub fn runs(&self, profile: Profile, backend: BackendKind) -> Result<Vec<RunSpec>> {
-        let over = self.profiles.get(&profile).cloned().unwrap_or_default();
+        self.runs_with(profile, backend, &Overrides::default())
+    }
+
+    /// [`runs`](Self::runs) with command-line [`Overrides`] over the profile.
+    pub fn runs_with(
+        &self,
+        profile: Profile,
+        backend: BackendKind,
+        extra: &Overrides,
+    ) -> Result<Vec<RunSpec>> {
+        self.check_labels("--only", extra.only.iter().map(|(a, l)| (a, l.as_slice())))?;
+        let mut over = self.profiles.get(&profile).cloned().unwrap_or_default();
+        over.only.extend(extra.only.clone());
+        expand::merge(&mut over.set, &extra.set);
         let allowed = |axis: &str, label: &str| {
             over.only
                 .get(axis)

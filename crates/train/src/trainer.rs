@@ -13,6 +13,7 @@ use burn::tensor::backend::AutodiffBackend;
 use initlab_models::{BpttProbe, EventLstm, HostParams, Mlp, RecurrentNet};
 
 use crate::activations;
+use crate::backend::{dispatch, BackendKind, BackendTask};
 use crate::network::{DeviceInput, LayerOutputs, Network};
 use crate::optim::HostOptimizer;
 use crate::run::{now_rfc3339, NamedTensor, RunRecord, RunSpec, RunStatus};
@@ -43,6 +44,32 @@ pub fn train_run<B: AutodiffBackend>(
     device: &B::Device,
     observer: &dyn Observer,
 ) -> Result<RunRecord> {
+    match start::<B>(spec, task, device, observer, Job::Train)? {
+        Done::Record(r) => Ok(*r),
+        Done::Timing(_) => unreachable!("training returns a record"),
+    }
+}
+
+/// [`time_steps`] on the run's own backend.
+pub fn time_run(spec: &RunSpec, task: &dyn Task, steps: usize) -> Result<StepTiming> {
+    struct Time<'a>(&'a RunSpec, &'a dyn Task, usize);
+    impl BackendTask for Time<'_> {
+        type Output = Result<StepTiming>;
+        fn run<B: AutodiffBackend>(self, device: B::Device, _: BackendKind) -> Self::Output {
+            time_steps::<B>(self.0, self.1, &device, self.2)
+        }
+    }
+    dispatch(spec.backend, Time(spec, task, steps))?
+}
+
+/// Samples the run's initial parameters, builds its network and does `job`.
+fn start<B: AutodiffBackend>(
+    spec: &RunSpec,
+    task: &dyn Task,
+    device: &B::Device,
+    observer: &dyn Observer,
+    job: Job,
+) -> Result<Done> {
     let model = &spec.config.model;
     let mut host = HostParams::sample(&model.param_specs(), &spec.plan, spec.seed)?;
     for (name, values) in task.pretrained() {
@@ -69,9 +96,47 @@ pub fn train_run<B: AutodiffBackend>(
         device,
     };
     match model {
-        ModelConfig::Mlp(c) => fit.run::<Mlp<B>>(c.init(&host, device)?),
-        ModelConfig::Rnn(c) => fit.run::<RecurrentNet<B>>(c.init(&host, device)?),
-        ModelConfig::EventLstm(c) => fit.run::<EventLstm<B>>(c.init(&host, device)?),
+        ModelConfig::Mlp(c) => fit.go::<Mlp<B>>(c.init(&host, device)?, job),
+        ModelConfig::Rnn(c) => fit.go::<RecurrentNet<B>>(c.init(&host, device)?, job),
+        ModelConfig::EventLstm(c) => fit.go::<EventLstm<B>>(c.init(&host, device)?, job),
+    }
+}
+
+/// What [`start`] does with the network it builds.
+#[derive(Clone, Copy)]
+enum Job {
+    /// The whole run.
+    Train,
+    /// Time this many training steps and one evaluation batch.
+    Time { steps: usize },
+}
+
+enum Done {
+    Record(Box<RunRecord>),
+    Timing(StepTiming),
+}
+
+/// What a run costs on this machine, from a few of its own steps.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepTiming {
+    /// Wall seconds of one training step (forward, backward, optimizer).
+    pub step_seconds: f64,
+    /// Wall seconds per example of evaluation (forward only).
+    pub eval_seconds_per_example: f64,
+}
+
+/// Times `steps` training steps of `spec` (after two that warm up) and one
+/// evaluation batch, on backend `B`: what `reproduce --dry-run` and the
+/// progress bar's estimate are built from.
+pub fn time_steps<B: AutodiffBackend>(
+    spec: &RunSpec,
+    task: &dyn Task,
+    device: &B::Device,
+    steps: usize,
+) -> Result<StepTiming> {
+    match start::<B>(spec, task, device, &Silent, Job::Time { steps })? {
+        Done::Timing(t) => Ok(t),
+        Done::Record(_) => unreachable!("timing returns a timing"),
     }
 }
 
@@ -104,6 +169,57 @@ struct Curves {
 }
 
 impl<B: AutodiffBackend> Fit<'_, B> {
+    fn go<M: Network<B>>(&self, model: M, job: Job) -> Result<Done> {
+        Ok(match job {
+            Job::Train => Done::Record(Box::new(self.run(model)?)),
+            Job::Time { steps } => Done::Timing(self.time(model, steps)?),
+        })
+    }
+
+    fn time<M: Network<B>>(&self, mut model: M, steps: usize) -> Result<StepTiming> {
+        let training = &self.spec.config.training;
+        let objective = self.task.objective();
+        let mut optim = HostOptimizer::new(&training.optimizer, training.clip_grad_norm);
+        let mut stream =
+            self.task
+                .train_stream(self.spec.seed, training.batch_size, training.train_limit);
+        stream.start_epoch();
+        let mut started = Instant::now();
+        let mut timed = 0usize;
+        for i in 0..steps + 2 {
+            let batch = match stream.next_batch() {
+                Some(b) => b,
+                None => {
+                    stream.start_epoch();
+                    stream
+                        .next_batch()
+                        .ok_or_else(|| Error::Task("no training data".into()))?
+                }
+            };
+            if i == 2 {
+                started = Instant::now();
+            }
+            let out = model.forward(DeviceInput::upload(&batch.input, self.device), None)?;
+            let loss = objective.loss(out, &batch.target);
+            model = optim.step(model, loss.backward()).0;
+            timed += usize::from(i >= 2);
+        }
+        let step_seconds = started.elapsed().as_secs_f64() / timed.max(1) as f64;
+        let inner = model.valid();
+        let eval = self.task.eval_batches(EvalSet::Validation, Some(512));
+        let started = Instant::now();
+        let mut n = 0usize;
+        for batch in eval.iter().take(1) {
+            let out = M::infer(&inner, DeviceInput::upload(&batch.input, self.device))?;
+            let _ = scalar(objective.loss(out, &batch.target));
+            n += batch.len();
+        }
+        Ok(StepTiming {
+            step_seconds,
+            eval_seconds_per_example: started.elapsed().as_secs_f64() / n.max(1) as f64,
+        })
+    }
+
     fn run<M: Network<B>>(&self, mut model: M) -> Result<RunRecord> {
         let training = &self.spec.config.training;
         let objective = self.task.objective();

@@ -125,7 +125,7 @@ fn label_of(value: &Value) -> String {
 }
 
 /// `{ a = { b = value } }` for the key `a.b`.
-fn at_path(key: &str, value: Value) -> Result<Table, String> {
+pub(crate) fn at_path(key: &str, value: Value) -> Result<Table, String> {
     let parts: Vec<&str> = key.split('.').collect();
     if parts.iter().any(|p| p.is_empty()) {
         return Err(format!("`{key}` is not a dotted key (`model.hidden`)"));
