@@ -787,3 +787,23 @@ fn sample_writes_a_midi_file_that_decodes_to_the_seed_then_new_notes() {
         stderr(&o)
     );
 }
+
+#[test]
+fn dry_run_prints_the_cost_and_trains_nothing() {
+    let w = World::new();
+    let study = w.study("fixture", 2, 2, "");
+    let o = w.reproduce(&study, "out", &["--dry-run", "--jobs", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("fixture"))
+        .unwrap_or_else(|| panic!("a row for the study: {stdout}"));
+    // The fixture grid: 3 initializers × 2 seeds, none stored yet.
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells[1..3], ["6", "0"], "{row}");
+    assert!(stdout.contains("wall estimate"), "{stdout}");
+    assert!(!w.path("out/results.h5").exists());
+    let runs = std::fs::read_dir(w.path("out/runs")).map_or(0, |d| d.count());
+    assert_eq!(runs, 0, "a dry run writes no run file");
+}

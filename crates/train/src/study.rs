@@ -524,6 +524,20 @@ impl Study {
         self.check_labels("--only", extra.only.iter().map(|(a, l)| (a, l.as_slice())))?;
         let mut over = self.profiles.get(&profile).cloned().unwrap_or_default();
         over.only.extend(extra.only.clone());
+        // The profile's own keys win over its `set`, the command line over both.
+        let mut training = Table::new();
+        if let Some(e) = over.epochs {
+            training.insert("epochs".into(), Value::Integer(e as i64));
+        }
+        if let Some(l) = over.train_limit {
+            training.insert("train_limit".into(), Value::Integer(l as i64));
+        }
+        if let Some(l) = over.eval_limit {
+            training.insert("eval_limit".into(), Value::Integer(l as i64));
+        }
+        let mut fields = Table::new();
+        fields.insert("training".into(), Value::Table(training));
+        expand::merge(&mut over.set, &fields);
         expand::merge(&mut over.set, &extra.set);
         let allowed = |axis: &str, label: &str| {
             over.only
@@ -599,9 +613,6 @@ impl Study {
             .try_into()
             .map_err(|e| bad("training", e))?;
         let init: InitConfig = read("init")?.try_into().map_err(|e| bad("init", e))?;
-        training.epochs = over.epochs.unwrap_or(training.epochs);
-        training.train_limit = over.train_limit.or(training.train_limit);
-        training.eval_limit = over.eval_limit.or(training.eval_limit);
         if training.epochs == 0 || training.batch_size == 0 {
             return Err(self.invalid(format!(
                 "{where_}training.epochs and training.batch_size must be positive"

@@ -315,3 +315,39 @@ fn a_bad_axis_value_names_the_grid_point_and_the_key() {
     let err = parse(&bad).expect_err("wrong inputs").to_string();
     assert!(err.contains("input size is 28"), "{err}");
 }
+
+#[test]
+fn command_line_overrides_narrow_the_grid_and_change_keys() {
+    let s = study("irnn-adding");
+    let mut o = Overrides::default();
+    o.only("model=irnn").expect("only");
+    o.only("length = 150").expect("only");
+    o.set("training.epochs=80").expect("set");
+    o.set("data.placement=one_per_half")
+        .expect("a bare word is a string");
+    let runs = s
+        .runs_with(Profile::Quick, BackendKind::DEFAULT, &o)
+        .expect("runs");
+    assert_eq!(runs.len(), 1);
+    let j = json(&runs[0]);
+    assert_eq!(j["training"]["epochs"], 80);
+    assert_eq!(j["data"]["placement"], "one_per_half");
+    assert_eq!(runs[0].point(), "model=irnn/length=150/identity");
+    // A changed config is another run.
+    let plain = s.runs(Profile::Quick, BackendKind::DEFAULT).expect("runs");
+    assert!(plain.iter().all(|r| r.id != runs[0].id));
+    for bad in ["epochs", "=3"] {
+        assert!(Overrides::default().set(bad).is_err(), "{bad}");
+    }
+    assert!(Overrides::default().only("model=").is_err());
+    let mut unknown = Overrides::default();
+    unknown.only("model=gru").expect("parses");
+    let err = s
+        .runs_with(Profile::Quick, BackendKind::DEFAULT, &unknown)
+        .expect_err("no such model")
+        .to_string();
+    assert!(
+        err.contains("--only") && err.contains("gru") && err.contains("irnn"),
+        "{err}"
+    );
+}
