@@ -609,7 +609,7 @@ impl Study {
         };
         let model: ModelConfig = read("model")?.try_into().map_err(|e| bad("model", e))?;
         let mut data: DataConfig = read("data")?.try_into().map_err(|e| bad("data", e))?;
-        let mut training: TrainingConfig = read("training")?
+        let training: TrainingConfig = read("training")?
             .try_into()
             .map_err(|e| bad("training", e))?;
         let init: InitConfig = read("init")?.try_into().map_err(|e| bad("init", e))?;
