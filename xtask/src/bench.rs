@@ -130,8 +130,6 @@ fn bench_tch(filter: Option<&str>, since: SystemTime, rows: &mut Vec<Row>) -> an
             "tch",
             "--bench",
             "train_step",
-            "--bench",
-            "recurrent_step",
             "--",
             filter.unwrap_or("/tch/"),
         ])

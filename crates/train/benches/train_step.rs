@@ -1,71 +1,183 @@
-//! One training step (forward, backward, optimizer) of each study model, on each
-//! compiled backend. Ids are `model/backend/implementation`; the throughput in
-//! elements is the step's FLOPs (3 × the forward matmuls), so `cargo xtask
-//! bench` can print GFLOP/s next to steps/s.
+//! One training step of each study's model, exactly as the training loop takes
+//! it ([`initlab_train::stepper`]: forward, loss, backward, the host
+//! optimizer with clipping where the study clips), from the study files' own
+//! configs, on every compiled backend.
+//!
+//! Ids are `study/backend/implementation` (`fused`, or `per-step` for the
+//! recurrent layers' reference loop); the throughput in elements is the
+//! step's FLOPs, 3 × the forward matmuls (forward plus the two backward
+//! products). The data is synthetic but shaped as the study's: random pixels
+//! read flat or by rows, the adding problem's own generator, random event
+//! tokens. PyTorch runs the same models in `../shared/bench/torch_steps.py`;
+//! compare only runs taken back to back on one idle machine
+//! (ARCHITECTURE.md, "Train-step speed against PyTorch").
 
-use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use std::path::Path;
+use std::sync::Arc;
+
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::{Int, Tensor, TensorData};
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
-use initlab_init::Scheme;
-use initlab_models::{Activation, HostParams, InitPlan, Mlp, MlpConfig};
-use initlab_train::{cross_entropy, dispatch, BackendKind, BackendTask};
+use initlab_data::maestro::Piece;
+use initlab_data::{AddingProblem, Reading, SequenceReader};
+use initlab_train::{
+    dispatch, stepper, AddingTask, BackendKind, BackendTask, ClassificationData, MaestroTask,
+    MnistTask, Overrides, Profile, RunSpec, Sampling, Split, Study, Task,
+};
 
-const BATCH: usize = 64;
+/// The first quick-profile run of a study, with `set` applied.
+fn run(study: &str, only: &[&str], set: &[&str]) -> RunSpec {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../experiments")
+        .join(format!("{study}.toml"));
+    let study = Study::load(&path).expect("study file");
+    let mut o = Overrides::default();
+    for s in only {
+        o.only(s).expect("--only");
+    }
+    for s in set {
+        o.set(s).expect("--set");
+    }
+    study
+        .runs_with(Profile::Quick, BackendKind::DEFAULT, &o)
+        .expect("runs")
+        .swap_remove(0)
+}
 
-fn keras_mlp() -> MlpConfig {
-    MlpConfig {
-        inputs: 784,
-        hidden: vec![128],
-        outputs: 10,
-        activation: Activation::Relu,
-        output_activation: None,
+/// Deterministic stand-in images: 2 048 of 28×28, ten classes.
+fn mnist() -> Arc<ClassificationData> {
+    let split = |n: usize, salt: usize| Split {
+        x: Arc::new(
+            (0..n * 784)
+                .map(|i| ((i * 37 + salt) % 256) as f32 / 255.0)
+                .collect(),
+        ),
+        y: Arc::new((0..n).map(|i| (i % 10) as u8).collect()),
+        features: 784,
+    };
+    Arc::new(ClassificationData {
+        train: split(2048, 0),
+        val: split(512, 1),
+        test: split(512, 2),
+    })
+}
+
+/// Random event tokens in pieces long enough for many windows.
+fn maestro() -> MaestroTask {
+    let piece = |k: u32, n: usize| Piece {
+        path: format!("synthetic/{k}"),
+        tokens: (0..n as u32).map(|i| (i * 7919 + k * 31) % 356).collect(),
+    };
+    MaestroTask::new(
+        [
+            vec![piece(0, 4096), piece(1, 4096)],
+            vec![piece(2, 512)],
+            vec![piece(3, 512)],
+        ],
+        32,
+        Sampling::default(),
+        256,
+        (0..359 * 32)
+            .map(|i| ((i * 37) % 101) as f32 / 101.0 - 0.5)
+            .collect(),
+        1,
+    )
+    .expect("synthetic pieces")
+}
+
+/// A row per implementation worth timing on `kind`.
+fn implementations(recurrent: bool) -> Vec<(&'static str, Vec<&'static str>)> {
+    if recurrent {
+        vec![
+            ("fused", vec![]),
+            ("per-step", vec!["model.implementation=\"per-step\""]),
+        ]
+    } else {
+        vec![("fused", vec![])]
     }
 }
 
-struct MlpStep<'a, 'b> {
+struct Steps<'a, 'b> {
     group: &'a mut BenchmarkGroup<'b, WallTime>,
+    study: &'static str,
+    only: &'static [&'static str],
+    task: &'a dyn Task,
+    recurrent: bool,
 }
 
-impl BackendTask for MlpStep<'_, '_> {
+impl BackendTask for Steps<'_, '_> {
     type Output = ();
     fn run<B: AutodiffBackend>(self, device: B::Device, kind: BackendKind) {
-        let config = keras_mlp();
-        let he: Scheme = "kaiming-normal(distribution=truncated-normal)"
-            .parse()
-            .expect("spec");
-        let zeros: Scheme = "zeros".parse().expect("spec");
-        let plan = InitPlan::new(zeros).with("weight", he);
-        let host = HostParams::sample(&config.param_specs(), &plan, 1).expect("sample");
-        let mut model: Option<Mlp<B>> = Some(config.init(&host, &device).expect("init"));
-        let mut optim = AdamConfig::new().with_epsilon(1e-7).init();
-        let x: Vec<f32> = (0..BATCH * 784).map(|i| (i % 255) as f32 / 255.0).collect();
-        let y: Vec<i64> = (0..BATCH as i64).map(|i| i % 10).collect();
-        self.group.bench_function(format!("{kind}/burn"), |b| {
-            b.iter(|| {
-                let m = model.take().expect("model");
-                let xb =
-                    Tensor::<B, 2>::from_data(TensorData::new(x.clone(), [BATCH, 784]), &device);
-                let yb =
-                    Tensor::<B, 1, Int>::from_data(TensorData::new(y.clone(), [BATCH]), &device);
-                let loss = cross_entropy(m.forward(xb), yb);
-                let grads = GradientsParams::from_grads(loss.backward(), &m);
-                model = Some(optim.step(1e-3, m, grads));
-            })
-        });
+        for (label, set) in implementations(self.recurrent) {
+            let mut spec = run(self.study, self.only, &set);
+            spec.backend = kind;
+            let mut steps = stepper::<B>(&spec, self.task, &device).expect("stepper");
+            self.group.bench_function(format!("{kind}/{label}"), |b| {
+                b.iter(|| steps.step().expect("step"))
+            });
+        }
     }
 }
 
-fn mlp_keras(c: &mut Criterion) {
-    let mut group = c.benchmark_group("mlp-keras");
-    let flops = 3 * 2 * keras_mlp().forward_macs() * BATCH;
+/// Benchmarks one study's step on every compiled backend.
+fn bench(
+    c: &mut Criterion,
+    name: &str,
+    study: &'static str,
+    only: &'static [&'static str],
+    task: &dyn Task,
+    recurrent: bool,
+) {
+    let spec = run(study, only, &[]);
+    let t = &spec.config.training;
+    let flops = 3 * 2 * spec.config.model.forward_macs(&spec.config.data) * t.batch_size;
+    let mut group = c.benchmark_group(name);
+    group.sample_size(if recurrent { 10 } else { 30 });
     group.throughput(Throughput::Elements(flops as u64));
     for kind in BackendKind::available() {
-        dispatch(kind, MlpStep { group: &mut group }).expect("compiled backend");
+        dispatch(
+            kind,
+            Steps {
+                group: &mut group,
+                study,
+                only,
+                task,
+                recurrent,
+            },
+        )
+        .expect("compiled backend");
     }
     group.finish();
 }
 
-criterion_group!(benches, mlp_keras);
+fn mlp(c: &mut Criterion) {
+    let flat = MnistTask::flat(mnist(), 2000);
+    bench(c, "mlp-keras", "mlp-keras", &[], &flat, false);
+    bench(
+        c,
+        "mlp-depth",
+        "mlp-depth",
+        &["part=activations", "activation=relu", "optimizer=sgd"],
+        &flat,
+        false,
+    );
+}
+
+fn recurrent(c: &mut Criterion) {
+    let reader = SequenceReader::new(Reading::Rows, 28, 28).expect("28×28");
+    let rows = MnistTask::sequences(mnist(), reader, 2000);
+    bench(c, "rnn-mnist", "rnn-mnist", &[], &rows, true);
+    let adding = AddingTask::new(AddingProblem::new(150).expect("T"), 100_000, 512, 32, 1);
+    bench(
+        c,
+        "irnn-adding-150",
+        "irnn-adding",
+        &["model=irnn", "length=150"],
+        &adding,
+        true,
+    );
+    bench(c, "lstm-maestro", "lstm-maestro", &[], &maestro(), true);
+}
+
+criterion_group!(benches, mlp, recurrent);
 criterion_main!(benches);

@@ -61,4 +61,6 @@ pub use crate::task::{
     cross_entropy, AddingTask, Batch, EvalSet, Input, MaestroTask, MnistTask, Objective, Target,
     Task, TrainStream, PROBE_EXAMPLES,
 };
-pub use crate::trainer::{time_run, time_steps, train_run, Observer, Silent, StepTiming};
+pub use crate::trainer::{
+    stepper, time_run, time_steps, train_run, Observer, Silent, StepTiming, Stepper,
+};

@@ -15,10 +15,10 @@ use initlab_models::{BpttProbe, EventLstm, HostParams, Mlp, RecurrentNet};
 use crate::activations;
 use crate::backend::{dispatch, BackendKind, BackendTask};
 use crate::network::{DeviceInput, LayerOutputs, Network};
-use crate::optim::HostOptimizer;
+use crate::optim::{HostOptimizer, StepReport};
 use crate::run::{now_rfc3339, NamedTensor, RunRecord, RunSpec, RunStatus};
 use crate::study::{ModelConfig, TestSchedule};
-use crate::task::{scalar, Batch, EvalSet, Objective, Target, Task};
+use crate::task::{scalar, Batch, EvalSet, Objective, Target, Task, TrainStream};
 use crate::{Error, Result};
 
 /// Told about every training step, from any thread (progress bars).
@@ -46,7 +46,7 @@ pub fn train_run<B: AutodiffBackend>(
 ) -> Result<RunRecord> {
     match start::<B>(spec, task, device, observer, Job::Train)? {
         Done::Record(r) => Ok(*r),
-        Done::Timing(_) => unreachable!("training returns a record"),
+        _ => unreachable!("training returns a record"),
     }
 }
 
@@ -63,13 +63,13 @@ pub fn time_run(spec: &RunSpec, task: &dyn Task, steps: usize) -> Result<StepTim
 }
 
 /// Samples the run's initial parameters, builds its network and does `job`.
-fn start<B: AutodiffBackend>(
-    spec: &RunSpec,
-    task: &dyn Task,
-    device: &B::Device,
-    observer: &dyn Observer,
+fn start<'a, B: AutodiffBackend>(
+    spec: &'a RunSpec,
+    task: &'a dyn Task,
+    device: &'a B::Device,
+    observer: &'a dyn Observer,
     job: Job,
-) -> Result<Done> {
+) -> Result<Done<'a>> {
     let model = &spec.config.model;
     let mut host = HostParams::sample(&model.param_specs(), &spec.plan, spec.seed)?;
     for (name, values) in task.pretrained() {
@@ -109,11 +109,14 @@ enum Job {
     Train,
     /// Time this many training steps and one evaluation batch.
     Time { steps: usize },
+    /// Hand back a [`Stepper`].
+    Stepper,
 }
 
-enum Done {
+enum Done<'a> {
     Record(Box<RunRecord>),
     Timing(StepTiming),
+    Stepper(Box<dyn Stepper + 'a>),
 }
 
 /// What a run costs on this machine, from a few of its own steps.
@@ -136,15 +139,15 @@ pub fn time_steps<B: AutodiffBackend>(
 ) -> Result<StepTiming> {
     match start::<B>(spec, task, device, &Silent, Job::Time { steps })? {
         Done::Timing(t) => Ok(t),
-        Done::Record(_) => unreachable!("timing returns a timing"),
+        _ => unreachable!("timing returns a timing"),
     }
 }
 
-struct Fit<'a, B: AutodiffBackend> {
+struct Fit<'a, 'h, B: AutodiffBackend> {
     spec: &'a RunSpec,
     task: &'a dyn Task,
     observer: &'a dyn Observer,
-    host: &'a HostParams,
+    host: &'h HostParams,
     device: &'a B::Device,
 }
 
@@ -168,11 +171,25 @@ struct Curves {
     test_accuracy: Vec<f32>,
 }
 
-impl<B: AutodiffBackend> Fit<'_, B> {
-    fn go<M: Network<B>>(&self, model: M, job: Job) -> Result<Done> {
+impl<'a, B: AutodiffBackend> Fit<'a, '_, B> {
+    fn go<M: Network<B> + 'a>(&self, model: M, job: Job) -> Result<Done<'a>> {
         Ok(match job {
             Job::Train => Done::Record(Box::new(self.run(model)?)),
             Job::Time { steps } => Done::Timing(self.time(model, steps)?),
+            Job::Stepper => {
+                let t = &self.spec.config.training;
+                let mut stream =
+                    self.task
+                        .train_stream(self.spec.seed, t.batch_size, t.train_limit);
+                stream.start_epoch();
+                Done::Stepper(Box::new(Steps {
+                    model: Some(model),
+                    optim: HostOptimizer::new(&t.optimizer, t.clip_grad_norm),
+                    stream,
+                    objective: self.task.objective(),
+                    device: self.device.clone(),
+                }))
+            }
         })
     }
 
@@ -199,9 +216,7 @@ impl<B: AutodiffBackend> Fit<'_, B> {
             if i == 2 {
                 started = Instant::now();
             }
-            let out = model.forward(DeviceInput::upload(&batch.input, self.device), None)?;
-            let loss = objective.loss(out, &batch.target);
-            model = optim.step(model, loss.backward()).0;
+            model = step(model, &mut optim, &batch, objective, self.device)?.model;
             timed += usize::from(i >= 2);
         }
         let step_seconds = started.elapsed().as_secs_f64() / timed.max(1) as f64;
@@ -246,22 +261,19 @@ impl<B: AutodiffBackend> Fit<'_, B> {
             let (mut loss_sum, mut hits, mut seen, mut steps) = (0.0f64, 0usize, 0usize, 0usize);
             let mut norm_sums: Vec<(String, f64)> = Vec::new();
             while let Some(batch) = stream.next_batch() {
-                let out = model.forward(DeviceInput::upload(&batch.input, self.device), None)?;
-                let loss = objective.loss(out.clone(), &batch.target);
-                let loss_value = scalar(loss.clone());
-                step_loss.push(loss_value);
-                self.observer.step(&self.spec.id, loss_value);
-                if !loss_value.is_finite() {
+                let stepped = step(model, &mut optim, &batch, objective, self.device)?;
+                model = stepped.model;
+                step_loss.push(stepped.loss);
+                self.observer.step(&self.spec.id, stepped.loss);
+                let Some(report) = stepped.report else {
                     status = RunStatus::Diverged;
                     metrics.push(("diverged_epoch".into(), epoch as f64));
                     metrics.push(("diverged_step".into(), step_loss.len() as f64));
                     break 'epochs;
-                }
-                hits += objective.hits(out.inner(), &batch.target).0;
-                loss_sum += f64::from(loss_value) * batch.len() as f64;
+                };
+                hits += stepped.hits;
+                loss_sum += f64::from(stepped.loss) * batch.len() as f64;
                 seen += batch.len();
-                let (next, report) = optim.step(model, loss.backward());
-                model = next;
                 for (layer, norm) in report.layer_norms {
                     match norm_sums.iter_mut().find(|(l, _)| *l == layer) {
                         Some((_, sum)) => *sum += norm,
@@ -469,6 +481,100 @@ impl<B: AutodiffBackend> Fit<'_, B> {
         let out = model.forward(DeviceInput::upload(&batch.input, self.device), Some(&probe))?;
         let _ = objective.loss(out, &batch.target).backward();
         Ok(probe.layers())
+    }
+}
+
+/// What one training step left.
+struct Stepped<M> {
+    model: M,
+    /// The batch's mean training loss.
+    loss: f32,
+    /// Correct predictions in the batch (0 for regression).
+    hits: usize,
+    /// The optimizer's report; `None` when the loss was not finite, in which
+    /// case nothing was updated.
+    report: Option<StepReport>,
+}
+
+/// The training step every run takes, and every benchmark times: forward,
+/// loss, and for a finite loss backward and the optimizer's update.
+fn step<B: AutodiffBackend, M: Network<B>>(
+    model: M,
+    optim: &mut HostOptimizer,
+    batch: &Batch,
+    objective: Objective,
+    device: &B::Device,
+) -> Result<Stepped<M>> {
+    let out = model.forward(DeviceInput::upload(&batch.input, device), None)?;
+    let loss = objective.loss(out.clone(), &batch.target);
+    let value = scalar(loss.clone());
+    if !value.is_finite() {
+        return Ok(Stepped {
+            model,
+            loss: value,
+            hits: 0,
+            report: None,
+        });
+    }
+    let hits = objective.hits(out.inner(), &batch.target).0;
+    let grads = loss.backward();
+    // The graph goes before the update, so the parameters' buffers are the
+    // model's alone and come to the host without a copy.
+    drop(loss);
+    let (model, report) = optim.step(model, grads);
+    Ok(Stepped {
+        model,
+        loss: value,
+        hits,
+        report: Some(report),
+    })
+}
+
+/// One training step at a time of a run, exactly as the loop takes it: for
+/// benchmarks.
+pub trait Stepper {
+    /// Trains on the next batch (a new epoch when one ends); the batch's loss.
+    fn step(&mut self) -> Result<f32>;
+}
+
+struct Steps<'a, B: AutodiffBackend, M> {
+    model: Option<M>,
+    optim: HostOptimizer,
+    stream: Box<dyn TrainStream + 'a>,
+    objective: Objective,
+    device: B::Device,
+}
+
+impl<B: AutodiffBackend, M: Network<B>> Stepper for Steps<'_, B, M> {
+    fn step(&mut self) -> Result<f32> {
+        let batch = match self.stream.next_batch() {
+            Some(b) => b,
+            None => {
+                self.stream.start_epoch();
+                self.stream
+                    .next_batch()
+                    .ok_or_else(|| Error::Task("no training data".into()))?
+            }
+        };
+        let model = self
+            .model
+            .take()
+            .ok_or_else(|| Error::Task("a step failed before".into()))?;
+        let stepped = step(model, &mut self.optim, &batch, self.objective, &self.device)?;
+        self.model = Some(stepped.model);
+        Ok(stepped.loss)
+    }
+}
+
+/// A [`Stepper`] for `spec` on `task`, on backend `B`.
+pub fn stepper<'a, B: AutodiffBackend>(
+    spec: &'a RunSpec,
+    task: &'a dyn Task,
+    device: &'a B::Device,
+) -> Result<Box<dyn Stepper + 'a>> {
+    match start::<B>(spec, task, device, &Silent, Job::Stepper)? {
+        Done::Stepper(s) => Ok(s),
+        _ => unreachable!("a stepper job returns a stepper"),
     }
 }
 
