@@ -231,22 +231,27 @@ impl Section {
             .iter()
             .filter(|r| r.status == RunStatus::Complete)
             .count();
-        let mut items = vec![format!(
-            "{} runs ({} complete, {} diverged): {} initializers × {} seeds{}.",
-            self.records.len(),
-            complete,
-            self.records.len() - complete,
-            groups.len(),
-            seeds_text(&groups),
-            if self.grid {
-                format!(
-                    " at {}",
-                    plural(grid_points(&self.records), "grid point", "grid points")
-                )
-            } else {
-                String::new()
-            }
-        )];
+        let mut items = vec![if self.grid {
+            format!(
+                "{} runs ({} complete, {} diverged): {} over {}, {} per grid point and \
+                 initializer.",
+                self.records.len(),
+                complete,
+                self.records.len() - complete,
+                plural(groups.len(), "initializer", "initializers"),
+                plural(grid_points(&self.records), "grid point", "grid points"),
+                seeds_per_point(&self.records)
+            )
+        } else {
+            format!(
+                "{} runs ({} complete, {} diverged): {} initializers × {} seeds.",
+                self.records.len(),
+                complete,
+                self.records.len() - complete,
+                groups.len(),
+                seeds_text(&groups)
+            )
+        }];
         if self.grid {
             items.extend(grid_axes(&self.records));
         }
@@ -261,7 +266,13 @@ impl Section {
             training_text.push(format!("batch {bs}"));
         }
         if let Some(l) = get("train_limit") {
-            training_text.push(format!("first {l} training images"));
+            // Study 1's wording; the sequence studies' examples are not all images.
+            let mnist = config
+                .as_ref()
+                .and_then(|c| c.pointer("/data/dataset"))
+                .is_none_or(|d| d == "mnist");
+            let what = if mnist { "images" } else { "examples" };
+            training_text.push(format!("first {l} training {what}"));
         }
         let steps = self
             .records
@@ -536,6 +547,26 @@ fn figure(plot: &Plot, caption: String, out: &Path) -> Block {
         src: relative(&plot.png, out),
         plot: plot.clone(),
     }
+}
+
+/// "1 seed" or "1–3 seeds": runs per (grid point, initializer).
+fn seeds_per_point(records: &[RunRecord]) -> String {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for r in records {
+        let name = point_name(&r.grid, &r.label);
+        match counts.iter_mut().find(|(n, _)| *n == name) {
+            Some(c) => c.1 += 1,
+            None => counts.push((name, 1)),
+        }
+    }
+    let lo = counts.iter().map(|c| c.1).min().unwrap_or(0);
+    let hi = counts.iter().map(|c| c.1).max().unwrap_or(0);
+    let n = if lo == hi {
+        lo.to_string()
+    } else {
+        format!("{lo}–{hi}")
+    };
+    format!("{n} seed{}", if hi == 1 { "" } else { "s" })
 }
 
 /// Distinct grid points (axes' values, initializer aside).

@@ -553,7 +553,7 @@ fn adding_section_gives_escape_epochs_never_and_bptt() {
         adding_record("00000000000000c4", "lstm", "200", None),
     ];
     let (dir, md) = report_of(&runs);
-    assert!(md.contains("| `irnn` | length = 150 | 1 | 5 |"), "{md}");
+    assert!(md.contains("| `irnn` | 150 | 1 | 5 |"), "{md}");
     assert!(
         md.contains("| 3 | 55 | escaped -52 epochs from the published |"),
         "{md}"

@@ -95,12 +95,24 @@ pub(crate) fn figures(study: &str, configs: &[ConfigRun]) -> Vec<(&'static str, 
                             .collect(),
                     })
                     .collect();
+                // Zero has no place on a log axis: say so rather than leave a blank panel.
+                let zero = values.iter().filter(|v| **v == 0.0).count();
+                let notes = if zero == values.len() {
+                    vec!["exactly 0 at every step and epoch: nothing to draw".to_string()]
+                } else if zero > 0 {
+                    vec![format!(
+                        "{zero} of {} values exactly 0, not drawn",
+                        values.len()
+                    )]
+                } else {
+                    Vec::new()
+                };
                 Some(LinePanel {
                     caption: c.name.clone(),
                     lines,
                     hlines: Vec::new(),
                     vlines: Vec::new(),
-                    notes: Vec::new(),
+                    notes,
                 })
             })
             .collect();

@@ -183,7 +183,14 @@ fn draw_panel<DB: DrawingBackend>(
                         style::fmt_tick_in(*v, &p.x)
                     }
                 })
-                .y_label_formatter(&|v: &f64| style::fmt_tick_in(*v, &p.y))
+                // On a log axis every tick is far from zero: "0" would be a lie.
+                .y_label_formatter(&|v: &f64| {
+                    if p.log_y {
+                        style::fmt_tick(*v)
+                    } else {
+                        style::fmt_tick_in(*v, &p.y)
+                    }
+                })
                 .draw()?;
             let floor: f64 = $floor;
             let clamp = |v: f64| v.max(floor);

@@ -271,7 +271,20 @@ impl Multiples {
     ) -> Self {
         let panels_of = |c: &ConfigRun| match what {
             Histograms::Weights => weight_panels(&c.name, c.run, c.color),
-            Histograms::Activations => activation_panels(&c.name, c.run, c.color),
+            Histograms::Activations => {
+                let mut panels = activation_panels(&c.name, c.run, c.color);
+                // The activation scale is what separates a grid's points (and
+                // what explodes in a deep N(0, 1) network): print it.
+                for (p, a) in panels.iter_mut().zip(&c.run.activations) {
+                    p.caption = p.caption.trim_end_matches(" output").to_string();
+                    p.notes.push(format!(
+                        "std {} → {}",
+                        fmt_std(f64::from(a.std[0])),
+                        fmt_std(f64::from(a.std[1]))
+                    ));
+                }
+                panels
+            }
         };
         let labels = match what {
             Histograms::Weights => ["before training", "after training"],
@@ -289,9 +302,17 @@ impl Multiples {
             None => {
                 let rows: Vec<Vec<Panel>> = configs.iter().map(panels_of).collect();
                 let columns = rows.iter().map(Vec::len).max().unwrap_or(1);
-                for row in rows {
+                for (row, c) in rows.into_iter().zip(configs) {
                     let n = row.len();
-                    panels.extend(row.into_iter().map(Some));
+                    // The row's configuration is named once, in its first panel.
+                    let prefix = format!("{} · ", c.name);
+                    let row = row.into_iter().enumerate().map(|(i, mut p)| {
+                        if i > 0 {
+                            p.caption = p.caption.trim_start_matches(&prefix).to_string();
+                        }
+                        p
+                    });
+                    panels.extend(row.map(Some));
                     panels.extend((n..columns).map(|_| None));
                 }
                 Multiples::new(title, columns, labels, panels)

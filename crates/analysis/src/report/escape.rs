@@ -29,6 +29,8 @@ struct Point<'a> {
     line: String,
     /// The other axes' values (the length), `axis = value`.
     panel: String,
+    /// The same values alone, for the table's column.
+    values: String,
     name: String,
     runs: Vec<&'a RunRecord>,
 }
@@ -55,12 +57,20 @@ fn points(records: &[RunRecord]) -> Vec<Point<'_>> {
             .map(|(a, v)| format!("{a} = {v}"))
             .collect::<Vec<_>>()
             .join(", ");
+        let values = r
+            .grid
+            .iter()
+            .skip(1)
+            .map(|(_, v)| v.clone())
+            .collect::<Vec<_>>()
+            .join(", ");
         let name = initlab_train::point_name(&r.grid, &r.label);
         match points.iter_mut().find(|p| p.name == name) {
             Some(p) => p.runs.push(r),
             None => points.push(Point {
                 line,
                 panel,
+                values,
                 name,
                 runs: vec![r],
             }),
@@ -165,7 +175,7 @@ pub(super) fn blocks(section: &Section, dir: &Path, out: &Path) -> Result<(Vec<B
         let num = |s: Option<Stat>| s.map_or("–".into(), |s| format!("{:.4}", s.mean));
         rows.push(vec![
             format!("`{}`", code(&p.line)),
-            p.panel.clone(),
+            p.values.clone(),
             p.runs.len().to_string(),
             format!("{trained}"),
             num(final_mse),
@@ -180,10 +190,20 @@ pub(super) fn blocks(section: &Section, dir: &Path, out: &Path) -> Result<(Vec<B
         .first()
         .and_then(|r| config_value(r, "data.escape_below"))
         .unwrap_or_else(|| "the threshold".into());
+    let others: Vec<String> = section
+        .records
+        .first()
+        .map(|r| r.grid.iter().skip(1).map(|(a, _)| a.clone()).collect())
+        .unwrap_or_default();
+    let others = if others.is_empty() {
+        "grid point".to_string()
+    } else {
+        others.join(", ")
+    };
     b.push(Block::Table {
         head: [
             axis.as_str(),
-            "grid point",
+            others.as_str(),
             "runs",
             "epochs",
             "last validation MSE",

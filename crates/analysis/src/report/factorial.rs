@@ -378,7 +378,7 @@ fn factorial(
             let m = Multiples::of_configs(title, &configs, what, Some(&layer), columns);
             if m.has_data() {
                 let plot = render(&m, dir, &format!("{stem}-{word}-{}", path_safe(&layer)))?;
-                b.push(figure(&plot, histogram_caption(what), out));
+                b.push(figure(&plot, histogram_caption(what, true), out));
                 plots.push(plot);
             }
         }
@@ -386,17 +386,27 @@ fn factorial(
     Ok((b, plots))
 }
 
-fn histogram_caption(what: Histograms) -> String {
+/// `per_layer`: one figure per layer, a panel per configuration (rows: the
+/// grid's axes, columns: initializers); else a row per configuration and a
+/// column per layer.
+fn histogram_caption(what: Histograms, per_layer: bool) -> String {
+    let layout = if per_layer {
+        "One panel per configuration (row: the grid's axes, column: initializer)"
+    } else {
+        "One row per configuration (named in its first panel), one column per layer"
+    };
     match what {
-        Histograms::Weights => "One panel per configuration (row: the grid's axes, column: \
-                                initializer): the layer's weights before training (filled) and \
-                                after (line), with their standard deviations."
-            .into(),
-        Histograms::Activations => "One panel per configuration: the layer's outputs on the same \
-                                    256 validation images at initialization (filled) and after \
-                                    training (line), with the fractions of dead units and of \
-                                    outputs where the nonlinearity's gradient vanishes."
-            .into(),
+        Histograms::Weights => format!(
+            "{layout}: the weights before training (filled) and after (line), with their \
+             standard deviations."
+        ),
+        Histograms::Activations => format!(
+            "{layout}: the layer's outputs on the same 256 validation images at initialization \
+             (filled) and after training (line), with the fractions of dead units and of outputs \
+             where the nonlinearity's gradient vanishes, and the standard deviation (the \
+             activation scale). A diverged run's histograms share one range with its non-finite \
+             or huge values after training, which squeezes the rest against the edge."
+        ),
     }
 }
 
@@ -562,7 +572,7 @@ fn one_axis(
         let m = Multiples::of_configs(title, &configs, what, None, 1);
         if m.has_data() {
             let plot = render(&m, dir, &format!("{stem}-{word}"))?;
-            b.push(figure(&plot, histogram_caption(what), out));
+            b.push(figure(&plot, histogram_caption(what, false), out));
             plots.push(plot);
         }
     }
@@ -605,9 +615,13 @@ fn differences(part: &Part) -> Vec<Block> {
                 .find(|(key, _)| key == k)
                 .map(|(_, v)| v.clone())
         };
-        let limited = get("training.train_limit")
-            .map(|n| format!(" This profile also trains on the first {n} training images only."))
-            .unwrap_or_default();
+        let limited = get("training.train_limit").map(|n| {
+            format!(
+                "this profile trains on the first {n} training images for {} epoch(s) only, \
+                 so its numbers show the structure, not the source's results",
+                get("training.epochs").unwrap_or_else(|| "?".into())
+            )
+        });
         match p.accuracy() {
             None => {
                 let share = p.diverged().iter().find_map(|r| metric(r, "class_0_share"));
@@ -620,12 +634,15 @@ fn differences(part: &Part) -> Vec<Block> {
                 items.push(format!(
                     "{name}: published {published:.4}, measured: every run diverged (test \
                      accuracy NaN){share_text}. The published number is a diverged network's \
-                     too, so the two agree in kind.{limited}"
+                     too, so the two agree in kind; the share differs only where the test set \
+                     does (this profile scores a subset when it sets `training.eval_limit`)."
                 ));
             }
             Some(s) if (s.mean - published).abs() < 5e-4 => {}
             Some(s) => {
-                let why = if s.n > 1 && (s.mean - published).abs() <= 2.0 * s.std {
+                let why = if let Some(limited) = &limited {
+                    limited.clone()
+                } else if s.n > 1 && (s.mean - published).abs() <= 2.0 * s.std {
                     "within two seed standard deviations: the source's one unseeded run is one \
                      draw from the same spread"
                         .to_string()
@@ -639,7 +656,7 @@ fn differences(part: &Part) -> Vec<Block> {
                     )
                 };
                 items.push(format!(
-                    "{name}: published {published:.4}, measured {} ({:+.4}): {why}.{limited}",
+                    "{name}: published {published:.4}, measured {} ({:+.4}): {why}.",
                     fmt_stat(&s),
                     s.mean - published
                 ));
@@ -857,7 +874,11 @@ fn variant(
         let m = Multiples::of_configs(title, &configs, Histograms::Weights, None, 1);
         if m.has_data() {
             let plot = render(&m, dir, &format!("{stem}-weights"))?;
-            b.push(figure(&plot, histogram_caption(Histograms::Weights), out));
+            b.push(figure(
+                &plot,
+                histogram_caption(Histograms::Weights, false),
+                out,
+            ));
             plots.push(plot);
         }
     }

@@ -88,10 +88,11 @@ fn lstm_notes(section: &Section) -> Vec<String> {
         ));
     } else {
         notes.push(format!(
-            "**What this profile shortened** (from the configuration): {epochs} epochs instead \
+            "**What this profile shortened** (from the configuration): {epochs} epoch{} instead \
              of the published 30, and {}, instead of every window of each split. That is \
              enough to show whether the published ordering appears, not the overfitting the \
              original saw after its first few epochs.",
+            if epochs == "1" { "" } else { "s" },
             windows.join(", ")
         ));
     }
