@@ -3,9 +3,14 @@
 //!
 //! The report is one list of blocks rendered twice, to Markdown and to HTML,
 //! so the two never say different things. Per study (and per configuration,
-//! when a study's runs were trained with more than one) it says what was run,
-//! gives the results table against the published numbers, shows the plots,
+//! when a study without grid axes was trained with more than one) it says what
+//! was run, gives the results against the published numbers, shows the plots,
 //! and lists every run id, so a reader can find each number in `results.h5`.
+//!
+//! What a section shows beyond that follows from what its runs contain (grid
+//! axes, a regression plateau, best-validation selection, BPTT norms), each in
+//! its own file under `report/`, so a new study of a known shape gets the same
+//! treatment without naming it anywhere.
 
 mod escape;
 mod factorial;

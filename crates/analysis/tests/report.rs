@@ -478,6 +478,10 @@ fn grid_section_has_the_table_heat_map_and_verdicts() {
         "{md}"
     );
     assert!(md.contains("| 0.8990 | 0.9457 | -0.3990 |"), "{md}");
+    assert!(
+        md.contains("Test loss: published 0.9457, measured 0.3000 (-0.6457)."),
+        "{md}"
+    );
     assert!(md.contains("is 0.0980 here"), "{md}");
 
     // The variant next to the grid point that differs only in the bug.

@@ -100,10 +100,13 @@ impl Lines {
             }
         }
         let (y, log_y) = y_range(&all, log);
-        let x = if !x0.is_finite() || x1 <= x0 {
+        // Per-epoch data gets half an epoch of margin, so one epoch is a visible point.
+        let x = if !x0.is_finite() {
             0.0..1.0
         } else if self.markers {
             x0 - 0.5..x1 + 0.5
+        } else if x1 <= x0 {
+            x0 - 1.0..x0 + 1.0
         } else {
             x0..x1
         };

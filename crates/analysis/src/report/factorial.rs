@@ -655,8 +655,16 @@ fn differences(part: &Part) -> Vec<Block> {
                         if s.n == 1 { "" } else { "s" }
                     )
                 };
+                let loss = match (p.published_metric("test_loss"), p.loss()) {
+                    (Some(pl), Some(l)) => format!(
+                        " Test loss: published {pl:.4}, measured {} ({:+.4}).",
+                        fmt_stat(&l),
+                        l.mean - pl
+                    ),
+                    _ => String::new(),
+                };
                 items.push(format!(
-                    "{name}: published {published:.4}, measured {} ({:+.4}): {why}.",
+                    "{name}: published {published:.4}, measured {} ({:+.4}): {why}.{loss}",
                     fmt_stat(&s),
                     s.mean - published
                 ));
