@@ -3,16 +3,29 @@
 //!
 //! The report is one list of blocks rendered twice, to Markdown and to HTML,
 //! so the two never say different things. Per study (and per configuration,
-//! when a study's runs were trained with more than one) it says what was run,
-//! gives the results table against the published numbers, shows the plots,
+//! when a study without grid axes was trained with more than one) it says what
+//! was run, gives the results against the published numbers, shows the plots,
 //! and lists every run id, so a reader can find each number in `results.h5`.
+//!
+//! What a section shows beyond that follows from what its runs contain (grid
+//! axes, a regression plateau, best-validation selection, BPTT norms), each in
+//! its own file under `report/`, so a new study of a known shape gets the same
+//! treatment without naming it anywhere.
 
-use std::fmt::Write as _;
+mod escape;
+mod factorial;
+mod notes;
+mod recurrent;
+mod render;
+mod selection;
+mod verdict;
+
 use std::path::{Path, PathBuf};
 
-use initlab_train::{RunRecord, RunStatus};
+use initlab_train::{point_name, RunRecord, RunStatus};
 use sha2::{Digest, Sha256};
 
+use self::render::{code, render_html, render_markdown, Block};
 use crate::plots::{write, write_atlas, write_study_plots, Group, Plot};
 use crate::{summarize, Error, Result, ResultsStore};
 
@@ -52,8 +65,8 @@ pub fn write_report(store: &ResultsStore) -> Result<Report> {
     let mut blocks = intro(runs, &sections, &results_sha256);
     for section in &sections {
         let dir = plots_dir.join(&section.plot_dir);
-        let plots = write_study_plots(&section.records, &dir)?;
-        blocks.extend(section.blocks(&plots, &out));
+        let (section_blocks, plots) = section.render(&dir, &out)?;
+        blocks.extend(section_blocks);
         all_plots.extend(plots);
     }
     let atlas = write_atlas(&plots_dir)?;
@@ -71,12 +84,6 @@ pub fn write_report(store: &ResultsStore) -> Result<Report> {
         plot: atlas.clone(),
     });
     all_plots.push(atlas);
-    blocks.push(Block::H(2, "Not plotted yet".into()));
-    blocks.push(Block::P(
-        "The hidden-state gradients through time of the recurrent studies: those studies have \
-         no runs yet."
-            .into(),
-    ));
 
     let markdown = out.join("report.md");
     let html = out.join("report.html");
@@ -103,19 +110,32 @@ struct Section {
     plot_dir: String,
     /// "" or " (configuration 2 of 3)".
     suffix: String,
+    /// The runs are points of a grid (axes or parts): one section holds the
+    /// whole grid, and `config` is its first point's.
+    grid: bool,
     records: Vec<RunRecord>,
 }
 
 impl Section {
     /// Groups records by study, then by shared configuration and backend,
-    /// in sorted order so the report does not depend on storage order.
-    fn split(records: Vec<RunRecord>) -> Vec<Section> {
+    /// in sorted order so the report does not depend on storage order. The
+    /// points of a grid differ in configuration by design, so a grid study's
+    /// runs are grouped by backend alone: its section compares the points.
+    fn split(mut records: Vec<RunRecord>) -> Vec<Section> {
+        records.sort_by(|a, b| {
+            (point_name(&a.grid, &a.label), a.replicate, &a.run_id).cmp(&(
+                point_name(&b.grid, &b.label),
+                b.replicate,
+                &b.run_id,
+            ))
+        });
         let mut sections: Vec<Section> = Vec::new();
         for r in records {
+            let grid = !r.grid.is_empty();
             let config = shared_config(&r.config_json);
-            let found = sections
-                .iter_mut()
-                .find(|s| s.study == r.study && s.config == config && s.backend == r.backend);
+            let found = sections.iter_mut().find(|s| {
+                s.study == r.study && s.backend == r.backend && (s.grid || s.config == config)
+            });
             match found {
                 Some(s) => s.records.push(r),
                 None => sections.push(Section {
@@ -124,6 +144,7 @@ impl Section {
                     backend: r.backend.clone(),
                     plot_dir: String::new(),
                     suffix: String::new(),
+                    grid,
                     records: vec![r],
                 }),
             }
@@ -150,23 +171,59 @@ impl Section {
         sections
     }
 
-    fn blocks(&self, plots: &[Plot], out: &Path) -> Vec<Block> {
+    /// The section's blocks and figures. What it shows follows from what the
+    /// runs contain: a grid of classifiers gets tables over its axes
+    /// ([`factorial`]), a grid of regressions with a plateau its escape
+    /// epochs ([`escape`]), runs selected by best validation their
+    /// checkpoints ([`selection`]), recurrent runs their gradients through
+    /// time ([`recurrent`]); runs with none of these (study 1) get the
+    /// generic table and plots alone.
+    fn render(&self, dir: &Path, out: &Path) -> Result<(Vec<Block>, Vec<Plot>)> {
         let mut b = vec![Block::H(
             2,
             format!("Study `{}`{}", code(&self.study), self.suffix),
         )];
         b.extend(self.what_was_run());
-        b.extend(self.results());
-        b.push(Block::H(3, "Plots".into()));
-        for plot in plots {
-            b.push(Block::Figure {
-                caption: plot_caption(&plot.name, &self.records),
-                src: relative(&plot.png, out),
-                plot: plot.clone(),
-            });
+        let mut plots = Vec::new();
+        if self.grid {
+            let (blocks, figures) = if self.records.iter().any(|r| !r.val_accuracy.is_empty()) {
+                factorial::blocks(self, dir, out)?
+            } else {
+                escape::blocks(self, dir, out)?
+            };
+            b.extend(blocks);
+            plots.extend(figures);
+        } else {
+            let selected = selection::applies(&self.records);
+            if selected {
+                b.extend(selection::table(self));
+            } else {
+                b.extend(self.results());
+            }
+            let recurrent = crate::plots::bptt::has_bptt(&self.records);
+            if recurrent {
+                b.extend(recurrent::ordering(self, selected));
+            }
+            b.extend(notes::study_notes(self));
+            let generic = write_study_plots(&self.records, dir)?;
+            b.push(Block::H(3, "Plots".into()));
+            for plot in &generic {
+                b.push(figure(plot, plot_caption(&plot.name, &self.records), out));
+            }
+            plots.extend(generic);
+            if selected {
+                let (blocks, figures) = selection::curves(self, dir, out)?;
+                b.extend(blocks);
+                plots.extend(figures);
+            }
+            if recurrent {
+                let (blocks, figures) = recurrent::blocks(self, dir, out, !selected)?;
+                b.extend(blocks);
+                plots.extend(figures);
+            }
         }
         b.extend(self.run_table());
-        b
+        Ok((b, plots))
     }
 
     fn what_was_run(&self) -> Vec<Block> {
@@ -179,14 +236,30 @@ impl Section {
             .iter()
             .filter(|r| r.status == RunStatus::Complete)
             .count();
-        let mut items = vec![format!(
-            "{} runs ({} complete, {} diverged): {} initializers × {} seeds.",
-            self.records.len(),
-            complete,
-            self.records.len() - complete,
-            groups.len(),
-            seeds_text(&groups)
-        )];
+        let mut items = vec![if self.grid {
+            format!(
+                "{} runs ({} complete, {} diverged): {} over {}, {} per grid point and \
+                 initializer.",
+                self.records.len(),
+                complete,
+                self.records.len() - complete,
+                plural(groups.len(), "initializer", "initializers"),
+                plural(grid_points(&self.records), "grid point", "grid points"),
+                seeds_per_point(&self.records)
+            )
+        } else {
+            format!(
+                "{} runs ({} complete, {} diverged): {} initializers × {} seeds.",
+                self.records.len(),
+                complete,
+                self.records.len() - complete,
+                groups.len(),
+                seeds_text(&groups)
+            )
+        }];
+        if self.grid {
+            items.extend(grid_axes(&self.records));
+        }
         for g in &groups {
             items.push(format!("`{}`: `{}`", code(&g.label), code(&g.initializer)));
         }
@@ -198,7 +271,13 @@ impl Section {
             training_text.push(format!("batch {bs}"));
         }
         if let Some(l) = get("train_limit") {
-            training_text.push(format!("first {l} training images"));
+            // Study 1's wording; the sequence studies' examples are not all images.
+            let mnist = config
+                .as_ref()
+                .and_then(|c| c.pointer("/data/dataset"))
+                .is_none_or(|d| d == "mnist");
+            let what = if mnist { "images" } else { "examples" };
+            training_text.push(format!("first {l} training {what}"));
         }
         let steps = self
             .records
@@ -239,13 +318,34 @@ impl Section {
              initializer included) is in the run table below."
                 .into(),
         );
+        let shared = if self.grid {
+            let first = self
+                .records
+                .first()
+                .map_or(String::new(), |r| point_name(&r.grid, &r.label));
+            let differ = differing_keys(&self.records);
+            format!(
+                "The configuration of the first grid point, `{}` (`config_json` without \
+                 `replicate` and `init`); between grid points these keys differ: {}.",
+                code(&first),
+                if differ.is_empty() {
+                    "none".to_string()
+                } else {
+                    differ
+                        .iter()
+                        .map(|k| format!("`{}`", code(k)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            )
+        } else {
+            "The configuration the runs share (`config_json` without `replicate` and `init`):"
+                .into()
+        };
         vec![
             Block::H(3, "What was run".into()),
             Block::Ul(items),
-            Block::P(
-                "The configuration the runs share (`config_json` without `replicate` and `init`):"
-                    .into(),
-            ),
+            Block::P(shared),
             Block::Code(self.config.clone()),
         ]
     }
@@ -335,12 +435,20 @@ impl Section {
             }
         };
         let short = |h: &str| h.chars().take(12).collect::<String>();
+        if self.grid {
+            sorted.sort_by_key(|r| point_name(&r.grid, &r.label));
+        }
         let rows = sorted
             .iter()
             .map(|r| {
+                let name = if self.grid {
+                    point_name(&r.grid, &r.label)
+                } else {
+                    r.label.clone()
+                };
                 vec![
                     format!("`{}`", code(&r.run_id)),
-                    format!("`{}`", code(&r.label)),
+                    format!("`{}`", code(&name)),
                     r.replicate.to_string(),
                     r.seed.to_string(),
                     r.status.as_str().to_string(),
@@ -364,7 +472,11 @@ impl Section {
             Block::Table {
                 head: [
                     "run id",
-                    "initializer",
+                    if self.grid {
+                        "grid point"
+                    } else {
+                        "initializer"
+                    },
                     "replicate",
                     "seed",
                     "status",
@@ -431,6 +543,125 @@ fn seeds_text(groups: &[Group]) -> String {
 
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A figure block, its PNG named relative to the report.
+fn figure(plot: &Plot, caption: String, out: &Path) -> Block {
+    Block::Figure {
+        caption,
+        src: relative(&plot.png, out),
+        plot: plot.clone(),
+    }
+}
+
+/// "1 seed" or "1–3 seeds": runs per (grid point, initializer).
+fn seeds_per_point(records: &[RunRecord]) -> String {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for r in records {
+        let name = point_name(&r.grid, &r.label);
+        match counts.iter_mut().find(|(n, _)| *n == name) {
+            Some(c) => c.1 += 1,
+            None => counts.push((name, 1)),
+        }
+    }
+    let lo = counts.iter().map(|c| c.1).min().unwrap_or(0);
+    let hi = counts.iter().map(|c| c.1).max().unwrap_or(0);
+    let n = if lo == hi {
+        lo.to_string()
+    } else {
+        format!("{lo}–{hi}")
+    };
+    format!("{n} seed{}", if hi == 1 { "" } else { "s" })
+}
+
+/// Distinct grid points (axes' values, initializer aside).
+fn grid_points(records: &[RunRecord]) -> usize {
+    let mut points: Vec<&Vec<(String, String)>> = records.iter().map(|r| &r.grid).collect();
+    points.sort();
+    points.dedup();
+    points.len()
+}
+
+/// One line per grid axis: its name and the values the runs took, in the
+/// order first seen.
+fn grid_axes(records: &[RunRecord]) -> Vec<String> {
+    let mut axes: Vec<(String, Vec<String>)> = Vec::new();
+    for r in records {
+        for (axis, value) in &r.grid {
+            match axes.iter_mut().find(|(a, _)| a == axis) {
+                Some((_, values)) if !values.contains(value) => values.push(value.clone()),
+                Some(_) => {}
+                None => axes.push((axis.clone(), vec![value.clone()])),
+            }
+        }
+    }
+    axes.into_iter()
+        .map(|(axis, values)| {
+            let values: Vec<String> = values.iter().map(|v| format!("`{}`", code(v))).collect();
+            format!("Grid axis `{}`: {}.", code(&axis), values.join(", "))
+        })
+        .collect()
+}
+
+/// `config_json` (without `replicate` and `init`) as dotted keys and values,
+/// so two grid points' configurations can be compared key by key.
+fn flat_config(config_json: &str) -> Vec<(String, String)> {
+    fn walk(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&key, v, out);
+                }
+            }
+            other => out.push((prefix.to_string(), other.to_string())),
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(&shared_config(config_json)) {
+        walk("", &v, &mut out);
+    }
+    out
+}
+
+/// Keys whose values differ between two flattened configurations (or that
+/// only one has).
+fn config_diff(a: &[(String, String)], b: &[(String, String)]) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for (k, v) in a {
+        if b.iter().find(|(kb, _)| kb == k).map(|(_, vb)| vb) != Some(v) {
+            keys.push(k.clone());
+        }
+    }
+    for (k, _) in b {
+        if !a.iter().any(|(ka, _)| ka == k) && !keys.contains(k) {
+            keys.push(k.clone());
+        }
+    }
+    keys.sort();
+    keys
+}
+
+/// The configuration keys that differ anywhere between a grid's points.
+fn differing_keys(records: &[RunRecord]) -> Vec<String> {
+    let Some(first) = records.first() else {
+        return Vec::new();
+    };
+    let base = flat_config(&first.config_json);
+    let mut keys: Vec<String> = Vec::new();
+    for r in records {
+        for k in config_diff(&base, &flat_config(&r.config_json)) {
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+    }
+    keys.sort();
+    keys
 }
 
 /// For an initializer whose first weight matrix is still exactly zero after
@@ -531,235 +762,6 @@ fn plot_caption(name: &str, records: &[RunRecord]) -> String {
     }
 }
 
-/// One piece of the report, rendered to Markdown and to HTML.
-///
-/// Text uses two inline marks, `code` and **bold**, which both renderers
-/// understand; [`code`] keeps a stored string from breaking out of a code span.
-enum Block {
-    H(u8, String),
-    P(String),
-    Ul(Vec<String>),
-    Code(String),
-    Table {
-        head: Vec<String>,
-        right: Vec<bool>,
-        rows: Vec<Vec<String>>,
-    },
-    Figure {
-        plot: Plot,
-        /// The PNG, relative to the report (Markdown shows it).
-        src: String,
-        caption: String,
-    },
-}
-
-fn render_markdown(blocks: &[Block]) -> String {
-    let mut md = String::new();
-    for block in blocks {
-        match block {
-            Block::H(level, text) => {
-                let _ = writeln!(md, "{} {text}\n", "#".repeat(usize::from(*level)));
-            }
-            Block::P(text) => {
-                let _ = writeln!(md, "{text}\n");
-            }
-            Block::Ul(items) => {
-                for item in items {
-                    let _ = writeln!(md, "- {item}");
-                }
-                md.push('\n');
-            }
-            Block::Code(text) => {
-                let _ = writeln!(md, "```\n{text}\n```\n");
-            }
-            Block::Table { head, right, rows } => {
-                let cell = |s: &str| s.replace('|', "\\|");
-                let _ = writeln!(
-                    md,
-                    "| {} |",
-                    head.iter().map(|h| cell(h)).collect::<Vec<_>>().join(" | ")
-                );
-                let _ = writeln!(
-                    md,
-                    "|{}|",
-                    right
-                        .iter()
-                        .map(|&r| if r { "---:" } else { "---" })
-                        .collect::<Vec<_>>()
-                        .join("|")
-                );
-                for row in rows {
-                    let _ = writeln!(
-                        md,
-                        "| {} |",
-                        row.iter().map(|c| cell(c)).collect::<Vec<_>>().join(" | ")
-                    );
-                }
-                md.push('\n');
-            }
-            Block::Figure { plot, src, caption } => {
-                let _ = writeln!(md, "![{}]({src})\n", plot.title);
-                let svg = src
-                    .strip_suffix(".png")
-                    .map_or(String::new(), |s| format!(" ([SVG]({s}.svg))"));
-                let _ = writeln!(md, "*{}.* {caption}{svg}\n", plot.title);
-            }
-        }
-    }
-    md
-}
-
-const CSS: &str = "
-body { font-family: system-ui, -apple-system, 'Segoe UI', 'DejaVu Sans', sans-serif;
-       margin: 0 auto; padding: 1.5em 2em 4em; max-width: 1180px; color: #1a1a1a;
-       line-height: 1.45; }
-h1 { font-size: 1.9em; border-bottom: 2px solid #ddd; padding-bottom: .2em; }
-h2 { font-size: 1.5em; margin-top: 2.2em; border-bottom: 1px solid #e3e3e3; }
-h3 { font-size: 1.2em; margin-top: 1.6em; }
-code, pre { font-family: 'DejaVu Sans Mono', Menlo, Consolas, monospace; font-size: .88em; }
-code { background: #f3f3f3; padding: 0 .25em; border-radius: 3px; }
-pre { background: #f6f6f6; padding: .8em 1em; border-radius: 4px; white-space: pre-wrap;
-      overflow-wrap: anywhere; }
-pre code { background: none; padding: 0; }
-.table { overflow-x: auto; }
-.wide table { font-size: .78em; }
-.wide td { white-space: nowrap; }
-td code { white-space: nowrap; }
-table { border-collapse: collapse; margin: .8em 0; font-size: .92em; }
-th, td { border: 1px solid #d8d8d8; padding: .3em .6em; }
-th { background: #f3f3f3; text-align: left; }
-td.r, th.r { text-align: right; font-variant-numeric: tabular-nums; }
-figure { margin: 1.4em 0; }
-figure svg { display: block; width: 100%; height: auto; border: 1px solid #eee; }
-figcaption { font-size: .92em; color: #333; margin-top: .4em; }
-.files { font-size: .85em; color: #666; }
-";
-
-fn render_html(blocks: &[Block]) -> Result<String> {
-    let mut html = String::from(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>initlab report</title>\n<style>",
-    );
-    html.push_str(CSS);
-    html.push_str("</style>\n</head>\n<body>\n");
-    for block in blocks {
-        match block {
-            Block::H(level, text) => {
-                let _ = writeln!(html, "<h{level}>{}</h{level}>", inline_html(text));
-            }
-            Block::P(text) => {
-                let _ = writeln!(html, "<p>{}</p>", inline_html(text));
-            }
-            Block::Ul(items) => {
-                html.push_str("<ul>\n");
-                for item in items {
-                    let _ = writeln!(html, "<li>{}</li>", inline_html(item));
-                }
-                html.push_str("</ul>\n");
-            }
-            Block::Code(text) => {
-                let _ = writeln!(html, "<pre><code>{}</code></pre>", escape(text));
-            }
-            Block::Table { head, right, rows } => {
-                let class = |i: usize| {
-                    if right.get(i) == Some(&true) {
-                        " class=\"r\""
-                    } else {
-                        ""
-                    }
-                };
-                // The run table's ten columns fit the page in a smaller font.
-                let wide = if head.len() > 8 { " wide" } else { "" };
-                let _ = write!(html, "<div class=\"table{wide}\"><table>\n<thead><tr>");
-                for (i, h) in head.iter().enumerate() {
-                    let _ = write!(html, "<th{}>{}</th>", class(i), inline_html(h));
-                }
-                html.push_str("</tr></thead>\n<tbody>\n");
-                for row in rows {
-                    html.push_str("<tr>");
-                    for (i, c) in row.iter().enumerate() {
-                        let _ = write!(html, "<td{}>{}</td>", class(i), inline_html(c));
-                    }
-                    html.push_str("</tr>\n");
-                }
-                html.push_str("</tbody>\n</table></div>\n");
-            }
-            Block::Figure { plot, src, caption } => {
-                let svg = std::fs::read_to_string(&plot.svg).map_err(|error| Error::Io {
-                    path: plot.svg.clone(),
-                    error,
-                })?;
-                let svg = svg.replacen(
-                    "<svg ",
-                    &format!("<svg role=\"img\" aria-label=\"{}\" ", escape(&plot.title)),
-                    1,
-                );
-                let svg_src = src
-                    .strip_suffix(".png")
-                    .map(|s| format!("{s}.svg"))
-                    .unwrap_or_default();
-                let _ = writeln!(
-                    html,
-                    "<figure id=\"{}\">\n{}<figcaption><b>{}.</b> {} <span class=\"files\">\
-                     (<a href=\"{}\">PNG</a>, <a href=\"{}\">SVG</a>)</span></figcaption>\n</figure>",
-                    escape(&src.trim_end_matches(".png").replace('/', "-")),
-                    svg.trim_start_matches(|c| c != '<'),
-                    escape(&plot.title),
-                    inline_html(caption),
-                    escape(src),
-                    escape(&svg_src)
-                );
-            }
-        }
-    }
-    html.push_str("</body>\n</html>\n");
-    Ok(html)
-}
-
-/// Escapes text for HTML.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// The two inline marks to HTML: `code` spans first, then **bold** outside them.
-fn inline_html(text: &str) -> String {
-    let mut out = String::new();
-    let mut bold = false;
-    for (i, part) in text.split('`').enumerate() {
-        if i % 2 == 1 {
-            let _ = write!(out, "<code>{}</code>", escape(part));
-            continue;
-        }
-        for (j, piece) in part.split("**").enumerate() {
-            if j > 0 {
-                out.push_str(if bold { "</b>" } else { "<b>" });
-                bold = !bold;
-            }
-            out.push_str(&escape(piece));
-        }
-    }
-    if bold {
-        out.push_str("</b>");
-    }
-    out
-}
-
-/// A stored string made safe inside a `code` span: a backtick would end it.
-fn code(s: &str) -> String {
-    s.replace('`', "'")
-}
-
 /// `config_json` without the keys that differ between a study's runs.
 fn shared_config(config_json: &str) -> String {
     match serde_json::from_str::<serde_json::Value>(config_json) {
@@ -821,14 +823,6 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn inline_marks_become_html_and_text_is_escaped() {
-        assert_eq!(
-            inline_html("a `x<y` **b** <c>"),
-            "a <code>x&lt;y</code> <b>b</b> &lt;c&gt;"
-        );
-    }
 
     #[test]
     fn study_names_cannot_leave_the_plots_folder() {

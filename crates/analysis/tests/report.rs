@@ -297,3 +297,370 @@ fn headless_chromium_renders_the_report() {
         "screenshot shows no plot ({colour} coloured pixels)"
     );
 }
+
+/// Writes `runs` to a fresh store and its report; returns the folder and report.md.
+fn report_of(runs: &[RunRecord]) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = ResultsStore::open(dir.path()).expect("store");
+    for r in runs {
+        store.save(r).expect("save");
+    }
+    store.rebuild().expect("rebuild");
+    write_report(&store).expect("report");
+    let md = std::fs::read_to_string(dir.path().join("report.md")).expect("report.md");
+    (dir, md)
+}
+
+/// A run of a grid point of a study shaped like mlp-depth: `grid` is
+/// `(axis, value)` pairs, `config` the configuration JSON besides `init`
+/// and `replicate`.
+fn grid_record(
+    id: &str,
+    grid: &[(&str, &str)],
+    label: &str,
+    spec: &str,
+    replicate: u32,
+    acc: f64,
+    config: &str,
+) -> RunRecord {
+    RunRecord {
+        study: "grid".into(),
+        initializer: spec.into(),
+        grid: grid
+            .iter()
+            .map(|(a, v)| (a.to_string(), v.to_string()))
+            .collect(),
+        config_json: format!(
+            r#"{{"init":{{"weight":"{label}"}},"replicate":{replicate},{config}}}"#
+        ),
+        published: None,
+        ..record(id, label, replicate, acc, 1.0)
+    }
+}
+
+/// Two activations × one optimizer × three initializers, two seeds each:
+/// ReLU follows the claimed ordering by far, tanh reverses it. A depth part
+/// whose deep N(0,1) point diverged, and the output-activation variant.
+fn grid_runs() -> Vec<RunRecord> {
+    let inits = [
+        ("normal", "normal(mean=0,std=1)"),
+        ("xavier-uniform", "xavier-uniform(gain=1)"),
+        ("zeros", "zeros"),
+    ];
+    let acc = |activation: &str, label: &str| match (activation, label) {
+        ("relu", "xavier-uniform") => [0.95, 0.96],
+        ("relu", "normal") => [0.80, 0.82],
+        ("relu", _) => [0.11, 0.11],
+        (_, "xavier-uniform") => [0.50, 0.52],
+        (_, "normal") => [0.60, 0.61],
+        _ => [0.90, 0.91],
+    };
+    let mut runs = Vec::new();
+    let mut n = 0;
+    for activation in ["relu", "tanh"] {
+        for (label, spec) in inits {
+            for (rep, a) in acc(activation, label).into_iter().enumerate() {
+                n += 1;
+                runs.push(grid_record(
+                    &format!("{n:016x}"),
+                    &[("part", "activations"), ("activation", activation), ("optimizer", "sgd")],
+                    label,
+                    spec,
+                    rep as u32,
+                    a,
+                    &format!(
+                        r#""model":{{"activation":"{activation}","output_activation":false}},"study":"grid","training":{{"optimizer":"sgd"}}"#
+                    ),
+                ));
+            }
+        }
+    }
+    for depth in ["1-hidden", "6-hidden"] {
+        for (label, spec) in inits {
+            n += 1;
+            let mut r = grid_record(
+                &format!("{n:016x}"),
+                &[("part", "depth"), ("depth", depth)],
+                label,
+                spec,
+                0,
+                0.5,
+                &format!(
+                    r#""model":{{"activation":"relu","hidden":"{depth}","output_activation":false}},"study":"grid","training":{{"batch_size":128,"optimizer":"sgd"}}"#
+                ),
+            );
+            if (depth, label) == ("1-hidden", "normal") {
+                r.published = Some(0.899);
+                r.published_metrics = vec![("test_loss".into(), 0.9457)];
+            }
+            if (depth, label) == ("6-hidden", "normal") {
+                r.status = RunStatus::Diverged;
+                r.test_accuracy = f64::NAN;
+                r.test_loss = f64::NAN;
+                r.published = Some(0.098);
+                r.metrics = vec![
+                    ("diverged_epoch".into(), 1.0),
+                    ("diverged_step".into(), 3.0),
+                    ("class_0_share".into(), 0.098),
+                ];
+                r.activations = ["layers.0", "layers.1", "layers.2"]
+                    .iter()
+                    .zip([12.5f32, 310.0, 7400.0])
+                    .map(|(layer, std)| ActivationStats {
+                        layer: layer.to_string(),
+                        std: [std, f32::NAN],
+                        ..r.activations[0].clone()
+                    })
+                    .collect();
+            }
+            runs.push(r);
+        }
+    }
+    n += 1;
+    let mut bug = grid_record(
+        &format!("{n:016x}"),
+        &[("part", "output-activation")],
+        "xavier-uniform",
+        "xavier-uniform(gain=1)",
+        0,
+        0.42,
+        r#""model":{"activation":"relu","output_activation":true},"study":"grid","training":{"optimizer":"sgd"}"#,
+    );
+    bug.published = Some(0.8647);
+    runs.push(bug);
+    runs
+}
+
+#[test]
+fn grid_section_has_the_table_heat_map_and_verdicts() {
+    let runs = grid_runs();
+    let (dir, md) = report_of(&runs);
+    // One section for the whole grid, every run listed under its grid point.
+    assert_eq!(md.matches("## Study `grid`").count(), 1, "{md}");
+    for r in &runs {
+        assert!(md.contains(r.run_id.as_str()), "{} missing", r.run_id);
+    }
+    // Columns are the initializers sorted by label: normal, xavier-uniform, zeros.
+    let relu = "| relu / sgd | 0.8100 ± 0.0141 | 0.9550 ± 0.0071 | 0.1100 ± 0.0000 |";
+    assert!(md.contains(relu), "row missing from:\n{md}");
+    let tanh = "| tanh / sgd | 0.6050 ± 0.0071 | 0.5100 ± 0.0141 | 0.9050 ± 0.0071 |";
+    assert!(md.contains(tanh), "row missing from:\n{md}");
+    assert!(md.contains("- **relu / sgd**: holds ("), "{md}");
+    assert!(md.contains("- **tanh / sgd**: does not hold ("), "{md}");
+    let heatmap = dir.path().join("plots/grid/activations-heatmap.png");
+    assert_png(&heatmap);
+    let svg = std::fs::read_to_string(dir.path().join("plots/grid/activations-heatmap.svg"))
+        .expect("heat-map svg");
+    for cell in [
+        "0.8100 ± 0.0141",
+        "0.9550 ± 0.0071",
+        "0.5100 ± 0.0141",
+        "0.9050 ± 0.0071",
+    ] {
+        assert!(svg.contains(cell), "{cell} not drawn in the heat map");
+    }
+    // Small multiples, one panel per configuration and one figure per layer.
+    assert_png(
+        &dir.path()
+            .join("plots/grid/activations-weights-layers.0.png"),
+    );
+    assert_png(
+        &dir.path()
+            .join("plots/grid/activations-activations-layers.0.png"),
+    );
+
+    // The depth part: divergence counted with its epoch, explained by the
+    // activation scale at initialization, the published numbers beside.
+    assert!(md.contains("| 1 of 1 (epoch 1) |"), "{md}");
+    assert!(md.contains("**Why `6-hidden · normal` diverged.**"), "{md}");
+    assert!(
+        md.contains("`layers.0` 12.5, `layers.1` 310, `layers.2` 7400"),
+        "{md}"
+    );
+    assert!(md.contains("| 0.8990 | 0.9457 | -0.3990 |"), "{md}");
+    assert!(
+        md.contains("Test loss: published 0.9457, measured 0.3000 (-0.6457)."),
+        "{md}"
+    );
+    assert!(md.contains("is 0.0980 here"), "{md}");
+
+    // The variant next to the grid point that differs only in the bug.
+    assert!(md.contains("**The output-activation bug.**"), "{md}");
+    assert!(
+        md.contains("`model.output_activation` = `true`")
+            && md.contains("`model.output_activation` = `false`"),
+        "{md}"
+    );
+    assert!(md.contains("| 0.4200 (1 seed) |"), "{md}");
+}
+
+/// A run of the adding problem: a regression grid of model × length.
+fn adding_record(id: &str, model: &str, length: &str, escape: Option<f64>) -> RunRecord {
+    let epochs = 5;
+    let val: Vec<f32> = (0..epochs)
+        .map(|e| match escape {
+            Some(x) if e as f64 + 1.0 >= x => 0.01,
+            _ => 0.17,
+        })
+        .collect();
+    let steps = 4;
+    let bptt = |name: &str, scale: f32| NamedTensor {
+        name: name.into(),
+        shape: vec![epochs + 1, steps],
+        values: (0..(epochs + 1) * steps)
+            .map(|i| scale * (1.0 + (i % steps) as f32))
+            .collect(),
+    };
+    let published = match length {
+        "150" => 55.0,
+        _ => 40.0,
+    };
+    RunRecord {
+        study: "adding".into(),
+        label: "identity".into(),
+        initializer: "identity(scale=0.01)".into(),
+        grid: vec![
+            ("model".into(), model.into()),
+            ("length".into(), length.into()),
+        ],
+        config_json: format!(
+            r#"{{"data":{{"dataset":"adding","escape_below":0.05,"length":{length}}},"init":{{}},"model":{{"cell":"{model}"}},"replicate":0,"study":"adding","training":{{"epochs":{epochs}}}}}"#
+        ),
+        test_accuracy: f64::NAN,
+        test_loss: f64::from(val[epochs - 1]),
+        published: None,
+        published_metrics: if model == "irnn" {
+            vec![("plateau_escape_epoch".into(), published)]
+        } else {
+            Vec::new()
+        },
+        metrics: escape
+            .map(|e| vec![("plateau_escape_epoch".into(), e)])
+            .unwrap_or_default(),
+        train_accuracy: Vec::new(),
+        val_accuracy: Vec::new(),
+        train_loss: val.clone(),
+        val_loss: val,
+        step_loss: vec![0.2; 20],
+        activations: Vec::new(),
+        bptt: vec![bptt("grad_h_norm", 1e-3), bptt("h_norm", 2.0)],
+        ..record(id, "identity", 0, f64::NAN, 1.0)
+    }
+}
+
+#[test]
+fn adding_section_gives_escape_epochs_never_and_bptt() {
+    let runs = [
+        adding_record("00000000000000c1", "irnn", "150", Some(3.0)),
+        adding_record("00000000000000c2", "irnn", "200", None),
+        adding_record("00000000000000c3", "lstm", "150", None),
+        adding_record("00000000000000c4", "lstm", "200", None),
+    ];
+    let (dir, md) = report_of(&runs);
+    assert!(md.contains("| `irnn` | 150 | 1 | 5 |"), "{md}");
+    assert!(
+        md.contains("| 3 | 55 | escaped -52 epochs from the published |"),
+        "{md}"
+    );
+    // Five epochs cannot show an escape published at 40: not "not reproduced".
+    assert!(
+        md.contains("| never | 40 | outside this profile's budget (5 epochs < 40) |"),
+        "{md}"
+    );
+    assert!(md.contains("1/6 ≈ 0.1667"), "{md}");
+    for name in ["val-mse", "bptt-grad", "bptt-h"] {
+        assert_png(&dir.path().join(format!("plots/adding/{name}.png")));
+    }
+    let svg = std::fs::read_to_string(dir.path().join("plots/adding/val-mse.svg")).expect("svg");
+    assert!(
+        svg.contains("always predicting 1"),
+        "plateau line unlabelled"
+    );
+    assert!(!md.contains("Not plotted yet"), "{md}");
+}
+
+/// A recurrent run (BPTT stored) of a plain study, published per initializer.
+fn recurrent_record(id: &str, label: &str, replicate: u32, acc: f64, published: f64) -> RunRecord {
+    let bptt = |name: &str| NamedTensor {
+        name: name.into(),
+        shape: vec![3, 5],
+        values: (0..15).map(|i| 0.1 * (1.0 + i as f32)).collect(),
+    };
+    RunRecord {
+        study: "rnn".into(),
+        config_json: format!(
+            r#"{{"init":{{"weight":"{label}"}},"replicate":{replicate},"study":"rnn","training":{{"batch_size":8,"epochs":2}}}}"#
+        ),
+        published: Some(published),
+        bptt: vec![bptt("grad_h_norm"), bptt("h_norm")],
+        ..record(id, label, replicate, acc, 1.0)
+    }
+}
+
+#[test]
+fn recurrent_section_judges_the_published_ordering_and_plots_bptt() {
+    let tiers = [
+        ("a", 0.60, 0.64),
+        ("b", 0.58, 0.55),
+        ("c", 0.30, 0.27),
+        ("d", 0.12, 0.11),
+    ];
+    let mut runs = Vec::new();
+    for (i, (label, acc, published)) in tiers.iter().enumerate() {
+        for rep in 0..2u32 {
+            runs.push(recurrent_record(
+                &format!("00000000000000{i}{rep}"),
+                label,
+                rep,
+                acc + 0.01 * f64::from(rep),
+                *published,
+            ));
+        }
+    }
+    let (dir, md) = report_of(&runs);
+    assert!(md.contains("{`a`, `b`} > {`c`} > {`d`}"), "{md}");
+    assert!(md.contains("**holds**"), "{md}");
+    for name in ["bptt-grad", "bptt-h", "accuracy-epoch"] {
+        assert_png(&dir.path().join(format!("plots/rnn/{name}.png")));
+    }
+    assert!(!md.contains("Not plotted yet"), "{md}");
+
+    // The same runs with the lowest tier on top: the ordering fails.
+    for r in runs.iter_mut().filter(|r| r.label == "d") {
+        r.test_accuracy = 0.9;
+    }
+    let (_, md) = report_of(&runs);
+    assert!(md.contains("**does not hold**"), "{md}");
+}
+
+#[test]
+fn selection_section_compares_best_validation_accuracy() {
+    let mut runs = Vec::new();
+    for (i, (label, best, published)) in [
+        ("good", 0.24, 0.2427),
+        ("fair", 0.16, 0.1691),
+        ("bad", 0.11, 0.1105),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut r = recurrent_record(&format!("00000000000000e{i}"), label, 0, 0.2, 0.0);
+        r.study = "lstm".into();
+        r.published = None;
+        r.published_metrics = vec![("best_val_accuracy".into(), *published)];
+        r.metrics = vec![
+            ("best_val_accuracy".into(), *best),
+            ("best_val_epoch".into(), 1.0),
+        ];
+        runs.push(r);
+    }
+    let (dir, md) = report_of(&runs);
+    assert!(
+        md.contains("| `good` | 1 | 0.2400 | 0.2427 | -0.0027 | 1 | 0.2000 | 0.3000 |"),
+        "{md}"
+    );
+    assert!(md.contains("**holds**"), "{md}");
+    for name in ["overfit-loss", "overfit-accuracy", "bptt-grad"] {
+        assert_png(&dir.path().join(format!("plots/lstm/{name}.png")));
+    }
+}

@@ -22,10 +22,10 @@ const LOG_RATIO: f64 = 10.0;
 const MAX_POINTS: usize = 600;
 
 /// One initializer's curve: the mean over seeds and the min–max band.
-struct Curve {
-    color: RGBColor,
+pub(super) struct Curve {
+    pub(super) color: RGBColor,
     /// `(x, mean, min, max)` over seeds, finite values only.
-    points: Vec<(f64, f64, f64, f64)>,
+    pub(super) points: Vec<(f64, f64, f64, f64)>,
 }
 
 /// A layer's name, its curves, and the (epoch count, colour) of the
@@ -33,20 +33,24 @@ struct Curve {
 type LayerCurves = (String, Vec<Curve>, Vec<(usize, RGBColor)>);
 
 /// A panel: one chart with its curves.
-struct Panel {
-    caption: String,
-    x_desc: String,
-    y_desc: String,
-    x: Range<f64>,
-    y: Range<f64>,
-    log_y: bool,
+pub(super) struct Panel {
+    pub(super) caption: String,
+    pub(super) x_desc: String,
+    pub(super) y_desc: String,
+    pub(super) x: Range<f64>,
+    pub(super) y: Range<f64>,
+    pub(super) log_y: bool,
     /// Draw a dot at every point (per-epoch data, where one epoch is one point).
-    markers: bool,
-    curves: Vec<Curve>,
+    pub(super) markers: bool,
+    pub(super) curves: Vec<Curve>,
     /// Curves whose every value is exactly zero: drawn on the bottom edge of a
     /// log axis (where zero cannot be) and named in `notes`.
-    zero_curves: Vec<(RGBColor, Vec<f64>)>,
-    notes: Vec<String>,
+    pub(super) zero_curves: Vec<(RGBColor, Vec<f64>)>,
+    pub(super) notes: Vec<String>,
+    /// Reference levels: a dashed horizontal line at `y`, labelled on the chart.
+    pub(super) hlines: Vec<(f64, RGBColor, String)>,
+    /// Marked positions: a dashed vertical line at `x` (a best epoch).
+    pub(super) vlines: Vec<(f64, RGBColor)>,
 }
 
 /// Per-seed series → per-index (mean, min, max) over the seeds that have a
@@ -71,7 +75,7 @@ fn across_seeds(series: &[Vec<f64>]) -> Vec<(f64, f64, f64)> {
         .collect()
 }
 
-fn to_f64(v: &[f32]) -> Vec<f64> {
+pub(super) fn to_f64(v: &[f32]) -> Vec<f64> {
     v.iter().map(|&x| f64::from(x)).collect()
 }
 
@@ -100,7 +104,7 @@ fn smooth(values: &[f32], window: usize) -> Vec<f64> {
 
 /// The value range of every curve; a log axis is used when it spans more than
 /// [`LOG_RATIO`] and every value is positive.
-fn y_range(curves: &[Curve], force_log: bool) -> (Range<f64>, bool) {
+pub(super) fn y_range(curves: &[Curve], force_log: bool) -> (Range<f64>, bool) {
     let mut lo = f64::INFINITY;
     let mut hi = f64::NEG_INFINITY;
     let mut min_pos = f64::INFINITY;
@@ -131,7 +135,7 @@ fn y_range(curves: &[Curve], force_log: bool) -> (Range<f64>, bool) {
 }
 
 /// The x range of epochs `1..=n`, with half an epoch of margin.
-fn epoch_range(n: usize) -> Range<f64> {
+pub(super) fn epoch_range(n: usize) -> Range<f64> {
     0.5..n.max(1) as f64 + 0.5
 }
 
@@ -179,7 +183,14 @@ fn draw_panel<DB: DrawingBackend>(
                         style::fmt_tick_in(*v, &p.x)
                     }
                 })
-                .y_label_formatter(&|v: &f64| style::fmt_tick_in(*v, &p.y))
+                // On a log axis every tick is far from zero: "0" would be a lie.
+                .y_label_formatter(&|v: &f64| {
+                    if p.log_y {
+                        style::fmt_tick(*v)
+                    } else {
+                        style::fmt_tick_in(*v, &p.y)
+                    }
+                })
                 .draw()?;
             let floor: f64 = $floor;
             let clamp = |v: f64| v.max(floor);
@@ -214,6 +225,30 @@ fn draw_panel<DB: DrawingBackend>(
                         )
                     }))?;
                 }
+            }
+            for (y, color, label) in &p.hlines {
+                let (x0, x1) = (p.x.start, p.x.end);
+                chart.draw_series(DashedLineSeries::new(
+                    vec![(x0, clamp(*y)), (x1, clamp(*y))],
+                    10,
+                    6,
+                    color.stroke_width(2),
+                ))?;
+                let font = style::legend_font().color(color);
+                chart.draw_series(std::iter::once(Text::new(
+                    label.clone(),
+                    (x0 + (x1 - x0) * 0.02, clamp(*y)),
+                    font.pos(Pos::new(HPos::Left, VPos::Bottom)),
+                )))?;
+            }
+            for (x, color) in &p.vlines {
+                let (y0, y1) = (clamp(p.y.start), p.y.end);
+                chart.draw_series(DashedLineSeries::new(
+                    vec![(*x, y0), (*x, y1)],
+                    8,
+                    6,
+                    color.stroke_width(2),
+                ))?;
             }
             for (color, xs) in &p.zero_curves {
                 chart.draw_series(xs.iter().map(|&x| {
@@ -253,7 +288,7 @@ fn seeds_label(g: &Group) -> String {
 }
 
 /// Draws a legend strip, then `panels` side by side below it.
-fn draw_panels<DB: DrawingBackend>(
+pub(super) fn draw_panels<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     legend: &[(String, RGBColor, Swatch)],
     panels: &[Panel],
@@ -332,6 +367,8 @@ impl EpochLoss {
             curves,
             zero_curves: Vec::new(),
             notes: Vec::new(),
+            hlines: Vec::new(),
+            vlines: Vec::new(),
         };
         EpochLoss {
             study: study.into(),
@@ -425,6 +462,8 @@ impl StepLoss {
                 curves,
                 zero_curves: Vec::new(),
                 notes: Vec::new(),
+                hlines: Vec::new(),
+                vlines: Vec::new(),
             },
         }
     }
@@ -560,6 +599,8 @@ impl GradFlow {
                         .map(|(n, color)| (color, (1..=n).map(|e| e as f64).collect()))
                         .collect(),
                     notes,
+                    hlines: Vec::new(),
+                    vlines: Vec::new(),
                 }
             })
             .collect();

@@ -60,6 +60,8 @@ struct Layer {
 
 struct Panel {
     caption: String,
+    /// The layer it shows (`layers.0`), for figures of one layer.
+    layer: String,
     /// What the x axis measures.
     x_desc: &'static str,
     x: Range<f64>,
@@ -194,11 +196,12 @@ pub(crate) struct Multiples {
     title: String,
     columns: usize,
     legend: Vec<(String, RGBColor, Swatch)>,
-    panels: Vec<Panel>,
+    /// `None`: an empty cell (a shallower network's missing layer).
+    panels: Vec<Option<Panel>>,
 }
 
 impl Multiples {
-    fn new(title: String, columns: usize, labels: [&str; 2], panels: Vec<Panel>) -> Self {
+    fn new(title: String, columns: usize, labels: [&str; 2], panels: Vec<Option<Panel>>) -> Self {
         let grey = RGBColor(90, 90, 90);
         Multiples {
             title,
@@ -218,31 +221,9 @@ impl Multiples {
         let mut columns = 0;
         for g in groups {
             let Some(run) = g.runs.first() else { continue };
-            let mut row = 0;
-            for before in run.initial_params.iter().filter(|t| t.shape.len() >= 2) {
-                let Some(after) = run.final_params.iter().find(|t| t.name == before.name) else {
-                    continue;
-                };
-                let range = value_range([before.values.as_slice(), after.values.as_slice()]);
-                let shape: Vec<String> = before.shape.iter().map(usize::to_string).collect();
-                panels.push(Panel {
-                    caption: format!("{} · {} ({})", g.label, before.name, shape.join("×")),
-                    x_desc: "weight value",
-                    layers: two_layers(
-                        histogram(&before.values, &range),
-                        histogram(&after.values, &range),
-                        g.color,
-                    ),
-                    x: range,
-                    notes: vec![format!(
-                        "std {} → {}",
-                        fmt_std(std_dev(&before.values)),
-                        fmt_std(std_dev(&after.values))
-                    )],
-                });
-                row += 1;
-            }
-            columns = columns.max(row);
+            let row = weight_panels(&g.label, run, g.color);
+            columns = columns.max(row.len());
+            panels.extend(row.into_iter().map(Some));
         }
         let title = format!(
             "{study}: weights before and after training (first seed of each initializer; own x-axis per panel)"
@@ -262,33 +243,9 @@ impl Multiples {
         let mut columns = 0;
         for g in groups {
             let Some(run) = g.runs.first() else { continue };
-            for a in &run.activations {
-                let pct = |f: f32| format!("{:.0} %", 100.0 * f);
-                let fractions = |h: &[f32]| h.iter().map(|&f| f64::from(f)).collect();
-                panels.push(Panel {
-                    caption: format!("{} · {} output", g.label, a.layer),
-                    x_desc: "activation value",
-                    x: f64::from(a.range[0])..f64::from(a.range[1]),
-                    layers: two_layers(
-                        fractions(&a.histogram[0]),
-                        fractions(&a.histogram[1]),
-                        g.color,
-                    ),
-                    notes: vec![
-                        format!(
-                            "dead units {} → {}",
-                            pct(a.dead_fraction[0]),
-                            pct(a.dead_fraction[1])
-                        ),
-                        format!(
-                            "outputs in flat region {} → {}",
-                            pct(a.flat_fraction[0]),
-                            pct(a.flat_fraction[1])
-                        ),
-                    ],
-                });
-            }
-            columns = columns.max(run.activations.len());
+            let row = activation_panels(&g.label, run, g.color);
+            columns = columns.max(row.len());
+            panels.extend(row.into_iter().map(Some));
         }
         let title = format!(
             "{study}: hidden-layer outputs on fixed validation images (first seed of each initializer)"
@@ -301,9 +258,71 @@ impl Multiples {
         )
     }
 
+    /// Small multiples for a grid of configurations, one run each: with few
+    /// configurations one row per configuration and one column per layer
+    /// (rows padded where a shallower network has fewer layers); with many,
+    /// one panel per configuration for `layer` alone, `columns` to a row.
+    pub(crate) fn of_configs(
+        title: String,
+        configs: &[ConfigRun],
+        what: Histograms,
+        layer: Option<&str>,
+        columns: usize,
+    ) -> Self {
+        let panels_of = |c: &ConfigRun| match what {
+            Histograms::Weights => weight_panels(&c.name, c.run, c.color),
+            Histograms::Activations => {
+                let mut panels = activation_panels(&c.name, c.run, c.color);
+                // The activation scale is what separates a grid's points (and
+                // what explodes in a deep N(0, 1) network): print it.
+                for (p, a) in panels.iter_mut().zip(&c.run.activations) {
+                    p.caption = p.caption.trim_end_matches(" output").to_string();
+                    p.notes.push(format!(
+                        "std {} → {}",
+                        fmt_std(f64::from(a.std[0])),
+                        fmt_std(f64::from(a.std[1]))
+                    ));
+                }
+                panels
+            }
+        };
+        let labels = match what {
+            Histograms::Weights => ["before training", "after training"],
+            Histograms::Activations => ["at initialization", "after training"],
+        };
+        let mut panels = Vec::new();
+        match layer {
+            Some(layer) => {
+                for c in configs {
+                    let found = panels_of(c).into_iter().find(|p| p.layer == layer);
+                    panels.push(found);
+                }
+                Multiples::new(title, columns, labels, panels)
+            }
+            None => {
+                let rows: Vec<Vec<Panel>> = configs.iter().map(panels_of).collect();
+                let columns = rows.iter().map(Vec::len).max().unwrap_or(1);
+                for (row, c) in rows.into_iter().zip(configs) {
+                    let n = row.len();
+                    // The row's configuration is named once, in its first panel.
+                    let prefix = format!("{} · ", c.name);
+                    let row = row.into_iter().enumerate().map(|(i, mut p)| {
+                        if i > 0 {
+                            p.caption = p.caption.trim_start_matches(&prefix).to_string();
+                        }
+                        p
+                    });
+                    panels.extend(row.map(Some));
+                    panels.extend((n..columns).map(|_| None));
+                }
+                Multiples::new(title, columns, labels, panels)
+            }
+        }
+    }
+
     /// Whether there is anything to draw.
     pub(crate) fn has_data(&self) -> bool {
-        !self.panels.is_empty()
+        self.panels.iter().any(Option::is_some)
     }
 
     fn rows(&self) -> usize {
@@ -327,6 +346,83 @@ fn two_layers(filled: Vec<f64>, line: Vec<f64>, color: RGBColor) -> Vec<Layer> {
     ]
 }
 
+/// One run of a grid, named by its configuration, in its colour.
+pub(crate) struct ConfigRun<'a> {
+    pub name: String,
+    pub color: RGBColor,
+    pub run: &'a initlab_train::RunRecord,
+}
+
+/// Which histograms a figure of configurations shows.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Histograms {
+    /// Every weight matrix, before and after training.
+    Weights,
+    /// Every hidden layer's outputs, at initialization and after training.
+    Activations,
+}
+
+/// A run's weight matrices, before (filled) and after (line) training.
+fn weight_panels(name: &str, run: &initlab_train::RunRecord, color: RGBColor) -> Vec<Panel> {
+    let mut panels = Vec::new();
+    for before in run.initial_params.iter().filter(|t| t.shape.len() >= 2) {
+        let Some(after) = run.final_params.iter().find(|t| t.name == before.name) else {
+            continue;
+        };
+        let range = value_range([before.values.as_slice(), after.values.as_slice()]);
+        let shape: Vec<String> = before.shape.iter().map(usize::to_string).collect();
+        panels.push(Panel {
+            caption: format!("{} · {} ({})", name, before.name, shape.join("×")),
+            layer: before.name.trim_end_matches(".weight").to_string(),
+            x_desc: "weight value",
+            layers: two_layers(
+                histogram(&before.values, &range),
+                histogram(&after.values, &range),
+                color,
+            ),
+            x: range,
+            notes: vec![format!(
+                "std {} → {}",
+                fmt_std(std_dev(&before.values)),
+                fmt_std(std_dev(&after.values))
+            )],
+        });
+    }
+    panels
+}
+
+/// A run's hidden-layer outputs, at initialization (filled) and after training (line).
+fn activation_panels(name: &str, run: &initlab_train::RunRecord, color: RGBColor) -> Vec<Panel> {
+    let pct = |f: f32| format!("{:.0} %", 100.0 * f);
+    let fractions = |h: &[f32]| h.iter().map(|&f| f64::from(f)).collect();
+    run.activations
+        .iter()
+        .map(|a| Panel {
+            caption: format!("{} · {} output", name, a.layer),
+            layer: a.layer.clone(),
+            x_desc: "activation value",
+            x: f64::from(a.range[0])..f64::from(a.range[1]),
+            layers: two_layers(
+                fractions(&a.histogram[0]),
+                fractions(&a.histogram[1]),
+                color,
+            ),
+            notes: vec![
+                format!(
+                    "dead units {} → {}",
+                    pct(a.dead_fraction[0]),
+                    pct(a.dead_fraction[1])
+                ),
+                format!(
+                    "outputs in flat region {} → {}",
+                    pct(a.flat_fraction[0]),
+                    pct(a.flat_fraction[1])
+                ),
+            ],
+        })
+        .collect()
+}
+
 impl Figure for Multiples {
     fn size(&self) -> (u32, u32) {
         (
@@ -347,7 +443,9 @@ impl Figure for Multiples {
             .iter()
             .zip(&self.panels)
         {
-            draw_panel(cell, panel)?;
+            if let Some(panel) = panel {
+                draw_panel(cell, panel)?;
+            }
         }
         Ok(())
     }
@@ -382,6 +480,7 @@ impl Atlas {
                 }
                 Ok(Panel {
                     caption: name.to_string(),
+                    layer: String::new(),
                     x_desc: "weight value",
                     layers: vec![Layer {
                         fractions: histogram(&values, &range),

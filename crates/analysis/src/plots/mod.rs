@@ -9,9 +9,12 @@
 //! colour in every figure, so a reader can compare figures at a glance.
 
 mod bars;
+pub(crate) mod bptt;
 mod curves;
+pub(crate) mod heatmap;
 mod hist;
-mod style;
+pub(crate) mod multiples;
+pub(crate) mod style;
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +24,7 @@ use plotters::prelude::*;
 
 use crate::{Error, Result};
 
+pub(crate) use self::hist::{ConfigRun, Histograms, Multiples};
 pub(crate) use self::style::Palette;
 
 /// One figure, written as `<name>.png` and `<name>.svg` in the same folder.
@@ -136,8 +140,12 @@ pub(crate) trait Figure {
 pub(crate) type DrawResult<DB> =
     std::result::Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
-/// Draws `figure` as `dir/<name>.svg` and `dir/<name>.png`.
-fn render(figure: &impl Figure, dir: &Path, name: &str) -> Result<Plot> {
+/// Draws `figure` as `dir/<name>.svg` and `dir/<name>.png` (`dir` created if missing).
+pub(crate) fn render(figure: &impl Figure, dir: &Path, name: &str) -> Result<Plot> {
+    std::fs::create_dir_all(dir).map_err(|error| Error::Io {
+        path: dir.to_path_buf(),
+        error,
+    })?;
     let svg_path = dir.join(format!("{name}.svg"));
     let png_path = dir.join(format!("{name}.png"));
     style::register_fonts().map_err(|m| drawing_error(&png_path, m))?;

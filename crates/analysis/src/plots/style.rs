@@ -57,7 +57,7 @@ pub(crate) fn legend_font() -> TextStyle<'static> {
 pub(crate) struct Palette;
 
 impl Palette {
-    const COLORS: [RGBColor; 10] = [
+    const COLORS: [RGBColor; 12] = [
         RGBColor(0, 114, 178),   // blue
         RGBColor(213, 94, 0),    // vermillion
         RGBColor(0, 158, 115),   // bluish green
@@ -68,9 +68,11 @@ impl Palette {
         RGBColor(128, 80, 30),   // brown
         RGBColor(90, 90, 150),   // slate
         RGBColor(120, 120, 120), // grey
+        RGBColor(160, 30, 60),   // crimson
+        RGBColor(110, 130, 20),  // olive
     ];
 
-    /// The colour of the `i`-th initializer (cycling past ten).
+    /// The colour of the `i`-th initializer (cycling past twelve).
     pub(crate) fn color(i: usize) -> RGBColor {
         Self::COLORS[i % Self::COLORS.len()]
     }
