@@ -65,7 +65,7 @@ enum Command {
     /// Reads results.h5 and nothing else: no dataset, no study file. `reproduce`
     /// writes the same report when it finishes.
     Report(report::Args),
-    /// The project's test command: download, `cargo test --workspace`, smoke profile with --check.
+    /// The project's test command: download, `cargo test --workspace --release`, smoke profile with --check.
     ///
     /// The smoke profile trains into a fresh target/initlab-smoke/ and compares each
     /// study with its snapshot in snapshots/.

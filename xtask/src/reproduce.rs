@@ -133,6 +133,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut all_records = Vec::new();
     let mut drift = Vec::new();
     for (study, runs) in studies.iter().zip(&plans) {
+        if let Some(why) = study.skipped(args.profile) {
+            eprintln!(
+                "{}: not in profile {}: {why}",
+                study.info.name,
+                args.profile.name()
+            );
+            continue;
+        }
         let todo: Vec<RunSpec> = runs
             .iter()
             .filter(|r| !store.run_path(&r.id).is_file())
@@ -348,6 +356,14 @@ fn dry_run(
     );
     let (mut all_seconds, mut all_wall) = (0.0, 0.0);
     for (study, runs) in studies.iter().zip(plans) {
+        if let Some(why) = study.skipped(args.profile) {
+            println!(
+                "{:<14} not in profile {}: {why}",
+                study.info.name,
+                args.profile.name()
+            );
+            continue;
+        }
         let todo: Vec<RunSpec> = runs
             .iter()
             .filter(|r| !store.run_path(&r.id).is_file())

@@ -10,7 +10,7 @@ use crate::torch_env::{self, TorchEnv};
 use crate::{paths, reproduce};
 
 /// Run every test: fetch the data (from the mirror when set), `cargo test
-/// --workspace`, then the smoke profile of every study checked against snapshots/.
+/// --workspace --release`, then the smoke profile of every study checked against snapshots/.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     #[command(flatten)]
@@ -28,10 +28,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    eprintln!("== cargo test --workspace");
+    // Release, like the xtask that runs the smoke grid: the optimized
+    // dependencies are built once for both, not once per profile.
+    eprintln!("== cargo test --workspace --release");
     let status = Command::new(&cargo)
         .current_dir(paths::project_root())
-        .args(["test", "--workspace"])
+        .args(["test", "--workspace", "--release"])
         .env("INITLAB_CACHE", cache.dir())
         .status()
         .with_context(|| format!("running {cargo} test"))?;

@@ -205,6 +205,9 @@ pub struct ProfileOverride {
     /// Run only these labels of an axis (or of the parts' axis, `initializer`).
     #[serde(default)]
     pub only: BTreeMap<String, Vec<String>>,
+    /// Why the study has no runs under this profile (a study too long for
+    /// `quick`): the profile trains nothing and says this instead.
+    pub skip: Option<String>,
 }
 
 /// Grid choices made on the command line, applied over a profile's: `only`
@@ -415,7 +418,7 @@ impl Study {
                 continue;
             }
             let runs = self.runs(profile, BackendKind::DEFAULT)?;
-            if runs.is_empty() {
+            if runs.is_empty() && self.skipped(profile).is_none() {
                 return Err(self.invalid(format!("profile {} has no runs", profile.name())));
             }
             let mut ids: Vec<(&str, String)> =
@@ -514,6 +517,11 @@ impl Study {
         self.runs_with(profile, backend, &Overrides::default())
     }
 
+    /// Why the study trains nothing under `profile`, when its file says so.
+    pub fn skipped(&self, profile: Profile) -> Option<&str> {
+        self.profiles.get(&profile)?.skip.as_deref()
+    }
+
     /// [`runs`](Self::runs) with command-line [`Overrides`] over the profile.
     pub fn runs_with(
         &self,
@@ -522,6 +530,9 @@ impl Study {
         extra: &Overrides,
     ) -> Result<Vec<RunSpec>> {
         self.check_labels("--only", extra.only.iter().map(|(a, l)| (a, l.as_slice())))?;
+        if self.skipped(profile).is_some() {
+            return Ok(Vec::new());
+        }
         let mut over = self.profiles.get(&profile).cloned().unwrap_or_default();
         over.only.extend(extra.only.clone());
         // The profile's own keys win over its `set`, the command line over both.

@@ -16,12 +16,13 @@
 
 use std::path::PathBuf;
 
-use initlab_data::{Cache, Manifest, Mnist};
+use initlab_data::{Cache, Manifest};
 use initlab_train::{
-    dispatch, BackendKind, ClassificationData, DataConfig, OptimizerConfig, Profile, RunLabels,
-    RunRecord, RunSpec, RunStatus, Study,
+    dispatch, BackendKind, OptimizerConfig, Profile, RunLabels, RunRecord, RunSpec, RunStatus,
+    Silent, Sources, Study, Task, TaskSet,
 };
 
+#[allow(dead_code)]
 mod common;
 
 // Measured (libtorch 2.9.0 CPU, 2 cores): ndarray and tch differ by at most
@@ -45,6 +46,30 @@ const STEP_LOSS_REL: f64 = 1e-5;
 /// the same run's two-seed spread.
 const FRACTION_OF_SEED_SPREAD: f64 = 0.25;
 
+/// Below this relative difference two test losses are equal up to float
+/// rounding: a zeros run's seeds differ only in batch order and can be that
+/// close (mlp-depth's: 2.1e-7 between seeds, 5.2e-7 between backends).
+const ROUNDING_REL: f64 = 1e-6;
+/// Smoke runs whose trajectory is chaotic: N(0,1), U(−1,1) and clipped N(0,1)
+/// on a recurrent matrix of n = 128 (rnn-mnist) or 360 (lstm-maestro) give it
+/// a spectral radius near std·√n ≈ 11–19, so the recurrence amplifies any
+/// rounding difference, and saturated units' near-zero gradients get
+/// full-size Adam updates whose sign rounding picks. From identical weights
+/// the two backends agree on the first step's loss (≤ 2.1e-7) and then part
+/// by as much as two seeds do (measured: test loss 3.0e-2 to 6.3e-2 relative
+/// for rnn-mnist, seeds 5.3e-2 to 9.6e-2; 5.1e-4 to 3.0e-3 for lstm-maestro,
+/// seeds 2.4e-3 to 3.9e-3). For these only the initial weights, the status and
+/// the first step are compared: their numbers in the report are one sample of
+/// a chaotic process, on either backend.
+const CHAOTIC: &[(&str, &str)] = &[
+    ("rnn-mnist", "normal"),
+    ("rnn-mnist", "uniform"),
+    ("rnn-mnist", "truncated-normal"),
+    ("lstm-maestro", "normal"),
+    ("lstm-maestro", "uniform"),
+    ("lstm-maestro", "truncated-normal"),
+];
+
 /// The fixture-sized MLP of `tests/training.rs`, with Adam as the studies use.
 fn fixture(weight: &str, master_seed: u64, backend: BackendKind) -> RunSpec {
     let adam = OptimizerConfig::Adam {
@@ -56,7 +81,7 @@ fn fixture(weight: &str, master_seed: u64, backend: BackendKind) -> RunSpec {
     common::mlp_spec("tch-equivalence", weight, adam, 3, master_seed, backend)
 }
 
-fn train(spec: &RunSpec, data: &ClassificationData) -> RunRecord {
+fn train(spec: &RunSpec, data: &dyn Task) -> RunRecord {
     dispatch(spec.backend, common::Train(spec, data)).expect("compiled backend")
 }
 
@@ -72,6 +97,8 @@ fn other_seed(spec: &RunSpec, master_seed: u64) -> RunSpec {
             label: spec.label.clone(),
             initializer: spec.initializer.clone(),
             published: spec.published,
+            grid: spec.grid.clone(),
+            published_metrics: spec.published_metrics.clone(),
         },
         spec.plan.clone(),
     )
@@ -144,9 +171,10 @@ fn tch_gives_the_same_outputs_twice() {
     assert_eq!(a.outputs_sha256, a.compute_outputs_sha256());
 }
 
-/// MNIST from the cache `cargo xtask test` filled (`INITLAB_CACHE`); without
-/// that variable, from the default cache when present.
-fn mnist() -> Option<Mnist> {
+/// The datasets `cargo xtask test` fetched (`INITLAB_CACHE`, after the
+/// ndarray smoke profile filled it); without that variable, the default cache
+/// when it holds them. `None` skips the smoke checks.
+fn datasets() -> Option<(Manifest, Cache)> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let manifest = Manifest::load(&root.join("datasets/manifest.toml")).expect("manifest");
     let required = std::env::var_os("INITLAB_CACHE");
@@ -154,8 +182,9 @@ fn mnist() -> Option<Mnist> {
         .clone()
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("datasets/cache"));
-    match Mnist::load(&manifest, &Cache::new(dir.clone(), None).offline()) {
-        Ok(m) => Some(m),
+    let cache = Cache::new(dir.clone(), None).offline();
+    match initlab_data::Mnist::load(&manifest, &cache) {
+        Ok(_) => Some((manifest, cache)),
         Err(e) if required.is_some() => panic!("MNIST in {}: {e}", dir.display()),
         Err(e) => {
             eprintln!(
@@ -167,35 +196,59 @@ fn mnist() -> Option<Mnist> {
     }
 }
 
-#[test]
-fn every_study_smoke_profile_matches_ndarray() {
-    let Some(mnist) = mnist() else { return };
+/// Every study's smoke runs for `backend`, with their tasks (the embedding
+/// table trained on ndarray, as the ndarray smoke profile cached it, so both
+/// backends start from the same table).
+fn smoke(sources: &Sources, backend: BackendKind) -> Vec<(String, Vec<RunSpec>, TaskSet)> {
     let experiments = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
     let names = Study::names(&experiments);
     assert!(!names.is_empty());
-    for name in names {
-        let study = Study::find(&experiments, &name).expect("study");
-        let DataConfig::Mnist {
-            validation_fraction,
-        } = study.data;
-        let data = ClassificationData::mnist(&mnist, validation_fraction, study.info.master_seed);
-        let nd_runs = study
-            .runs(Profile::Smoke, BackendKind::Ndarray)
-            .expect("runs");
-        let tch_runs = study.runs(Profile::Smoke, BackendKind::Tch).expect("runs");
-        for (nd_spec, tch_spec) in nd_runs.iter().zip(&tch_runs) {
+    names
+        .into_iter()
+        .map(|name| {
+            let study = Study::find(&experiments, &name).expect("study");
+            let runs = study.runs(Profile::Smoke, backend).expect("runs");
+            let mut tasks = TaskSet::default();
+            tasks.add(&runs, sources).expect("smoke data");
+            (name, runs, tasks)
+        })
+        .collect()
+}
+
+#[test]
+fn every_study_smoke_profile_matches_ndarray() {
+    let Some((manifest, cache)) = datasets() else {
+        return;
+    };
+    let sources = Sources::new(&manifest, &cache, BackendKind::Ndarray, &Silent);
+    let tch_studies = smoke(&sources, BackendKind::Tch);
+    let mut failures = Vec::new();
+    for (name, nd_runs, tasks) in smoke(&sources, BackendKind::Ndarray) {
+        let (_, tch_runs, _) = tch_studies
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .expect("same studies");
+        assert_eq!(nd_runs.len(), tch_runs.len(), "{name}");
+        for (nd_spec, tch_spec) in nd_runs.iter().zip(tch_runs) {
             assert_eq!(nd_spec.seed, tch_spec.seed);
-            let nd = train(nd_spec, &data);
-            let tch = train(tch_spec, &data);
+            let task = tasks.get(nd_spec).expect("task");
+            let nd = train(nd_spec, task);
+            let tch = train(tch_spec, task);
             let what = format!("{name} {}", nd_spec.label);
             assert_eq!(nd.init_sha256, tch.init_sha256, "{what}");
             assert_eq!(nd.status, tch.status, "{what}");
             if nd.status == RunStatus::Diverged {
                 continue;
             }
-            let seed2 = train(&other_seed(nd_spec, study.info.master_seed), &data);
+            let seed2 = train(&other_seed(nd_spec, nd_spec.master_seed), task);
             let loss = (nd.test_loss - tch.test_loss).abs() / nd.test_loss;
+            // Regression (the adding problem) has no accuracy: NaN on both.
             let acc = (nd.test_accuracy - tch.test_accuracy).abs();
+            let acc = if acc.is_nan() && nd.test_accuracy.is_nan() && tch.test_accuracy.is_nan() {
+                0.0
+            } else {
+                acc
+            };
             let seed_loss = (nd.test_loss - seed2.test_loss).abs() / nd.test_loss;
             let seed_acc = (nd.test_accuracy - seed2.test_accuracy).abs();
             let steps = max_rel(&nd.step_loss, &tch.step_loss);
@@ -211,38 +264,54 @@ fn every_study_smoke_profile_matches_ndarray() {
                 nd.wall_seconds,
                 tch.wall_seconds,
             );
-            assert!(
-                loss <= SMOKE_LOSS_REL,
-                "{what}: test loss rel diff {loss:e}"
-            );
-            assert!(
-                loss <= FRACTION_OF_SEED_SPREAD * seed_loss,
-                "{what}: test loss rel diff {loss:e}, two seeds {seed_loss:e}"
-            );
-            assert!(acc <= SMOKE_ACC_ABS + 1e-9, "{what}: accuracy diff {acc}");
-            assert!(
-                steps <= STEP_LOSS_REL,
-                "{what}: step loss rel diff {steps:e}"
-            );
+            // Every run: the first step's loss is the same function of the same
+            // weights and batch on both backends.
+            let first = max_rel(&nd.step_loss[..1], &tch.step_loss[..1]);
+            eprintln!("{what}: first step's loss rel diff {first:.2e}");
+            if first > STEP_LOSS_REL {
+                failures.push(format!("{what}: first step's loss rel diff {first:e}"));
+            }
+            // Past the first step a chaotic run's trajectory is not a property
+            // of the config (see CHAOTIC); every other run's backend difference
+            // is a small fraction of what a second seed moves it, or rounding.
+            let chaotic = CHAOTIC.contains(&(name.as_str(), nd_spec.label.as_str()));
+            if !chaotic && loss > (FRACTION_OF_SEED_SPREAD * seed_loss).max(ROUNDING_REL) {
+                failures.push(format!(
+                    "{what}: test loss rel diff {loss:e}, two seeds {seed_loss:e}"
+                ));
+            }
+            // Study 1, where the absolute bounds were measured: also within them.
+            if name == "mlp-keras"
+                && (loss > SMOKE_LOSS_REL || acc > SMOKE_ACC_ABS + 1e-9 || steps > STEP_LOSS_REL)
+            {
+                failures.push(format!(
+                    "{what}: test loss rel diff {loss:e}, accuracy diff {acc}, step loss rel diff {steps:e}"
+                ));
+            }
         }
     }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
 fn a_smoke_run_on_tch_repeats_bit_for_bit() {
-    let Some(mnist) = mnist() else { return };
+    let Some((manifest, cache)) = datasets() else {
+        return;
+    };
+    let sources = Sources::new(&manifest, &cache, BackendKind::Ndarray, &Silent);
     let experiments = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
     let study = Study::find(&experiments, "mlp-keras").expect("study");
-    let DataConfig::Mnist {
-        validation_fraction,
-    } = study.data;
-    let data = ClassificationData::mnist(&mnist, validation_fraction, study.info.master_seed);
     let runs = study.runs(Profile::Smoke, BackendKind::Tch).expect("runs");
     let spec = runs
         .iter()
         .find(|r| r.label == "he-normal")
         .expect("he-normal");
-    let a = train(spec, &data);
-    let b = train(spec, &data);
+    let mut tasks = TaskSet::default();
+    tasks
+        .add(std::slice::from_ref(spec), &sources)
+        .expect("smoke data");
+    let task = tasks.get(spec).expect("task");
+    let a = train(spec, task);
+    let b = train(spec, task);
     assert_eq!(a.outputs_sha256, b.outputs_sha256);
 }

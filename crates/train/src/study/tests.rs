@@ -351,3 +351,46 @@ fn command_line_overrides_narrow_the_grid_and_change_keys() {
         "{err}"
     );
 }
+
+#[test]
+fn a_profile_can_skip_a_study_but_not_lose_its_runs_silently() {
+    let skipping = text().replace(
+        "[profile.quick]\nseeds = 3",
+        "[profile.quick]\nskip = \"too long for quick\"",
+    );
+    let study = parse(&skipping).expect("a skipped quick profile is valid");
+    assert_eq!(study.skipped(Profile::Quick), Some("too long for quick"));
+    assert!(study
+        .runs(Profile::Quick, BackendKind::DEFAULT)
+        .expect("runs")
+        .is_empty());
+    assert_eq!(study.skipped(Profile::Smoke), None);
+    assert!(!study
+        .runs(Profile::Smoke, BackendKind::DEFAULT)
+        .expect("runs")
+        .is_empty());
+    // Without a reason, a profile that selects nothing is still an error.
+    let empty = text().replace("[profile.quick]\nseeds = 3", "[profile.quick]\nseeds = 0");
+    let err = parse(&empty).expect_err("no runs").to_string();
+    assert!(err.contains("profile quick has no runs"), "{err}");
+}
+
+#[test]
+fn pixel_mnist_is_paper_only_with_both_readings_and_models() {
+    let study = study("irnn-pixel-mnist");
+    assert!(study.skipped(Profile::Quick).is_some());
+    let runs = study
+        .runs(Profile::Paper, BackendKind::DEFAULT)
+        .expect("runs");
+    let points: Vec<String> = runs.iter().map(|r| r.point()).collect();
+    assert_eq!(runs.len(), 4, "{points:?}");
+    for run in &runs {
+        let config = json(run);
+        let reading = &config["data"]["reading"]["kind"];
+        assert!(
+            reading == "pixels" || reading == "permuted-pixels",
+            "{config}"
+        );
+        assert!(run.published.is_some(), "{}", run.point());
+    }
+}
