@@ -157,7 +157,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.backend
         );
         let progress = Progress::new(&study.info.name, &todo, &costs);
-        let outcome = run_grid(runs, &tasks, jobs, &store, &progress)
+        // Longest first, so the grid does not end on one long run.
+        let mut ordered: Vec<(f64, &RunSpec)> =
+            costs.iter().map(|c| c.seconds()).zip(&todo).collect();
+        ordered.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let ordered: Vec<RunSpec> = ordered.into_iter().map(|(_, r)| r.clone()).collect();
+        let outcome = run_grid(&ordered, &tasks, jobs, &store, &progress)
             .with_context(|| format!("study {}", study.info.name))?;
         progress.bar.finish_and_clear();
         if let Some(shard) = args.shard {
@@ -166,7 +171,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 "{}: shard {shard}: {} trained, {} skipped; wrote run files only, in {} (no results.h5): `cargo xtask merge` joins the shards",
                 study.info.name,
                 outcome.trained.len(),
-                outcome.skipped.len(),
+                runs.len() - todo.len(),
                 args.out.join("runs").display()
             );
             continue;
@@ -180,7 +185,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "{}: {} trained, {} skipped; {} runs in {}",
             study.info.name,
             outcome.trained.len(),
-            outcome.skipped.len(),
+            runs.len() - todo.len(),
             stored,
             store.results_path().display()
         );

@@ -248,3 +248,68 @@ fn a_regression_run_records_mse_and_the_epoch_it_leaves_the_plateau() {
     // A threshold never reached records nothing rather than a made-up epoch.
     assert_eq!(metric(&run(0.0), "plateau_escape_epoch"), None);
 }
+
+/// Remembers what it was given; refuses to store the run named in `refuse`.
+#[derive(Default)]
+struct MemorySink {
+    saved: std::sync::Mutex<Vec<String>>,
+    refuse: Option<String>,
+}
+
+impl initlab_train::RunSink for MemorySink {
+    fn contains(&self, _: &str) -> bool {
+        false
+    }
+    fn save(&self, record: &initlab_train::RunRecord) -> Result<(), String> {
+        if self.refuse.as_deref() == Some(record.run_id.as_str()) {
+            return Err("disk full".into());
+        }
+        self.saved.lock().expect("lock").push(record.run_id.clone());
+        Ok(())
+    }
+}
+
+fn five_runs() -> Vec<RunSpec> {
+    [
+        "zeros",
+        "xavier-normal",
+        "kaiming-normal",
+        "normal(mean=0,std=0.1)",
+        "orthogonal",
+    ]
+    .iter()
+    .map(|w| spec(w, 0.1, 1))
+    .collect()
+}
+
+#[test]
+fn a_grid_trains_each_run_once_and_returns_them_in_the_order_given() {
+    let runs = five_runs();
+    let tasks = initlab_train::TaskSet::single(&runs, std::sync::Arc::new(common::data()));
+    let sink = MemorySink::default();
+    let outcome =
+        initlab_train::run_grid(&runs, &tasks, 2, &sink, &initlab_train::Silent).expect("grid");
+    let ids: Vec<&str> = runs.iter().map(|r| r.id.as_str()).collect();
+    let trained: Vec<&str> = outcome.trained.iter().map(|r| r.run_id.as_str()).collect();
+    assert_eq!(trained, ids);
+    let mut saved = sink.saved.into_inner().expect("lock");
+    saved.sort();
+    let mut expected: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+    expected.sort();
+    assert_eq!(saved, expected);
+}
+
+#[test]
+fn a_failed_save_stops_the_grid_and_names_the_run() {
+    let runs = five_runs();
+    let tasks = initlab_train::TaskSet::single(&runs, std::sync::Arc::new(common::data()));
+    let sink = MemorySink {
+        refuse: Some(runs[0].id.clone()),
+        ..MemorySink::default()
+    };
+    let err = initlab_train::run_grid(&runs, &tasks, 1, &sink, &initlab_train::Silent)
+        .expect_err("the first save fails");
+    assert!(err.to_string().contains(&runs[0].id), "{err}");
+    // One worker: nothing after the failed run started.
+    assert!(sink.saved.into_inner().expect("lock").is_empty());
+}
