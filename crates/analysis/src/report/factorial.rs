@@ -344,17 +344,7 @@ fn factorial(
     }
 
     // Weights and activations: one figure per layer, one panel per configuration.
-    let configs: Vec<ConfigRun> = part
-        .points
-        .iter()
-        .filter_map(|p| {
-            Some(ConfigRun {
-                name: p.name(),
-                color: p.color,
-                run: p.first()?,
-            })
-        })
-        .collect();
+    let configs = config_runs(part);
     let columns = labels.len().max(1);
     for (what, word, layers) in [
         (Histograms::Weights, "weights", weight_layers(&configs)),
@@ -389,6 +379,21 @@ fn factorial(
 /// `per_layer`: one figure per layer, a panel per configuration (rows: the
 /// grid's axes, columns: initializers); else a row per configuration and a
 /// column per layer.
+/// Each grid point's first seed, named and coloured as in the tables: the
+/// panels of the histogram small multiples.
+fn config_runs<'p>(part: &'p Part<'_>) -> Vec<ConfigRun<'p>> {
+    part.points
+        .iter()
+        .filter_map(|p| {
+            Some(ConfigRun {
+                name: p.name(),
+                color: p.color,
+                run: p.first()?,
+            })
+        })
+        .collect()
+}
+
 fn histogram_caption(what: Histograms, per_layer: bool) -> String {
     let layout = if per_layer {
         "One panel per configuration (row: the grid's axes, column: initializer)"
@@ -544,17 +549,7 @@ fn one_axis(
         ));
         plots.push(plot);
     }
-    let configs: Vec<ConfigRun> = part
-        .points
-        .iter()
-        .filter_map(|p| {
-            Some(ConfigRun {
-                name: p.name(),
-                color: p.color,
-                run: p.first()?,
-            })
-        })
-        .collect();
+    let configs = config_runs(part);
     for (what, word) in [
         (Histograms::Activations, "activations"),
         (Histograms::Weights, "weights"),
