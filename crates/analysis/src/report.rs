@@ -603,6 +603,14 @@ fn grid_axes(records: &[RunRecord]) -> Vec<String> {
         .collect()
 }
 
+/// One dotted key of a run's `config_json` (`training.epochs`), as JSON text.
+fn config_value(r: &RunRecord, key: &str) -> Option<String> {
+    flat_config(&r.config_json)
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
+}
+
 /// `config_json` (without `replicate` and `init`) as dotted keys and values,
 /// so two grid points' configurations can be compared key by key.
 fn flat_config(config_json: &str) -> Vec<(String, String)> {

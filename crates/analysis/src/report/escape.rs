@@ -13,7 +13,7 @@ use initlab_train::{RunRecord, RunStatus};
 
 use super::recurrent::{bptt_figures, mean_over_seeds};
 use super::render::{code, Block};
-use super::{figure, flat_config, notes, Section};
+use super::{config_value, figure, notes, Section};
 use crate::plots::multiples::{Line, LinePanel, Lines, YAxis};
 use crate::plots::style::Swatch;
 use crate::plots::{render, ConfigRun, Palette, Plot};
@@ -37,13 +37,6 @@ struct Point<'a> {
 
 fn metric(r: &RunRecord, name: &str) -> Option<f64> {
     r.metrics.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
-}
-
-fn config_value(r: &RunRecord, key: &str) -> Option<String> {
-    flat_config(&r.config_json)
-        .into_iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v)
 }
 
 fn points(records: &[RunRecord]) -> Vec<Point<'_>> {

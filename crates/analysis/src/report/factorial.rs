@@ -21,7 +21,7 @@ use plotters::style::RGBColor;
 use super::recurrent::mean_over_seeds;
 use super::render::{code, Block};
 use super::verdict::{fmt_stat, judge, Entry};
-use super::{config_diff, figure, flat_config, notes, path_safe, Section};
+use super::{config_diff, config_value, figure, flat_config, notes, path_safe, Section};
 use crate::plots::heatmap::{Cell, Heatmap};
 use crate::plots::multiples::{Line, LinePanel, Lines, YAxis};
 use crate::plots::style::Swatch;
@@ -600,16 +600,7 @@ fn differences(part: &Part) -> Vec<Block> {
             continue;
         };
         let name = format!("`{}`", code(&p.name()));
-        let config = p
-            .first()
-            .map(|r| flat_config(&r.config_json))
-            .unwrap_or_default();
-        let get = |k: &str| {
-            config
-                .iter()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.clone())
-        };
+        let get = |k: &str| p.first().and_then(|r| config_value(r, k));
         let limited = get("training.train_limit").map(|n| {
             format!(
                 "this profile trains on the first {n} training images for {} epoch(s) only, \

@@ -4,7 +4,7 @@
 //! profile's epochs and subsamples) are read from its configuration.
 
 use super::render::Block;
-use super::{flat_config, Section};
+use super::{config_value, Section};
 
 /// The notes of `section`'s study; none for a study without any.
 pub(super) fn study_notes(section: &Section) -> Vec<Block> {
@@ -55,17 +55,7 @@ fn lstm_notes(section: &Section) -> Vec<String> {
          test), the one the embeddings were trained on."
             .into(),
     ];
-    let config = section
-        .records
-        .first()
-        .map(|r| flat_config(&r.config_json))
-        .unwrap_or_default();
-    let get = |k: &str| {
-        config
-            .iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.clone())
-    };
+    let get = |k: &str| section.records.first().and_then(|r| config_value(r, k));
     let windows: Vec<String> = [
         (
             "data.train_windows",
