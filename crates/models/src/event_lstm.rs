@@ -165,9 +165,13 @@ impl<B: AutodiffBackend> EventLstm<B> {
         tokens: Tensor<B, 2, Int>,
         probe: Option<&BpttProbe>,
     ) -> Result<Tensor<B, 2>> {
-        let out = self
+        let states = self
             .lstm
-            .forward_autodiff_probed(self.embed(tokens), probe)?;
-        Ok(self.read_out(out.states))
+            .forward_autodiff_probed(self.embed(tokens), probe)?
+            .states; // [batch, window, hidden]
+        let [batch, steps, hidden] = states.dims();
+        Ok(self
+            .head
+            .forward_train(states.reshape([batch, steps * hidden])))
     }
 }

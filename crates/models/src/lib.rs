@@ -16,6 +16,7 @@ This crate knows nothing of optimizers, data or training.
 mod embedding;
 mod error;
 mod event_lstm;
+mod host_dense;
 mod mlp;
 mod params;
 mod recurrent;

@@ -1,7 +1,7 @@
 //! A fully connected network of any depth, width and activation.
 
 use burn::module::{Module, Param};
-use burn::tensor::backend::Backend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{activation, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
@@ -176,6 +176,21 @@ impl<B: Backend> Dense<B> {
             }
         }
         out
+    }
+}
+
+impl<B: AutodiffBackend> Dense<B> {
+    /// [`Dense::forward`] for training: one host node on burn's own autodiff
+    /// backend ([`crate::host_dense`]), burn's matmul on any other. For wide
+    /// layers, where burn's backward copies the transposed weight.
+    ///
+    /// # Shapes
+    /// `[batch, in] → [batch, out]`
+    pub fn forward_train(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        match crate::host_dense::try_fused(x, self.weight.val(), self.bias.val()) {
+            Ok(y) => y,
+            Err((x, _, _)) => self.forward(x),
+        }
     }
 }
 

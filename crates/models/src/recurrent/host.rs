@@ -9,6 +9,7 @@
 
 use rayon::prelude::*;
 
+use super::packed::{self, PackedRhs};
 use super::{math, Nonlinearity};
 
 /// Sizes of one layer's recurrence.
@@ -128,13 +129,11 @@ fn swap_01(src: &[f32], outer: usize, inner: usize, features: usize) -> Vec<f32>
     dst
 }
 
-/// `w_ihᵀ` `[I, G·H]` and `w_hhᵀ` `[H, G·H]`, row-major. The forward's matmuls
-/// read the weights along these rows; the gemm packs its right-hand side again
-/// at every time step, and packing from contiguous rows instead of a strided
-/// view made the LSTM study's recurrent step 1.7× faster. Made once per forward.
+/// `w_ihᵀ` `[I, G·H]`, row-major, for the one input projection over all steps,
+/// and `w_hhᵀ` `[H, G·H]` packed for the per-step products. Made once per forward.
 pub(crate) struct Transposed {
     ih: Vec<f32>,
-    hh: Vec<f32>,
+    hh: PackedRhs,
 }
 
 impl Transposed {
@@ -142,7 +141,7 @@ impl Transposed {
         let rows = w.cell.gates() * d.hidden;
         Transposed {
             ih: swap_01(&w.w_ih, rows, d.input, 1),
-            hh: swap_01(&w.w_hh, rows, d.hidden, 1),
+            hh: PackedRhs::new(&swap_01(&w.w_hh, rows, d.hidden, 1), d.hidden, rows),
         }
     }
 }
@@ -194,17 +193,7 @@ fn forward_group(
         let (done, rest) = hs.split_at_mut(t * block);
         let cur = &mut rest[..block];
         if t > 0 {
-            let prev = &done[(t - 1) * block..];
-            gemm(
-                (d.batch, h, h),
-                prev,
-                (h, 1),
-                &wt.hh,
-                (h, 1),
-                1.0,
-                cur,
-                (h, 1),
-            );
+            packed::gemm(d.batch, &done[(t - 1) * block..], &wt.hh, true, cur);
         }
         nonlinearity.apply_host(cur);
     }
@@ -221,9 +210,11 @@ pub(crate) struct Want {
 }
 
 /// BPTT over one group of rows, given its time-major states and `dL/dh` (batch-major).
+#[allow(clippy::too_many_arguments)]
 fn backward_group(
     d: Dims,
     w: &Weights,
+    w_hh: &PackedRhs,
     nonlinearity: Nonlinearity,
     x_bm: &[f32],
     hs: &[f32],
@@ -251,16 +242,7 @@ fn backward_group(
             *g = (dyv + c) * nonlinearity.derivative_from_output(hv);
         }
         if t > 0 {
-            gemm(
-                (d.batch, h, h),
-                da_t,
-                (h, 1),
-                &w.w_hh,
-                (h, 1),
-                0.0,
-                &mut carry,
-                (h, 1),
-            );
+            packed::gemm(d.batch, da_t, w_hh, false, &mut carry);
         }
     }
     let mut grads = weight_grads(d, h, &da, x_bm, hs, w, want.x);
@@ -398,6 +380,9 @@ pub(crate) fn backward(
 ) -> Grads {
     let row_x = d.steps * d.input;
     let row_h = d.steps * d.hidden;
+    // `W_hh` `[G·H, H]` is the right-hand side of every step's `dL/dh_{t-1}`.
+    let w_hh = PackedRhs::new(&w.w_hh, w.cell.gates() * d.hidden, d.hidden);
+    let w_hh = &w_hh;
     let parts: Vec<(usize, usize, Grads)> = saved
         .groups
         .par_iter()
@@ -409,8 +394,8 @@ pub(crate) fn backward(
             let x = &x[lo * row_x..hi * row_x];
             let dy = &dy[lo * row_h..hi * row_h];
             let g = match w.cell {
-                Cell::Elman(nl) => backward_group(gd, w, nl, x, &state.h, dy, want),
-                Cell::Lstm => lstm_backward_group(gd, w, x, state, dy, want),
+                Cell::Elman(nl) => backward_group(gd, w, w_hh, nl, x, &state.h, dy, want),
+                Cell::Lstm => lstm_backward_group(gd, w, w_hh, x, state, dy, want),
             };
             (*lo, *hi, g)
         })
@@ -470,16 +455,12 @@ fn lstm_forward_group(d: Dims, w: &Weights, wt: &Transposed, x_bm: &[f32]) -> Gr
     for t in 0..d.steps {
         let g_t = &mut gates[t * gblock..(t + 1) * gblock];
         if t > 0 {
-            let prev = &hs[(t - 1) * hblock..t * hblock];
-            gemm(
-                (d.batch, h, g4),
-                prev,
-                (h, 1),
+            packed::gemm(
+                d.batch,
+                &hs[(t - 1) * hblock..t * hblock],
                 &wt.hh,
-                (g4, 1),
-                1.0,
+                true,
                 g_t,
-                (g4, 1),
             );
         }
         let (c_done, c_rest) = cs.split_at_mut(t * hblock);
@@ -519,6 +500,7 @@ fn lstm_forward_group(d: Dims, w: &Weights, wt: &Transposed, x_bm: &[f32]) -> Gr
 fn lstm_backward_group(
     d: Dims,
     w: &Weights,
+    w_hh: &PackedRhs,
     x_bm: &[f32],
     s: &GroupState,
     dy_bm: &[f32],
@@ -569,16 +551,7 @@ fn lstm_backward_group(
             }
         }
         if t > 0 {
-            gemm(
-                (d.batch, g4, h),
-                dg_t,
-                (g4, 1),
-                &w.w_hh,
-                (h, 1),
-                0.0,
-                &mut dh,
-                (h, 1),
-            );
+            packed::gemm(d.batch, dg_t, w_hh, false, &mut dh);
         }
     }
     let mut grads = weight_grads(d, g4, &dgates, x_bm, &s.h, w, want.x);

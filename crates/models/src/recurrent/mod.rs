@@ -7,6 +7,7 @@ mod fused;
 mod host;
 mod lstm;
 mod math;
+mod packed;
 mod probe;
 mod reference;
 

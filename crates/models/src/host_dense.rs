@@ -1,0 +1,284 @@
+//! A wide affine layer as one burn autodiff node computed on the host.
+//!
+//! The event LSTM's read-out is `Linear(11 520 → 359)` on a batch of 64: a
+//! 4.1 M-parameter weight against few rows. burn-ndarray's matmul backward
+//! copies the transposed weight and input into standard layout before each
+//! product (16 MB a step), which with the matmuls made the head a third of
+//! the whole train step. Here the three products read the stored buffers
+//! through strides, with no copy, on every core `matrixmultiply` uses.
+//!
+//! Like the fused recurrence, the node exists only on burn's own `Autodiff`
+//! backend, found by `TypeId`; any other backend keeps burn's matmul.
+
+use std::any::{Any, TypeId};
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::{
+    BalancedCheckpointing, CheckpointStrategy, NoCheckpointing,
+};
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::Autodiff;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::ops::FloatTensor;
+use burn::tensor::{Tensor, TensorData, TensorPrimitive};
+
+use crate::mlp::tensor_to_vec;
+
+/// `c = a·b + beta·c` through strides (row, column) for each operand.
+#[allow(clippy::too_many_arguments)]
+fn gemm(
+    (m, k, n): (usize, usize, usize),
+    a: &[f32],
+    (rsa, csa): (usize, usize),
+    b: &[f32],
+    (rsb, csb): (usize, usize),
+    beta: f32,
+    c: &mut [f32],
+    (rsc, csc): (usize, usize),
+) {
+    if m == 0 || n == 0 || k == 0 {
+        c.iter_mut().for_each(|v| *v *= beta);
+        return;
+    }
+    let last = |rows: usize, cols: usize, rs: usize, cs: usize| (rows - 1) * rs + (cols - 1) * cs;
+    assert!(
+        last(m, k, rsa, csa) < a.len(),
+        "dense gemm: a out of bounds"
+    );
+    assert!(
+        last(k, n, rsb, csb) < b.len(),
+        "dense gemm: b out of bounds"
+    );
+    assert!(
+        last(m, n, rsc, csc) < c.len(),
+        "dense gemm: c out of bounds"
+    );
+    // SAFETY: every element addressed through the strides lies inside its
+    // slice (asserted above); `c` is borrowed mutably, so it aliases neither
+    // `a` nor `b`.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            rsa as isize,
+            csa as isize,
+            b.as_ptr(),
+            rsb as isize,
+            csb as isize,
+            beta,
+            c.as_mut_ptr(),
+            rsc as isize,
+            csc as isize,
+        );
+    }
+}
+
+/// `y = x·W + b` for `x` `[m, k]`, `W` `[k, n]` (burn's `Dense` layout), `b` `[n]`.
+fn forward(m: usize, k: usize, n: usize, x: &[f32], w: &[f32], b: &[f32]) -> Vec<f32> {
+    let mut y = vec![0.0f32; m * n];
+    for row in y.chunks_exact_mut(n) {
+        row.copy_from_slice(b);
+    }
+    gemm((m, k, n), x, (k, 1), w, (n, 1), 1.0, &mut y, (n, 1));
+    y
+}
+
+/// `(dx, dW, db)` = `(dy·Wᵀ, xᵀ·dy, Σ_rows dy)`; `dx` only when asked for.
+fn backward(
+    (m, k, n): (usize, usize, usize),
+    x: &[f32],
+    w: &[f32],
+    dy: &[f32],
+    want_x: bool,
+) -> (Option<Vec<f32>>, Vec<f32>, Vec<f32>) {
+    let dx = want_x.then(|| {
+        let mut dx = vec![0.0f32; m * k];
+        gemm((m, n, k), dy, (n, 1), w, (1, n), 0.0, &mut dx, (k, 1));
+        dx
+    });
+    let mut dw = vec![0.0f32; k * n];
+    gemm((k, m, n), x, (1, k), dy, (n, 1), 0.0, &mut dw, (n, 1));
+    let mut db = vec![0.0f32; n];
+    for row in dy.chunks_exact(n) {
+        db.iter_mut().zip(row).for_each(|(d, v)| *d += v);
+    }
+    (dx, dw, db)
+}
+
+#[derive(Clone, Debug)]
+struct State {
+    dims: (usize, usize, usize),
+    x: Vec<f32>,
+    w: Vec<f32>,
+}
+
+#[derive(Debug)]
+struct DenseBackward;
+
+impl<I: Backend> Backward<I, 3> for DenseBackward {
+    type State = State;
+
+    fn backward(self, ops: Ops<State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let State { dims, x, w } = ops.state;
+        let [px, pw, pb] = ops.parents;
+        let dy =
+            Tensor::<I, 2>::from_primitive(TensorPrimitive::Float(grads.consume::<I>(&ops.node)));
+        let device = dy.device();
+        let (dx, dw, db) = backward(dims, &x, &w, &tensor_to_vec(dy), px.is_some());
+        let (m, k, n) = dims;
+        let upload = |values: Vec<f32>, shape: Vec<usize>| -> FloatTensor<I> {
+            I::float_from_data(TensorData::new(values, shape), &device)
+        };
+        if let (Some(node), Some(dx)) = (px, dx) {
+            grads.register::<I>(node.id, upload(dx, vec![m, k]));
+        }
+        if let Some(node) = pw {
+            grads.register::<I>(node.id, upload(dw, vec![k, n]));
+        }
+        if let Some(node) = pb {
+            grads.register::<I>(node.id, upload(db, vec![n]));
+        }
+    }
+}
+
+/// A tensor's values in a fresh host buffer (see `recurrent::fused::host_vec`
+/// for why through a multiplication by one).
+fn host_vec<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+    tensor_to_vec(t.mul_scalar(1.0))
+}
+
+fn fused<I: Backend, C: CheckpointStrategy>(
+    x: Tensor<Autodiff<I, C>, 2>,
+    w: Tensor<Autodiff<I, C>, 2>,
+    b: Tensor<Autodiff<I, C>, 1>,
+) -> Tensor<Autodiff<I, C>, 2> {
+    let ([m, k], [_, n]) = (x.dims(), w.dims());
+    let device = x.device();
+    let (x_host, w_host) = (host_vec(x.clone().inner()), host_vec(w.clone().inner()));
+    let y = forward(m, k, n, &x_host, &w_host, &host_vec(b.clone().inner()));
+    let y: FloatTensor<I> = Tensor::<I, 2>::from_data(TensorData::new(y, [m, n]), &device)
+        .into_primitive()
+        .tensor();
+    let nodes = [
+        x.into_primitive().tensor().node,
+        w.into_primitive().tensor().node,
+        b.into_primitive().tensor().node,
+    ];
+    let output = match DenseBackward.prepare::<C>(nodes).compute_bound().stateful() {
+        OpsKind::Tracked(prep) => prep.finish(
+            State {
+                dims: (m, k, n),
+                x: x_host,
+                w: w_host,
+            },
+            y,
+        ),
+        OpsKind::UnTracked(prep) => prep.finish(y),
+    };
+    Tensor::from_primitive(TensorPrimitive::Float(output))
+}
+
+/// Moves a value between two types that `TypeId` has shown to be the same.
+fn cast<T: 'static, U: 'static>(value: T) -> Option<U> {
+    let boxed: Box<dyn Any> = Box::new(value);
+    boxed.downcast::<U>().ok().map(|b| *b)
+}
+
+type Inputs<B> = (Tensor<B, 2>, Tensor<B, 2>, Tensor<B, 1>);
+
+fn try_strategy<B: AutodiffBackend, C: CheckpointStrategy>(
+    (x, w, b): Inputs<B>,
+) -> Result<Tensor<B, 2>, Inputs<B>> {
+    if TypeId::of::<B>() != TypeId::of::<Autodiff<B::InnerBackend, C>>() {
+        return Err((x, w, b));
+    }
+    type Ad<B, C> = Autodiff<<B as AutodiffBackend>::InnerBackend, C>;
+    let into = |t: FloatTensor<B>| cast::<_, FloatTensor<Ad<B, C>>>(t);
+    // `TypeId` said `B` is this very type, so every cast succeeds.
+    let (Some(x), Some(w), Some(b)) = (
+        into(x.into_primitive().tensor()),
+        into(w.into_primitive().tensor()),
+        into(b.into_primitive().tensor()),
+    ) else {
+        unreachable!("TypeId matched, so the primitive types are equal");
+    };
+    let y = fused::<B::InnerBackend, C>(
+        Tensor::from_primitive(TensorPrimitive::Float(x)),
+        Tensor::from_primitive(TensorPrimitive::Float(w)),
+        Tensor::from_primitive(TensorPrimitive::Float(b)),
+    );
+    let y: FloatTensor<B> = cast(y.into_primitive().tensor())
+        .unwrap_or_else(|| unreachable!("TypeId matched, so the primitive types are equal"));
+    Ok(Tensor::from_primitive(TensorPrimitive::Float(y)))
+}
+
+/// `x·W + b` as one host node when `B` is burn's `Autodiff` backend (either
+/// checkpoint strategy); the inputs back otherwise.
+///
+/// # Shapes
+/// `x` `[m, k]`, `w` `[k, n]`, `b` `[n]` → `[m, n]`
+pub(crate) fn try_fused<B: AutodiffBackend>(
+    x: Tensor<B, 2>,
+    w: Tensor<B, 2>,
+    b: Tensor<B, 1>,
+) -> Result<Tensor<B, 2>, Inputs<B>> {
+    try_strategy::<B, NoCheckpointing>((x, w, b)).or_else(try_strategy::<B, BalancedCheckpointing>)
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::backend::ndarray::NdArray;
+    use burn::tensor::Distribution;
+
+    use super::*;
+
+    type Ad = Autodiff<NdArray>;
+
+    /// The host node and burn's own matmul give the same output and the same
+    /// three gradients.
+    #[test]
+    fn the_host_node_matches_burns_matmul_and_its_gradients() {
+        let device = Default::default();
+        let x = Tensor::<Ad, 2>::random([5, 7], Distribution::Normal(0.0, 1.0), &device);
+        let w = Tensor::<Ad, 2>::random([7, 3], Distribution::Normal(0.0, 1.0), &device);
+        let b = Tensor::<Ad, 1>::random([3], Distribution::Normal(0.0, 1.0), &device);
+        let target = Tensor::<Ad, 2>::random([5, 3], Distribution::Normal(0.0, 1.0), &device);
+        let grads_of = |fused: bool| {
+            let (x, w, b) = (
+                x.clone().require_grad(),
+                w.clone().require_grad(),
+                b.clone().require_grad(),
+            );
+            let y = if fused {
+                try_fused(x.clone(), w.clone(), b.clone())
+                    .unwrap_or_else(|_| panic!("Autodiff<NdArray> takes the host node"))
+            } else {
+                x.clone().matmul(w.clone()) + b.clone().unsqueeze()
+            };
+            let loss = (y.clone() * target.clone()).sum();
+            let g = loss.backward();
+            let get = |t: &Tensor<Ad, 2>| tensor_to_vec(t.grad(&g).expect("grad"));
+            (
+                tensor_to_vec(y),
+                get(&x),
+                get(&w),
+                tensor_to_vec(b.grad(&g).expect("grad")),
+            )
+        };
+        let (fused, plain) = (grads_of(true), grads_of(false));
+        let close = |a: &[f32], b: &[f32]| {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|(p, q)| (p - q).abs() <= 1e-5 * (1.0 + q.abs()))
+        };
+        assert!(close(&fused.0, &plain.0), "output");
+        assert!(close(&fused.1, &plain.1), "dx");
+        assert!(close(&fused.2, &plain.2), "dW");
+        assert!(close(&fused.3, &plain.3), "db");
+    }
+}
