@@ -10,7 +10,7 @@
 //! Like the fused recurrence, the node exists only on burn's own `Autodiff`
 //! backend, found by `TypeId`; any other backend keeps burn's matmul.
 
-use std::any::{Any, TypeId};
+use std::any::TypeId;
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::{
@@ -23,59 +23,8 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{Tensor, TensorData, TensorPrimitive};
 
+use crate::host_node::{cast, gemm, host_vec};
 use crate::mlp::tensor_to_vec;
-
-/// `c = a·b + beta·c` through strides (row, column) for each operand.
-#[allow(clippy::too_many_arguments)]
-fn gemm(
-    (m, k, n): (usize, usize, usize),
-    a: &[f32],
-    (rsa, csa): (usize, usize),
-    b: &[f32],
-    (rsb, csb): (usize, usize),
-    beta: f32,
-    c: &mut [f32],
-    (rsc, csc): (usize, usize),
-) {
-    if m == 0 || n == 0 || k == 0 {
-        c.iter_mut().for_each(|v| *v *= beta);
-        return;
-    }
-    let last = |rows: usize, cols: usize, rs: usize, cs: usize| (rows - 1) * rs + (cols - 1) * cs;
-    assert!(
-        last(m, k, rsa, csa) < a.len(),
-        "dense gemm: a out of bounds"
-    );
-    assert!(
-        last(k, n, rsb, csb) < b.len(),
-        "dense gemm: b out of bounds"
-    );
-    assert!(
-        last(m, n, rsc, csc) < c.len(),
-        "dense gemm: c out of bounds"
-    );
-    // SAFETY: every element addressed through the strides lies inside its
-    // slice (asserted above); `c` is borrowed mutably, so it aliases neither
-    // `a` nor `b`.
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.as_ptr(),
-            rsa as isize,
-            csa as isize,
-            b.as_ptr(),
-            rsb as isize,
-            csb as isize,
-            beta,
-            c.as_mut_ptr(),
-            rsc as isize,
-            csc as isize,
-        );
-    }
-}
 
 /// `y = x·W + b` for `x` `[m, k]`, `W` `[k, n]` (burn's `Dense` layout), `b` `[n]`.
 fn forward(m: usize, k: usize, n: usize, x: &[f32], w: &[f32], b: &[f32]) -> Vec<f32> {
@@ -145,12 +94,6 @@ impl<I: Backend> Backward<I, 3> for DenseBackward {
     }
 }
 
-/// A tensor's values in a fresh host buffer (see `recurrent::fused::host_vec`
-/// for why through a multiplication by one).
-fn host_vec<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
-    tensor_to_vec(t.mul_scalar(1.0))
-}
-
 fn fused<I: Backend, C: CheckpointStrategy>(
     x: Tensor<Autodiff<I, C>, 2>,
     w: Tensor<Autodiff<I, C>, 2>,
@@ -180,12 +123,6 @@ fn fused<I: Backend, C: CheckpointStrategy>(
         OpsKind::UnTracked(prep) => prep.finish(y),
     };
     Tensor::from_primitive(TensorPrimitive::Float(output))
-}
-
-/// Moves a value between two types that `TypeId` has shown to be the same.
-fn cast<T: 'static, U: 'static>(value: T) -> Option<U> {
-    let boxed: Box<dyn Any> = Box::new(value);
-    boxed.downcast::<U>().ok().map(|b| *b)
 }
 
 type Inputs<B> = (Tensor<B, 2>, Tensor<B, 2>, Tensor<B, 1>);

@@ -17,6 +17,7 @@ mod embedding;
 mod error;
 mod event_lstm;
 mod host_dense;
+mod host_node;
 mod mlp;
 mod params;
 mod recurrent;

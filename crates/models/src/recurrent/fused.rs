@@ -13,7 +13,7 @@
 //! checkpoint strategies and moves the tensors across with `Any` (no
 //! `unsafe`); any other autodiff backend gets `None` and the per-step path.
 
-use std::any::{Any, TypeId};
+use std::any::TypeId;
 use std::sync::Arc;
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -29,6 +29,7 @@ use burn::tensor::{Tensor, TensorData, TensorPrimitive};
 
 use super::host::{self, Cell, Dims, Saved, Want, Weights};
 use super::probe::BpttProbe;
+use crate::host_node::{cast, host_vec};
 use crate::mlp::tensor_to_vec;
 
 /// What the backward needs: the inputs and every hidden state, on the host,
@@ -132,16 +133,6 @@ fn host_weights<B: Backend>(
     }
 }
 
-/// A tensor's values on the host. burn-ndarray 0.21 hands over a buffer it owns
-/// alone without copying, but copies a shared one (a parameter, an input the
-/// graph also keeps) element by element through a dynamic-rank iterator, about
-/// 10 ns a value: that was half of an RNN-MNIST train step. Multiplying by one
-/// (exact) first makes a fresh buffer in one vectorized pass on any backend.
-/// Call it on untracked tensors: on a tracked one the product is a graph node.
-fn host_vec<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
-    tensor_to_vec(t.mul_scalar(1.0))
-}
-
 /// The forward alone on the host, for a backend that records no graph
 /// (inference, validation). On an autodiff backend it would cut the graph.
 ///
@@ -216,12 +207,6 @@ fn fused<I: Backend, C: CheckpointStrategy>(
         OpsKind::UnTracked(prep) => prep.finish(out),
     };
     Tensor::from_primitive(TensorPrimitive::Float(output))
-}
-
-/// Moves a value between two types that `TypeId` has shown to be the same.
-fn cast<T: 'static, U: 'static>(value: T) -> Option<U> {
-    let boxed: Box<dyn Any> = Box::new(value);
-    boxed.downcast::<U>().ok().map(|b| *b)
 }
 
 fn try_strategy<B: AutodiffBackend, C: CheckpointStrategy>(

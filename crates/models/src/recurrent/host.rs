@@ -11,6 +11,7 @@ use rayon::prelude::*;
 
 use super::packed::{self, PackedRhs};
 use super::{math, Nonlinearity};
+use crate::host_node::gemm;
 
 /// Sizes of one layer's recurrence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,54 +67,6 @@ pub(crate) struct Grads {
 /// `Σ v²` in f64, for the per-step gradient norms.
 fn sum_sq(values: impl Iterator<Item = f32>) -> f64 {
     values.map(|v| f64::from(v) * f64::from(v)).sum()
-}
-
-/// `c = a·b + beta·c` for `a` `[m, k]`, `b` `[k, n]`, `c` `[m, n]`, each given
-/// by its row and column strides. Panics (a programming error) when a stride
-/// would reach outside its slice, which is what keeps the call sound.
-#[allow(clippy::too_many_arguments)]
-fn gemm(
-    (m, k, n): (usize, usize, usize),
-    a: &[f32],
-    (rsa, csa): (usize, usize),
-    b: &[f32],
-    (rsb, csb): (usize, usize),
-    beta: f32,
-    c: &mut [f32],
-    (rsc, csc): (usize, usize),
-) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    let last = |rows: usize, cols: usize, rs: usize, cs: usize| (rows - 1) * rs + (cols - 1) * cs;
-    assert!(last(m, n, rsc, csc) < c.len(), "gemm: c out of bounds");
-    if k == 0 {
-        c.iter_mut().for_each(|v| *v *= beta);
-        return;
-    }
-    assert!(last(m, k, rsa, csa) < a.len(), "gemm: a out of bounds");
-    assert!(last(k, n, rsb, csb) < b.len(), "gemm: b out of bounds");
-    // SAFETY: every element addressed through the strides lies inside its
-    // slice (asserted above); `c` is borrowed mutably, so it aliases neither
-    // `a` nor `b`.
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.as_ptr(),
-            rsa as isize,
-            csa as isize,
-            b.as_ptr(),
-            rsb as isize,
-            csb as isize,
-            beta,
-            c.as_mut_ptr(),
-            rsc as isize,
-            csc as isize,
-        );
-    }
 }
 
 /// `[B, T, F]` → `[T, B, F]` (or back, swapping `outer` and `inner`).
