@@ -121,9 +121,14 @@ impl<B: Backend> EventLstm<B> {
         burn::tensor::module::embedding(self.embedding.val(), tokens)
     }
 
-    fn read_out(&self, states: Tensor<B, 3>) -> Tensor<B, 2> {
+    /// `[batch, window, hidden]` → `[batch, window·hidden]`, the read-out's input.
+    fn flatten(states: Tensor<B, 3>) -> Tensor<B, 2> {
         let [batch, steps, hidden] = states.dims();
-        self.head.forward(states.reshape([batch, steps * hidden])) // [batch, vocabulary]
+        states.reshape([batch, steps * hidden])
+    }
+
+    fn read_out(&self, states: Tensor<B, 3>) -> Tensor<B, 2> {
+        self.head.forward(Self::flatten(states)) // [batch, vocabulary]
     }
 
     /// Inference.
@@ -168,10 +173,7 @@ impl<B: AutodiffBackend> EventLstm<B> {
         let states = self
             .lstm
             .forward_autodiff_probed(self.embed(tokens), probe)?
-            .states; // [batch, window, hidden]
-        let [batch, steps, hidden] = states.dims();
-        Ok(self
-            .head
-            .forward_train(states.reshape([batch, steps * hidden])))
+            .states;
+        Ok(self.head.forward_train(Self::flatten(states)))
     }
 }
