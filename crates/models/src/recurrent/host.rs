@@ -99,14 +99,19 @@ impl Transposed {
     }
 }
 
-/// How many batch groups to run in parallel: enough rows per group that a
-/// step's matmul outweighs the cost of a thread hand-off.
+/// How many batch groups a pass is split into, run in parallel where threads
+/// are free. The split decides the order in which the groups' weight
+/// gradients are summed, so it depends on the shapes alone, never on the
+/// thread count: `--jobs 1` and `--jobs 2` give the same bits. Two groups keep
+/// both cores of the 2-core machine busy; a group is one only where a step's
+/// matmul would not outweigh the cost of a thread hand-off.
 fn groups(d: Dims, cell: Cell) -> usize {
+    const MAX_GROUPS: usize = 2;
     let work_per_row = d.steps * cell.gates() * d.hidden * (d.hidden + d.input);
     if work_per_row * d.batch < 200_000 {
         return 1;
     }
-    rayon::current_num_threads().min(d.batch / 4).max(1)
+    MAX_GROUPS.min(d.batch / 4).max(1)
 }
 
 fn group_bounds(batch: usize, groups: usize) -> Vec<(usize, usize)> {
@@ -585,6 +590,64 @@ mod tests {
             );
             let none = backward(d, &w, &x, &saved_one, &dy, Want::default());
             assert!(g1.x.is_some() && none.x.is_none() && none.h_grad_sq.is_none());
+        }
+    }
+
+    /// The regression this guards: the split once followed the pool's thread
+    /// count, so `--jobs 1` and `--jobs 2` trained the same run to different
+    /// bits.
+    #[test]
+    fn thread_count_changes_no_bit() {
+        let d = Dims {
+            batch: 16,
+            steps: 20,
+            input: 4,
+            hidden: 24,
+        };
+        let cell = Cell::Lstm;
+        assert!(
+            groups(d, cell) > 1,
+            "the shapes must be split for the test to mean anything"
+        );
+        let rows = cell.gates() * d.hidden;
+        let wave =
+            |n: usize, k: f32| -> Vec<f32> { (0..n).map(|i| (i as f32 * k).sin() * 0.3).collect() };
+        let w = Weights {
+            w_ih: wave(rows * d.input, 0.37),
+            w_hh: wave(rows * d.hidden, 0.11),
+            bias: wave(rows, 0.7),
+            cell,
+        };
+        let x = wave(d.batch * d.steps * d.input, 0.013);
+        let dy = wave(d.batch * d.steps * d.hidden, 0.029);
+        let pass = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("a thread pool");
+            pool.install(|| {
+                let (h, saved) = forward(d, &w, &x);
+                (h, backward(d, &w, &x, &saved, &dy, Want::default()))
+            })
+        };
+        let differing = |a: &[f32], b: &[f32]| {
+            a.iter()
+                .zip(b)
+                .filter(|(x, y)| x.to_bits() != y.to_bits())
+                .count()
+        };
+        let ((h1, g1), (h2, g2), (h3, g3)) = (pass(1), pass(2), pass(3));
+        for (threads, (h, g)) in [(2, (&h2, &g2)), (3, (&h3, &g3))] {
+            let counts = [
+                differing(&h1, h),
+                differing(&g1.w_hh, &g.w_hh),
+                differing(&g1.w_ih, &g.w_ih),
+                differing(&g1.bias, &g.bias),
+            ];
+            assert_eq!(
+                counts, [0; 4],
+                "entries of h, dW_hh, dW_ih, db that differ between 1 and {threads} threads"
+            );
         }
     }
 }
