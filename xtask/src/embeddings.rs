@@ -7,7 +7,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use initlab_data::maestro::Vocabulary;
 use initlab_train::{
-    embedding_hash, load_or_train, BackendKind, EmbeddingConfig, EmbeddingData, EmbeddingObserver,
+    embedding_hash, load_or_train, EmbeddingConfig, EmbeddingData, EmbeddingObserver,
     EmbeddingStore, EpochReport, Provenance, TrainedEmbedding,
 };
 
@@ -37,10 +37,6 @@ pub struct Args {
     /// for a quick run [default: every window].
     #[arg(long, value_name = "N")]
     pub max_windows: Option<usize>,
-    /// The burn backend to train on (ndarray, candle, flex, tch; compiled-in
-    /// ones only). Not part of the hash: any backend's table serves every run.
-    #[arg(long, default_value_t = BackendKind::DEFAULT)]
-    pub backend: BackendKind,
     #[command(flatten)]
     pub data: DataArgs,
 }
@@ -72,14 +68,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let store = EmbeddingStore::in_cache(&cache);
     let hash = embedding_hash(&config, &data.files);
     eprintln!(
-        "note embeddings {hash}\n  context {}, {} training and {} validation pieces, backend {}",
+        "note embeddings {hash}\n  context {}, {} training and {} validation pieces",
         config.model.context,
         data.train.len(),
         data.validation.len(),
-        args.backend
     );
     let progress = Progress::new(config.training.max_epochs);
-    let (trained, how) = load_or_train(&store, &config, &data, args.backend, &progress)?;
+    let (trained, how) = load_or_train(&store, &config, &data, &progress)?;
     progress.bar.finish_and_clear();
     if how == Provenance::Loaded {
         eprintln!("  already trained; loaded, not trained again");

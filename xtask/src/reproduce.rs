@@ -113,7 +113,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let table_progress = crate::embeddings::Progress::new(0);
-    let mut sources = Sources::new(&manifest, &cache, args.backend, &table_progress);
+    let mut sources = Sources::new(&manifest, &cache, &table_progress);
     if args.dry_run {
         sources = sources.without_training_tables();
     }

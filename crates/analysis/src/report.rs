@@ -271,13 +271,7 @@ impl Section {
             training_text.push(format!("batch {bs}"));
         }
         if let Some(l) = get("train_limit") {
-            // Study 1's wording; the sequence studies' examples are not all images.
-            let mnist = config
-                .as_ref()
-                .and_then(|c| c.pointer("/data/dataset"))
-                .is_none_or(|d| d == "mnist");
-            let what = if mnist { "images" } else { "examples" };
-            training_text.push(format!("first {l} training {what}"));
+            training_text.push(format!("first {l} training examples"));
         }
         let steps = self
             .records

@@ -516,7 +516,7 @@ fn adding_record(id: &str, model: &str, length: &str, escape: Option<f64>) -> Ru
         _ => 40.0,
     };
     RunRecord {
-        study: "adding".into(),
+        study: "irnn-adding".into(),
         label: "identity".into(),
         initializer: "identity(scale=0.01)".into(),
         grid: vec![
@@ -524,7 +524,7 @@ fn adding_record(id: &str, model: &str, length: &str, escape: Option<f64>) -> Ru
             ("length".into(), length.into()),
         ],
         config_json: format!(
-            r#"{{"data":{{"dataset":"adding","escape_below":0.05,"length":{length}}},"init":{{}},"model":{{"cell":"{model}"}},"replicate":0,"study":"adding","training":{{"epochs":{epochs}}}}}"#
+            r#"{{"data":{{"dataset":"adding","escape_below":0.05,"length":{length}}},"init":{{}},"model":{{"cell":"{model}"}},"replicate":0,"study":"irnn-adding","training":{{"epochs":{epochs}}}}}"#
         ),
         test_accuracy: f64::NAN,
         test_loss: f64::from(val[epochs - 1]),
@@ -569,9 +569,9 @@ fn adding_section_gives_escape_epochs_never_and_bptt() {
     );
     assert!(md.contains("1/6 ≈ 0.1667"), "{md}");
     for name in ["val-mse", "bptt-grad", "bptt-h"] {
-        assert_png(&dir.path().join(format!("plots/adding/{name}.png")));
+        assert_png(&dir.path().join(format!("plots/irnn-adding/{name}.png")));
     }
-    let svg = std::fs::read_to_string(dir.path().join("plots/adding/val-mse.svg")).expect("svg");
+    let svg = std::fs::read_to_string(dir.path().join("plots/irnn-adding/val-mse.svg")).expect("svg");
     assert!(
         svg.contains("always predicting 1"),
         "plateau line unlabelled"

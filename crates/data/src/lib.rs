@@ -23,11 +23,13 @@ mod cache;
 mod error;
 mod manifest;
 pub mod mnist;
+mod split;
 
 pub use crate::cache::{sha256_bytes, sha256_file, write_atomic, Cache, Fetched};
 pub use crate::error::{Error, Result};
 pub use crate::manifest::{ArchiveEntry, FileEntry, Manifest};
 pub use crate::mnist::{Images, Mnist};
+pub use crate::split::Split;
 
 pub mod adding;
 pub mod maestro;

@@ -83,6 +83,7 @@ mod gain;
 mod identity;
 mod lsuv;
 mod npy;
+mod number;
 mod orthogonal;
 mod recurrent;
 mod rng;

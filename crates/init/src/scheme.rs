@@ -735,7 +735,7 @@ fn check(
         Err(Error::InvalidValue {
             scheme,
             key,
-            value: crate::spec::format_number(value),
+            value: crate::number::format_number(value),
             expected: expected.to_string(),
         })
     }

@@ -20,6 +20,7 @@ use std::str::FromStr;
 
 use crate::fans::FanMode;
 use crate::gain::Nonlinearity;
+use crate::number::format_number;
 use crate::variance_scaling::Distribution;
 use crate::{Error, Scheme};
 
@@ -42,19 +43,6 @@ fn keys_of(name: &str) -> &'static [&'static str] {
         "chrono" => &["t_max"],
         "lsuv" => &["max_iter", "tolerance"],
         _ => &[],
-    }
-}
-
-/// Formats a number canonically (see the module doc).
-pub(crate) fn format_number(x: f64) -> String {
-    if x == 0.0 {
-        "0".to_string()
-    } else if x.is_infinite() {
-        if x > 0.0 { "inf" } else { "-inf" }.to_string()
-    } else if (1e-5..1e16).contains(&x.abs()) {
-        format!("{x}")
-    } else {
-        format!("{x:e}")
     }
 }
 
@@ -518,31 +506,6 @@ mod tests {
         for (spec, canonical) in table {
             assert_eq!(parse(spec).to_string(), canonical, "{spec}");
         }
-    }
-
-    #[test]
-    fn format_number_round_trips() {
-        for x in [
-            0.0,
-            -0.0,
-            1.0,
-            -2.0,
-            0.1,
-            1.0 / 3.0,
-            1e-5,
-            9.99e-6,
-            1e15,
-            1e16,
-            1e300,
-            -1e-300,
-            5e-324,
-            crate::TRUNCATED_NORMAL_STD,
-        ] {
-            let s = format_number(x);
-            assert_eq!(s.parse::<f64>().unwrap(), x, "{x} printed as {s}");
-        }
-        assert_eq!(format_number(-0.0), "0");
-        assert_eq!(format_number(f64::NEG_INFINITY), "-inf");
     }
 
     #[test]

@@ -6,7 +6,8 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use crate::mlp::{tensor_to_vec, Dense};
+use crate::dense::Dense;
+use crate::host_node::tensor_to_vec;
 use crate::params::{HostParams, ParamSpec};
 use crate::recurrent::{BpttProbe, Lstm, LstmConfig, RecurrentImpl};
 use crate::recurrent_net::{head_from_host, head_host_params, head_specs};

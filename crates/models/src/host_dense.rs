@@ -23,8 +23,8 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{Tensor, TensorData, TensorPrimitive};
 
+use crate::host_node::tensor_to_vec;
 use crate::host_node::{cast, gemm, host_vec};
-use crate::mlp::tensor_to_vec;
 
 /// `y = x·W + b` for `x` `[m, k]`, `W` `[k, n]` (burn's `Dense` layout), `b` `[n]`.
 fn forward(m: usize, k: usize, n: usize, x: &[f32], w: &[f32], b: &[f32]) -> Vec<f32> {

@@ -7,8 +7,6 @@ use std::any::Any;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
-use crate::mlp::tensor_to_vec;
-
 /// `c = a·b + beta·c` for `a` `[m, k]`, `b` `[k, n]`, `c` `[m, n]`, each given
 /// by its row and column strides. Panics (a programming error) when a stride
 /// would reach outside its slice, which is what keeps the call sound.
@@ -71,4 +69,12 @@ pub(crate) fn host_vec<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> 
 pub(crate) fn cast<T: 'static, U: 'static>(value: T) -> Option<U> {
     let boxed: Box<dyn Any> = Box::new(value);
     boxed.downcast::<U>().ok().map(|b| *b)
+}
+
+/// Copies a tensor's values to the host as f32.
+pub fn tensor_to_vec<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+    t.into_data()
+        .convert::<f32>()
+        .into_vec::<f32>()
+        .unwrap_or_default()
 }

@@ -13,20 +13,25 @@ This crate knows nothing of optimizers, data or training.
 */
 #![deny(missing_docs)]
 
+mod dense;
 mod embedding;
 mod error;
 mod event_lstm;
 mod host_dense;
+mod host_embedding;
 mod host_node;
 mod mlp;
 mod params;
 mod recurrent;
 mod recurrent_net;
 
+pub use crate::dense::Dense;
 pub use crate::embedding::{NoteEmbedding, NoteEmbeddingConfig};
 pub use crate::error::{Error, Result};
 pub use crate::event_lstm::{EventLstm, EventLstmConfig};
-pub use crate::mlp::{tensor_to_vec, Activation, Dense, LayerTrace, Mlp, MlpConfig};
+pub use crate::host_embedding::{EmbeddingScratch, HostNoteEmbedding, NoteEmbeddingGrads};
+pub use crate::host_node::tensor_to_vec;
+pub use crate::mlp::{Activation, LayerTrace, Mlp, MlpConfig};
 pub use crate::params::{params_sha256, HostParams, InitPlan, ParamPart, ParamSpec};
 pub use crate::recurrent::{
     BpttProbe, Lstm, LstmConfig, Nonlinearity, RecurrentImpl, Rnn, RnnConfig, RnnLayer, RnnOutput,

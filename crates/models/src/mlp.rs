@@ -1,12 +1,14 @@
 //! A fully connected network of any depth, width and activation.
 
-use burn::module::{Module, Param};
+use burn::module::Module;
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{activation, Tensor, TensorData};
+use burn::tensor::{activation, Tensor};
 use serde::{Deserialize, Serialize};
 
 use initlab_init::Fans;
 
+use crate::dense::Dense;
+use crate::host_node::tensor_to_vec;
 use crate::params::{HostParams, ParamSpec};
 use crate::{Error, Result};
 
@@ -128,72 +130,6 @@ impl MlpConfig {
     }
 }
 
-/// One affine layer, `y = x·W + b`, with `W` stored as `[in, out]` for the matmul.
-#[derive(Module, Debug)]
-pub struct Dense<B: Backend> {
-    /// `[in, out]`: the transpose of the PyTorch-layout `(out, in)` host tensor.
-    pub weight: Param<Tensor<B, 2>>,
-    /// `[out]`.
-    pub bias: Param<Tensor<B, 1>>,
-}
-
-impl<B: Backend> Dense<B> {
-    /// Uploads a PyTorch-layout `(out, in)` weight and its bias.
-    pub(crate) fn from_host(
-        weight: &[f32],
-        bias: &[f32],
-        d_in: usize,
-        d_out: usize,
-        device: &B::Device,
-    ) -> Self {
-        // Host layout is (out, in); the matmul wants [in, out].
-        let mut transposed = vec![0.0f32; weight.len()];
-        for o in 0..d_out {
-            for i in 0..d_in {
-                transposed[i * d_out + o] = weight[o * d_in + i];
-            }
-        }
-        Dense {
-            weight: Param::from_data(TensorData::new(transposed, [d_in, d_out]), device),
-            bias: Param::from_data(TensorData::new(bias.to_vec(), [d_out]), device),
-        }
-    }
-
-    /// # Shapes
-    /// `[batch, in] → [batch, out]`
-    pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
-        x.matmul(self.weight.val()) + self.bias.val().unsqueeze()
-    }
-
-    /// The weight in PyTorch layout `(out, in)`, flattened, for hashing and histograms.
-    pub fn weight_host(&self) -> Vec<f32> {
-        let [d_in, d_out] = self.weight.val().dims();
-        let w = tensor_to_vec(self.weight.val());
-        let mut out = vec![0.0f32; w.len()];
-        for i in 0..d_in {
-            for o in 0..d_out {
-                out[o * d_in + i] = w[i * d_out + o];
-            }
-        }
-        out
-    }
-}
-
-impl<B: AutodiffBackend> Dense<B> {
-    /// [`Dense::forward`] for training: one host node on burn's own autodiff
-    /// backend ([`crate::host_dense`]), burn's matmul on any other. For wide
-    /// layers, where burn's backward copies the transposed weight.
-    ///
-    /// # Shapes
-    /// `[batch, in] → [batch, out]`
-    pub fn forward_train(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
-        match crate::host_dense::try_fused(x, self.weight.val(), self.bias.val()) {
-            Ok(y) => y,
-            Err((x, _, _)) => self.forward(x),
-        }
-    }
-}
-
 /// A multilayer perceptron producing logits.
 #[derive(Module, Debug)]
 pub struct Mlp<B: Backend> {
@@ -203,6 +139,26 @@ pub struct Mlp<B: Backend> {
     activation: Activation,
     #[module(skip)]
     output_activation: bool,
+}
+
+impl<B: AutodiffBackend> Mlp<B> {
+    /// [`Mlp::forward`] for training, each layer through
+    /// [`Dense::forward_train`]: burn-ndarray's matmul backward copies the
+    /// transposed 784 × 128 weight and the batch on every step.
+    ///
+    /// # Shapes
+    /// `[batch, inputs] → [batch, outputs]` (logits)
+    pub fn forward_train(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        let last = self.layers.len() - 1;
+        let mut h = x;
+        for (i, layer) in self.layers.iter().enumerate() {
+            h = layer.forward_train(h); // [batch, width_i]
+            if i < last || self.output_activation {
+                h = self.activation.apply(h);
+            }
+        }
+        h
+    }
 }
 
 /// What each layer produced on one batch, for activation statistics.
@@ -275,12 +231,4 @@ impl<B: Backend> Mlp<B> {
             })
             .collect()
     }
-}
-
-/// Copies a tensor's values to the host as f32.
-pub fn tensor_to_vec<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
-    t.into_data()
-        .convert::<f32>()
-        .into_vec::<f32>()
-        .unwrap_or_default()
 }

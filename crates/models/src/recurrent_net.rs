@@ -8,7 +8,8 @@ use burn::tensor::Tensor;
 use initlab_init::Fans;
 use serde::{Deserialize, Serialize};
 
-use crate::mlp::{tensor_to_vec, Dense};
+use crate::dense::Dense;
+use crate::host_node::tensor_to_vec;
 use crate::params::{HostParams, ParamSpec};
 use crate::recurrent::{BpttProbe, LstmConfig, Nonlinearity, RecurrentImpl, Rnn, RnnConfig};
 use crate::{Error, Result};

@@ -21,8 +21,8 @@ use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Thro
 use initlab_data::maestro::Piece;
 use initlab_data::{AddingProblem, Reading, SequenceReader};
 use initlab_train::{
-    dispatch, stepper, AddingTask, BackendKind, BackendTask, ClassificationData, MaestroTask,
-    MnistTask, Overrides, Profile, RunSpec, Sampling, Split, Study, Task,
+    dispatch, stepper, AddingTask, BackendKind, BackendTask, ClassificationData, Examples,
+    MaestroTask, MnistTask, Overrides, Profile, RunSpec, Sampling, Study, Task,
 };
 
 /// The first quick-profile run of a study, with `set` applied.
@@ -46,7 +46,7 @@ fn run(study: &str, only: &[&str], set: &[&str]) -> RunSpec {
 
 /// Deterministic stand-in images: 2 048 of 28×28, ten classes.
 fn mnist() -> Arc<ClassificationData> {
-    let split = |n: usize, salt: usize| Split {
+    let split = |n: usize, salt: usize| Examples {
         x: Arc::new(
             (0..n * 784)
                 .map(|i| ((i * 37 + salt) % 256) as f32 / 255.0)

@@ -4,7 +4,7 @@
 use initlab_models::Activation;
 
 use crate::network::LayerOutputs;
-use crate::run::ActivationStats;
+use crate::record::ActivationStats;
 
 /// Histogram bins; odd, so 0 sits in the middle bin of a range symmetric about it.
 pub(crate) const BINS: usize = 61;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// Examples of one split as floats in `[0, 1]`, with integer class labels.
 #[derive(Clone, Debug)]
-pub struct Split {
+pub struct Examples {
     /// `len × features`, row-major.
     pub x: Arc<Vec<f32>>,
     /// One class per example.
@@ -17,7 +17,7 @@ pub struct Split {
     pub features: usize,
 }
 
-impl Split {
+impl Examples {
     /// Pixels as `p / 255`, then `(x − mean) / std` when `normalize` is given.
     fn from_images(images: &Images, normalize: Option<[f64; 2]>) -> Self {
         let x = images.pixels.iter().map(|&p| f32::from(p) / 255.0);
@@ -28,7 +28,7 @@ impl Split {
                 x.map(|v| (v - mean) / std).collect()
             }
         };
-        Split {
+        Examples {
             x: Arc::new(x),
             y: Arc::new(images.labels.clone()),
             features: images.features(),
@@ -50,11 +50,11 @@ impl Split {
 #[derive(Clone, Debug)]
 pub struct ClassificationData {
     /// What the optimizer sees.
-    pub train: Split,
+    pub train: Examples,
     /// Held out from training, evaluated each epoch.
-    pub val: Split,
+    pub val: Examples,
     /// Evaluated once at the end.
-    pub test: Split,
+    pub test: Examples,
 }
 
 /// Which of MNIST's training images are held out for validation.
@@ -109,9 +109,9 @@ impl ClassificationData {
             }
         };
         ClassificationData {
-            train: Split::from_images(&mnist.train.select(&train_idx), normalize),
-            val: Split::from_images(&mnist.train.select(&val_idx), normalize),
-            test: Split::from_images(&mnist.test, normalize),
+            train: Examples::from_images(&mnist.train.select(&train_idx), normalize),
+            val: Examples::from_images(&mnist.train.select(&val_idx), normalize),
+            test: Examples::from_images(&mnist.test, normalize),
         }
     }
 }

@@ -22,33 +22,35 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use burn::module::AutodiffModule;
-use burn::optim::{AdamConfig, GradientsParams, Optimizer};
-use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
 use initlab_data::maestro::{
     EventOptions, Maestro, Piece, Split, SplitScheme, Vocabulary, Windows,
 };
 use initlab_data::{sha256_bytes, write_atomic, Cache, Manifest};
 use initlab_init::Scheme;
-use initlab_models::{params_sha256, HostParams, InitPlan, NoteEmbedding, NoteEmbeddingConfig};
+use initlab_models::{
+    params_sha256, EmbeddingScratch, HostNoteEmbedding, HostParams, InitPlan, NoteEmbeddingConfig,
+    NoteEmbeddingGrads,
+};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::backend::{dispatch, BackendKind, BackendTask};
-use crate::run::{now_rfc3339, NamedTensor};
-use crate::task::cross_entropy;
+use crate::optim::Adam;
+use crate::record::{now_rfc3339, NamedTensor};
 use crate::toml_file;
 use crate::trainer::Silent;
 use crate::{Error, Result};
 
 /// The format tag of the saved meta, and the first line hashed into every name:
 /// changing how a table is trained or stored changes this, so old tables are
-/// never mistaken for new ones.
-pub const EMBEDDING_FORMAT: &str = "initlab-embedding/1";
+/// never mistaken for new ones. `/1` tables were trained through burn's
+/// autodiff; `/2` on the host, whose float sums run in another order.
+pub const EMBEDDING_FORMAT: &str = "initlab-embedding/2";
+
+/// What [`EmbeddingMeta::backend`] records for a table trained here.
+const TRAINER: &str = "host (initlab-models HostNoteEmbedding, f32, batch in two halves)";
 
 /// The parameter groups of the model, each of which the config's `[init]` names.
 const GROUPS: [&str; 3] = ["embedding", "weight", "bias"];
@@ -424,7 +426,7 @@ pub struct EmbeddingMeta {
     pub config: EmbeddingConfig,
     /// The files it was trained from.
     pub data_files: Vec<DataFile>,
-    /// The backend that trained it, with burn's version (not part of the hash).
+    /// What trained it (format 1: the burn backend; format 2: the host trainer).
     pub backend: String,
     /// Windows per training epoch.
     pub train_windows: usize,
@@ -528,16 +530,16 @@ pub struct EpochReport {
     pub windows_per_second: f64,
 }
 
-/// Trains the note-embedding model on backend `B`.
+/// Trains the note-embedding model on the host ([`HostNoteEmbedding`]), with
+/// burn's Adam formula, each batch in two halves on two threads
+/// ([`split_step`]): the same config and data give the same table bit for bit
+/// for any thread count.
 ///
-/// The initial parameters are sampled on the host from `config.training.seed`,
-/// so every backend starts from the same numbers. A non-finite loss is an
-/// error: a diverged table is of no use to the LSTM study.
-pub fn train_embedding<B: AutodiffBackend>(
+/// The initial parameters are sampled from `config.training.seed`. A
+/// non-finite loss is an error: a diverged table is of no use to the LSTM study.
+pub fn train_embedding(
     config: &EmbeddingConfig,
     data: &EmbeddingData,
-    device: &B::Device,
-    backend: BackendKind,
     observer: &dyn EmbeddingObserver,
 ) -> Result<TrainedEmbedding> {
     let mut config = config.clone();
@@ -574,12 +576,16 @@ pub fn train_embedding<B: AutodiffBackend>(
 
     let specs = config.model.param_specs();
     let host = HostParams::sample(&specs, &config.plan()?, t.seed)?;
-    let mut model: NoteEmbedding<B> = config.model.init(&host, device)?;
-    let mut optim = AdamConfig::new()
-        .with_beta_1(t.beta1 as f32)
-        .with_beta_2(t.beta2 as f32)
-        .with_epsilon(t.epsilon as f32)
-        .init();
+    let mut model = HostNoteEmbedding::new(&config.model, &host)?;
+    let adam = Adam {
+        beta1: t.beta1 as f32,
+        beta2: t.beta2 as f32,
+        epsilon: t.epsilon as f32,
+    };
+    let mut halves = [model.zero_grads(), model.zero_grads()];
+    let mut moments = [model.zero_grads(), model.zero_grads()];
+    let mut scratches = [EmbeddingScratch::default(), EmbeddingScratch::default()];
+    let mut adam_steps = 0i32;
 
     let started = Instant::now();
     let steps = order.len().div_ceil(t.batch_size);
@@ -593,9 +599,9 @@ pub fn train_embedding<B: AutodiffBackend>(
         order.shuffle(&mut rng);
         let mut loss_sum = 0.0f64;
         for (step, batch) in order.chunks(t.batch_size).enumerate() {
-            let (x, y) = batch_tensors::<B>(&train, batch, device);
-            let loss = cross_entropy(model.forward(x), y);
-            let value: f32 = loss.clone().into_scalar().elem();
+            let (x, y) = train.gather(batch);
+            let value = split_step(&model, &x, &y, &mut halves, &mut scratches);
+            let grads = &halves[0];
             observer.step(value);
             if !value.is_finite() {
                 return Err(fail(format!(
@@ -604,11 +610,24 @@ pub fn train_embedding<B: AutodiffBackend>(
                 )));
             }
             loss_sum += f64::from(value) * batch.len() as f64;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(t.lr, model, grads);
+            adam_steps += 1;
+            let [m, v] = &mut moments;
+            let first = adam_steps == 1;
+            for (param, grad, m, v) in [
+                (&mut model.table, &grads.table, &mut m.table, &mut v.table),
+                (
+                    &mut model.weight,
+                    &grads.weight,
+                    &mut m.weight,
+                    &mut v.weight,
+                ),
+                (&mut model.bias, &grads.bias, &mut m.bias, &mut v.bias),
+            ] {
+                adam.update(t.lr, adam_steps, first, param, grad, m, v);
+            }
         }
         let seconds = epoch_start.elapsed().as_secs_f64();
-        let val = evaluate(&model.valid(), &validation, &val_order);
+        let val = evaluate(&model, &validation, &val_order, &mut scratches[0]);
         if !val.is_finite() {
             return Err(fail(format!(
                 "validation loss is {val} after epoch {epoch}"
@@ -650,7 +669,7 @@ pub fn train_embedding<B: AutodiffBackend>(
         format: EMBEDDING_FORMAT.to_string(),
         hash,
         data_files: data.files.clone(),
-        backend: backend.describe(),
+        backend: TRAINER.to_string(),
         train_windows: order.len(),
         validation_windows: val_order.len(),
         train_loss,
@@ -669,6 +688,40 @@ pub fn train_embedding<B: AutodiffBackend>(
         config,
     };
     Ok(TrainedEmbedding { meta, params })
+}
+
+/// The mean loss of one batch, its gradient left in `halves[0]`: each half
+/// of the batch on its own thread, the second half's gradient then added to
+/// the first's. The cut is fixed by the batch alone, so the sum, and every bit
+/// of the table, is the same on any number of threads.
+fn split_step(
+    model: &HostNoteEmbedding,
+    tokens: &[u32],
+    targets: &[u32],
+    halves: &mut [NoteEmbeddingGrads; 2],
+    scratches: &mut [EmbeddingScratch; 2],
+) -> f32 {
+    let n = targets.len();
+    let cut = n / 2;
+    let context = tokens.len() / n.max(1);
+    let ([g0, g1], [s0, s1]) = (halves, scratches);
+    let (l0, l1) = rayon::join(
+        || model.loss_and_grads(&tokens[..cut * context], &targets[..cut], n, g0, s0),
+        || model.loss_and_grads(&tokens[cut * context..], &targets[cut..], n, g1, s1),
+    );
+    if cut == 0 {
+        // One window: the second half is the whole batch.
+        std::mem::swap(g0, g1);
+        return (l1 / n as f64) as f32;
+    }
+    for (a, b) in [
+        (&mut g0.table, &g1.table),
+        (&mut g0.weight, &g1.weight),
+        (&mut g0.bias, &g1.bias),
+    ] {
+        a.iter_mut().zip(b.iter()).for_each(|(a, b)| *a += b);
+    }
+    ((l0 + l1) / n as f64) as f32
 }
 
 /// Up to `limit` distinct indices below `n`, a seeded random choice in
@@ -708,30 +761,17 @@ fn usage(windows: &Windows<'_>, chosen: &[usize], vocabulary: usize) -> (Vec<u32
     )
 }
 
-/// The windows at `indices` as token ids `[n, context]` and targets `[n]`.
-fn batch_tensors<B: Backend>(
+/// Mean cross-entropy over the windows at `indices`.
+fn evaluate(
+    model: &HostNoteEmbedding,
     windows: &Windows<'_>,
     indices: &[usize],
-    device: &B::Device,
-) -> (Tensor<B, 2, Int>, Tensor<B, 1, Int>) {
-    let (inputs, targets) = windows.gather(indices);
-    let n = indices.len();
-    let inputs: Vec<i64> = inputs.into_iter().map(i64::from).collect();
-    let targets: Vec<i64> = targets.into_iter().map(i64::from).collect();
-    (
-        Tensor::from_data(TensorData::new(inputs, [n, windows.window_len()]), device),
-        Tensor::from_data(TensorData::new(targets, [n]), device),
-    )
-}
-
-/// Mean cross-entropy over the windows at `indices`, without autodiff.
-fn evaluate<B: Backend>(model: &NoteEmbedding<B>, windows: &Windows<'_>, indices: &[usize]) -> f32 {
-    let device = model.embedding.val().device();
+    scratch: &mut EmbeddingScratch,
+) -> f32 {
     let mut sum = 0.0f64;
     for chunk in indices.chunks(4096) {
-        let (x, y) = batch_tensors::<B>(windows, chunk, &device);
-        let loss: f32 = cross_entropy(model.forward(x), y).into_scalar().elem();
-        sum += f64::from(loss) * chunk.len() as f64;
+        let (x, y) = windows.gather(chunk);
+        sum += f64::from(model.loss(&x, &y, scratch)) * chunk.len() as f64;
     }
     (sum / indices.len().max(1) as f64) as f32
 }
@@ -926,26 +966,12 @@ pub enum Provenance {
     Trained,
 }
 
-struct TrainTask<'a> {
-    config: &'a EmbeddingConfig,
-    data: &'a EmbeddingData,
-    observer: &'a dyn EmbeddingObserver,
-}
-
-impl BackendTask for TrainTask<'_> {
-    type Output = Result<TrainedEmbedding>;
-    fn run<B: AutodiffBackend>(self, device: B::Device, kind: BackendKind) -> Self::Output {
-        train_embedding::<B>(self.config, self.data, &device, kind, self.observer)
-    }
-}
-
 /// The table for `config` on `data`: loaded from `store` when it is there,
-/// otherwise trained on `backend` and saved first.
+/// otherwise trained ([`train_embedding`]) and saved first.
 pub fn load_or_train(
     store: &EmbeddingStore,
     config: &EmbeddingConfig,
     data: &EmbeddingData,
-    backend: BackendKind,
     observer: &dyn EmbeddingObserver,
 ) -> Result<(TrainedEmbedding, Provenance)> {
     let mut config = config.clone();
@@ -954,14 +980,7 @@ pub fn load_or_train(
     if let Some(trained) = store.load(&hash)? {
         return Ok((trained, Provenance::Loaded));
     }
-    let trained = dispatch(
-        backend,
-        TrainTask {
-            config: &config,
-            data,
-            observer,
-        },
-    )??;
+    let trained = train_embedding(&config, data, observer)?;
     store.save(&trained)?;
     Ok((trained, Provenance::Trained))
 }

@@ -8,7 +8,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::backend::{dispatch, BackendKind, BackendTask};
-use crate::run::RunRecord;
+use crate::record::RunRecord;
 use crate::study::ModelConfig;
 use crate::{Error, Result};
 

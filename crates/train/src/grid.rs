@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use crate::backend::{dispatch, BackendKind, BackendTask};
-use crate::run::{RunRecord, RunSpec};
+use crate::record::RunRecord;
+use crate::run::RunSpec;
 use crate::sources::TaskSet;
 use crate::task::Task;
 use crate::trainer::{train_run, Observer};

@@ -27,6 +27,7 @@ mod generate;
 mod grid;
 mod network;
 mod optim;
+mod record;
 mod run;
 mod sources;
 mod study;
@@ -36,7 +37,7 @@ mod trainer;
 
 pub use crate::backend::{dispatch, BackendKind, BackendTask};
 pub use crate::clip::{clip_grad_norm, ClipOutcome};
-pub use crate::data::{ClassificationData, Holdout, Split};
+pub use crate::data::{ClassificationData, Examples, Holdout};
 pub use crate::embeddings::{
     embedding_hash, load_or_train, train_embedding, verified_maestro, DataFile, EmbeddingConfig,
     EmbeddingData, EmbeddingDataConfig, EmbeddingMeta, EmbeddingObserver, EmbeddingStore,
@@ -46,10 +47,8 @@ pub use crate::error::{Error, Result};
 pub use crate::generate::{continue_tokens, Generation};
 pub use crate::grid::{run_grid, GridOutcome, RunSink};
 pub use crate::optim::{HostOptimizer, StepReport};
-pub use crate::run::{
-    now_rfc3339, point_name, ActivationStats, NamedTensor, RunConfig, RunLabels, RunRecord,
-    RunSpec, RunStatus,
-};
+pub use crate::record::{now_rfc3339, ActivationStats, NamedTensor, RunRecord, RunStatus};
+pub use crate::run::{point_name, RunConfig, RunLabels, RunSpec};
 pub use crate::sources::{Sources, TaskSet};
 pub use crate::study::{
     Axis, AxisValue, DataConfig, GridConfig, GridInitializer, InitConfig, ModelConfig,

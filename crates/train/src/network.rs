@@ -107,7 +107,7 @@ impl<B: AutodiffBackend> Network<B> for Mlp<B> {
 
     fn forward(&self, input: DeviceInput<B>, _: Option<&BpttProbe>) -> Result<Tensor<B, 2>> {
         match input {
-            DeviceInput::Features(x) => Ok(Mlp::forward(self, x)),
+            DeviceInput::Features(x) => Ok(Mlp::forward_train(self, x)),
             other => wrong("an MLP", &other),
         }
     }

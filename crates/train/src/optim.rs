@@ -201,28 +201,16 @@ impl HostOptimizer {
                 beta2,
                 epsilon,
             } => {
-                // burn 0.21's AdaptiveMomentum, operation for operation:
-                // m̂/(√v̂ + ε) written as m·c / (√v + ε·√(1−β₂ᵗ)).
-                let bc2_sqrt = (1.0 - beta2.powi(t)).sqrt();
-                let factor = bc2_sqrt / (1.0 - beta1.powi(t));
-                let eps = epsilon * bc2_sqrt;
-                let lr = lr as f32;
-                let (f1, f2) = (1.0 - beta1, 1.0 - beta2);
                 if first {
                     slot.m = vec![0.0; grad.len()];
                     slot.v = vec![0.0; grad.len()];
                 }
-                let Slot { m, v } = slot;
-                par_adam(param, grad, m, v, |p, g, m, v| {
-                    if first {
-                        *m = g * f1;
-                        *v = g * g * f2;
-                    } else {
-                        *m = *m * beta1 + g * f1;
-                        *v = *v * beta2 + g * g * f2;
-                    }
-                    *p -= (*m * factor / (v.sqrt() + eps)) * lr;
-                });
+                let adam = Adam {
+                    beta1,
+                    beta2,
+                    epsilon,
+                };
+                adam.update(lr, t, first, param, grad, &mut slot.m, &mut slot.v);
             }
             Rule::AdamW {
                 beta1,
@@ -251,6 +239,53 @@ impl HostOptimizer {
                 });
             }
         }
+    }
+}
+
+/// burn 0.21's Adam (no weight decay) on one parameter's slices.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Adam {
+    pub beta1: f32,
+    pub beta2: f32,
+    pub epsilon: f32,
+}
+
+impl Adam {
+    /// Step `t` (1-based) on `param` from `grad`, with the moments `m` and `v`
+    /// (all the same length); `first` when the moments were never written.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn update(
+        self,
+        lr: f64,
+        t: i32,
+        first: bool,
+        param: &mut [f32],
+        grad: &[f32],
+        m: &mut [f32],
+        v: &mut [f32],
+    ) {
+        let Adam {
+            beta1,
+            beta2,
+            epsilon,
+        } = self;
+        // burn 0.21's AdaptiveMomentum, operation for operation:
+        // m̂/(√v̂ + ε) written as m·c / (√v + ε·√(1−β₂ᵗ)).
+        let bc2_sqrt = (1.0 - beta2.powi(t)).sqrt();
+        let factor = bc2_sqrt / (1.0 - beta1.powi(t));
+        let eps = epsilon * bc2_sqrt;
+        let lr = lr as f32;
+        let (f1, f2) = (1.0 - beta1, 1.0 - beta2);
+        par_adam(param, grad, m, v, |p, g, m, v| {
+            if first {
+                *m = g * f1;
+                *v = g * g * f2;
+            } else {
+                *m = *m * beta1 + g * f1;
+                *v = *v * beta2 + g * g * f2;
+            }
+            *p -= (*m * factor / (v.sqrt() + eps)) * lr;
+        });
     }
 }
 

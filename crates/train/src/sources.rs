@@ -13,7 +13,6 @@ use initlab_data::adding::AddingProblem;
 use initlab_data::maestro::Split;
 use initlab_data::{Cache, Manifest, Mnist, SequenceReader};
 
-use crate::backend::BackendKind;
 use crate::data::ClassificationData;
 use crate::embeddings::{
     embedding_hash, load_or_train, verified_maestro, EmbeddingConfig, EmbeddingObserver,
@@ -32,8 +31,6 @@ const MNIST_EVAL_BATCH: usize = 2000;
 pub struct Sources<'a> {
     manifest: &'a Manifest,
     cache: &'a Cache,
-    /// Trains a missing embedding table on this backend.
-    backend: BackendKind,
     observer: &'a dyn EmbeddingObserver,
     /// Whether a missing embedding table is trained, or stands in as zeros
     /// (to time a grid without training anything).
@@ -46,13 +43,11 @@ impl<'a> Sources<'a> {
     pub fn new(
         manifest: &'a Manifest,
         cache: &'a Cache,
-        backend: BackendKind,
         observer: &'a dyn EmbeddingObserver,
     ) -> Self {
         Sources {
             manifest,
             cache,
-            backend,
             observer,
             train_tables: true,
             mnist: OnceLock::new(),
@@ -157,8 +152,7 @@ impl<'a> Sources<'a> {
                 };
                 let store = EmbeddingStore::in_cache(self.cache);
                 let table = if self.train_tables {
-                    let (trained, _) =
-                        load_or_train(&store, &config, &data, self.backend, self.observer)?;
+                    let (trained, _) = load_or_train(&store, &config, &data, self.observer)?;
                     trained.table().values.clone()
                 } else {
                     let mut valid = config.clone();

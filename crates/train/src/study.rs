@@ -26,7 +26,8 @@ pub use self::expand::{Axis, AxisValue};
 
 use crate::backend::BackendKind;
 use crate::embeddings::EmbeddingConfig;
-use crate::run::{hex, point_name, RunConfig, RunLabels, RunSpec};
+use crate::record::hex;
+use crate::run::{point_name, RunConfig, RunLabels, RunSpec};
 use crate::toml_file;
 use crate::{Error, Result};
 

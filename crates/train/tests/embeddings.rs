@@ -10,8 +10,8 @@ use initlab_data::maestro::{encode_midi, MidiWriteOptions, Note, Piece, SplitSch
 use initlab_data::{sha256_bytes, Cache, Manifest};
 use initlab_models::HostParams;
 use initlab_train::{
-    embedding_hash, load_or_train, BackendKind, EmbeddingConfig, EmbeddingData, EmbeddingObserver,
-    EmbeddingStore, EpochReport, Provenance, TrainedEmbedding,
+    cross_entropy, embedding_hash, load_or_train, EmbeddingConfig, EmbeddingData,
+    EmbeddingObserver, EmbeddingStore, EpochReport, Provenance, TrainedEmbedding,
 };
 
 /// A repeating 8-token phrase inside start … end: the previous four tokens
@@ -47,16 +47,106 @@ fn config(epochs: usize) -> EmbeddingConfig {
 fn train(config: &EmbeddingConfig, data: &EmbeddingData) -> TrainedEmbedding {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = EmbeddingStore::new(dir.path());
-    let (trained, how) = load_or_train(
-        &store,
-        config,
-        data,
-        BackendKind::Ndarray,
-        &Count::default(),
-    )
-    .expect("train");
+    let (trained, how) = load_or_train(&store, config, data, &Count::default()).expect("train");
     assert_eq!(how, Provenance::Trained);
     trained
+}
+
+/// The host pass's loss and gradients against burn's autodiff through the
+/// same model (`NoteEmbedding`, `cross_entropy`), on the study's shape.
+#[test]
+fn host_gradients_match_burn_autodiff() {
+    use burn::backend::{Autodiff, NdArray};
+    use burn::tensor::{Int, Tensor, TensorData};
+    use initlab_models::{EmbeddingScratch, HostNoteEmbedding, NoteEmbedding};
+    type B = Autodiff<NdArray<f32>>;
+
+    let config = EmbeddingConfig::study(16);
+    let host = HostParams::sample(
+        &config.model.param_specs(),
+        &config.plan().expect("plan"),
+        5,
+    )
+    .expect("sample");
+    let device = Default::default();
+    let burn_model: NoteEmbedding<B> = config.model.init(&host, &device).expect("init");
+    let kernel = HostNoteEmbedding::new(&config.model, &host).expect("host model");
+    let (n, context, v) = (24, 16, config.model.vocabulary);
+    // Repeated tokens within a window and across windows, every id below v.
+    let tokens: Vec<u32> = (0..n * context)
+        .map(|i| ((i * 37 + i / 5) % v) as u32)
+        .collect();
+    let targets: Vec<u32> = (0..n).map(|i| ((i * 101 + 7) % v) as u32).collect();
+
+    let mut grads = kernel.zero_grads();
+    let sum = kernel.loss_and_grads(
+        &tokens,
+        &targets,
+        n,
+        &mut grads,
+        &mut EmbeddingScratch::default(),
+    );
+    let loss = (sum / n as f64) as f32;
+
+    let x = Tensor::<B, 2, Int>::from_data(
+        TensorData::new(tokens.iter().map(|&t| i64::from(t)).collect(), [n, context]),
+        &device,
+    );
+    let y = Tensor::<B, 1, Int>::from_data(
+        TensorData::new(targets.iter().map(|&t| i64::from(t)).collect(), [n]),
+        &device,
+    );
+    let burn_loss = cross_entropy(burn_model.forward(x), y);
+    let burn_value: f32 = burn_loss.clone().into_scalar();
+    let g = burn_loss.backward();
+    let host_of = |t: Tensor<NdArray<f32>, 2>| t.into_data().to_vec::<f32>().expect("f32");
+    let table = host_of(burn_model.embedding.grad(&g).expect("table grad"));
+    let weight_t = host_of(burn_model.output.weight.grad(&g).expect("weight grad")); // [d, v]
+    let bias = burn_model
+        .output
+        .bias
+        .grad(&g)
+        .expect("bias grad")
+        .into_data()
+        .to_vec::<f32>()
+        .expect("f32");
+    let d = config.model.dim;
+    let weight: Vec<f32> = (0..v * d).map(|i| weight_t[(i % d) * v + i / d]).collect();
+
+    assert!(
+        (loss - burn_value).abs() < 1e-5,
+        "loss {loss} vs burn {burn_value}"
+    );
+    let close = |name: &str, ours: &[f32], theirs: &[f32]| {
+        assert_eq!(ours.len(), theirs.len(), "{name}");
+        for (i, (a, b)) in ours.iter().zip(theirs).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-6 + 1e-4 * b.abs(),
+                "{name}[{i}]: host {a}, burn {b}"
+            );
+        }
+    };
+    close("embedding.weight", &grads.table, &table);
+    close("output.weight", &grads.weight, &weight);
+    close("output.bias", &grads.bias, &bias);
+}
+
+/// The batch halves run on two threads when there are two; one thread must
+/// give the same table to the bit.
+#[test]
+fn the_table_is_the_same_on_one_thread_or_two() {
+    let data = corpus();
+    let config = config(2);
+    let on = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool")
+            .install(|| train(&config, &data))
+    };
+    let (one, two) = (on(1), on(2));
+    assert_eq!(one.meta.params_sha256, two.meta.params_sha256);
+    assert_eq!(one.params, two.params);
 }
 
 #[derive(Default)]
@@ -147,16 +237,14 @@ fn save_then_load_gives_identical_parameters_and_skips_training() {
     let store = EmbeddingStore::new(dir.path().join("embeddings"));
     let (c, data) = (config(1), corpus());
     let first = Count::default();
-    let (trained, how) =
-        load_or_train(&store, &c, &data, BackendKind::Ndarray, &first).expect("train");
+    let (trained, how) = load_or_train(&store, &c, &data, &first).expect("train");
     assert_eq!(how, Provenance::Trained);
     assert!(first.steps.get() > 0);
     let hash = &trained.meta.hash;
     assert!(store.params_path(hash).is_file() && store.meta_path(hash).is_file());
 
     let again = Count::default();
-    let (loaded, how) =
-        load_or_train(&store, &c, &data, BackendKind::Ndarray, &again).expect("load");
+    let (loaded, how) = load_or_train(&store, &c, &data, &again).expect("load");
     assert_eq!(how, Provenance::Loaded);
     assert_eq!((again.steps.get(), again.epochs.get()), (0, 0));
     assert_eq!(loaded.params, trained.params);
@@ -275,7 +363,6 @@ fn a_token_outside_the_vocabulary_is_an_error_not_a_panic() {
         &EmbeddingStore::new(dir.path()),
         &config(1),
         &data,
-        BackendKind::Ndarray,
         &Count::default(),
     )
     .expect_err("out of range")

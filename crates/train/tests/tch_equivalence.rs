@@ -220,7 +220,7 @@ fn every_study_smoke_profile_matches_ndarray() {
     let Some((manifest, cache)) = datasets() else {
         return;
     };
-    let sources = Sources::new(&manifest, &cache, BackendKind::Ndarray, &Silent);
+    let sources = Sources::new(&manifest, &cache, &Silent);
     let tch_studies = smoke(&sources, BackendKind::Tch);
     let mut failures = Vec::new();
     for (name, nd_runs, tasks) in smoke(&sources, BackendKind::Ndarray) {
@@ -298,7 +298,7 @@ fn a_smoke_run_on_tch_repeats_bit_for_bit() {
     let Some((manifest, cache)) = datasets() else {
         return;
     };
-    let sources = Sources::new(&manifest, &cache, BackendKind::Ndarray, &Silent);
+    let sources = Sources::new(&manifest, &cache, &Silent);
     let experiments = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
     let study = Study::find(&experiments, "mlp-keras").expect("study");
     let runs = study.runs(Profile::Smoke, BackendKind::Tch).expect("runs");

@@ -19,10 +19,6 @@ use crate::plots::style::Swatch;
 use crate::plots::{render, ConfigRun, Palette, Plot};
 use crate::{Result, Stat};
 
-/// MSE of always predicting 1 on the adding problem: Var(x₁ + x₂) for two
-/// independent U[0, 1) markers, 1/12 each.
-const ADDING_PLATEAU: f64 = 1.0 / 6.0;
-
 /// One grid point over its seeds.
 struct Point<'a> {
     /// The first axis's value (the model).
@@ -224,11 +220,7 @@ pub(super) fn blocks(section: &Section, dir: &Path, out: &Path) -> Result<(Vec<B
     }
 
     // Validation MSE per epoch: one panel per length, models side by side.
-    let adding = section
-        .records
-        .first()
-        .and_then(|r| config_value(r, "data.dataset"))
-        .is_some_and(|d| d.contains("adding"));
+    let reference = notes::reference_level(section);
     let threshold_value: Option<f64> = threshold.parse().ok();
     let mut panel_names: Vec<String> = Vec::new();
     for p in &points {
@@ -241,12 +233,8 @@ pub(super) fn blocks(section: &Section, dir: &Path, out: &Path) -> Result<(Vec<B
         .iter()
         .map(|name| {
             let mut hlines = Vec::new();
-            if adding {
-                hlines.push((
-                    ADDING_PLATEAU,
-                    plotters::style::BLACK,
-                    "always predicting 1: 1/6 ≈ 0.1667 (the paper quotes 0.1767)".to_string(),
-                ));
+            if let Some(level) = &reference {
+                hlines.push((level.value, plotters::style::BLACK, level.legend.clone()));
             }
             if let Some(t) = threshold_value {
                 hlines.push((t, grey, format!("escape threshold {t}")));
@@ -293,16 +281,18 @@ pub(super) fn blocks(section: &Section, dir: &Path, out: &Path) -> Result<(Vec<B
         b.push(Block::H(3, "Validation MSE".into()));
         b.push(figure(
             &plot,
-            if adding {
-                "Mean over seeds of the validation MSE after each epoch, one panel per grid \
-                 point of the other axes. The black dashed line is the plateau of always \
-                 predicting 1, MSE Var(x₁ + x₂) = 1/6 ≈ 0.1667 (the paper quotes 0.1767, which \
-                 that formula does not give); below the grey one a run has escaped it."
-            } else {
-                "Mean over seeds of the validation MSE after each epoch, one panel per grid \
-                 point of the other axes; below the grey line a run has escaped the plateau."
-            }
-            .into(),
+            match &reference {
+                Some(level) => format!(
+                    "Mean over seeds of the validation MSE after each epoch, one panel per grid \
+                     point of the other axes. The black dashed line is {}; below the grey one a \
+                     run has escaped it.",
+                    level.caption
+                ),
+                None => "Mean over seeds of the validation MSE after each epoch, one panel per \
+                         grid point of the other axes; below the grey line a run has escaped the \
+                         plateau."
+                    .into(),
+            },
             out,
         ));
         plots.push(plot);

@@ -6,6 +6,32 @@
 use super::render::Block;
 use super::{config_value, Section};
 
+/// A level the published source measures a study's curves against, drawn
+/// as a line on its validation panels.
+pub(super) struct ReferenceLevel {
+    pub value: f64,
+    /// The line's legend entry.
+    pub legend: String,
+    /// What the line is, for the figure's caption.
+    pub caption: String,
+}
+
+/// The reference level of `section`'s study, if its source has one.
+pub(super) fn reference_level(section: &Section) -> Option<ReferenceLevel> {
+    match section.study.as_str() {
+        // Always predicting 1 on the adding problem scores Var(x₁ + x₂) for
+        // two independent U[0, 1) markers, 1/12 each.
+        "irnn-adding" => Some(ReferenceLevel {
+            value: 1.0 / 6.0,
+            legend: "always predicting 1: 1/6 ≈ 0.1667 (the paper quotes 0.1767)".into(),
+            caption: "the plateau of always predicting 1, MSE Var(x₁ + x₂) = 1/6 ≈ 0.1667 \
+                      (the paper quotes 0.1767, which that formula does not give)"
+                .into(),
+        }),
+        _ => None,
+    }
+}
+
 /// The notes of `section`'s study; none for a study without any.
 pub(super) fn study_notes(section: &Section) -> Vec<Block> {
     let notes: Vec<String> = match section.study.as_str() {

@@ -4,7 +4,7 @@
 use super::metadata;
 use super::vocab::Vocabulary;
 use super::{read_midi, Note};
-use crate::{Error, Result};
+use crate::{Error, Result, Split};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -15,32 +15,6 @@ pub const STUDY_WINDOW: usize = 32;
 
 /// The MAESTRO year the study used: its 93 performances are all of MAESTRO 2018.
 pub const STUDY_YEAR: u16 = 2018;
-
-/// One of the three parts of a dataset.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Split {
-    /// Fitted on.
-    Train,
-    /// Used for early stopping and model choice.
-    Validation,
-    /// Reported once.
-    Test,
-}
-
-impl Split {
-    /// The three splits in order.
-    pub const ALL: [Split; 3] = [Split::Train, Split::Validation, Split::Test];
-
-    /// The name MAESTRO's metadata uses.
-    pub fn name(self) -> &'static str {
-        match self {
-            Split::Train => "train",
-            Split::Validation => "validation",
-            Split::Test => "test",
-        }
-    }
-}
 
 /// How MAESTRO performances are assigned to splits; chosen in the experiment file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

@@ -1,7 +1,6 @@
 //! MAESTRO's metadata CSV (`maestro-v*.csv`): which split and year each MIDI file has.
 
-use super::dataset::Split;
-use crate::{Error, Result};
+use crate::{Error, Result, Split};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 

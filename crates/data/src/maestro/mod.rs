@@ -41,12 +41,13 @@ mod vocab;
 mod write;
 
 pub use self::dataset::{
-    Maestro, Piece, Skipped, Split, SplitScheme, Window, Windows, STUDY_WINDOW, STUDY_YEAR,
+    Maestro, Piece, Skipped, SplitScheme, Window, Windows, STUDY_WINDOW, STUDY_YEAR,
 };
 pub use self::events::{EventOptions, DEFAULT_VELOCITY};
 pub use self::midi::{parse_midi, read_midi, Note, Performance};
 pub use self::vocab::Vocabulary;
 pub use self::write::{encode_midi, write_midi, MidiWriteOptions};
+pub use crate::Split;
 
 use crate::{Error, Result};
 use std::path::Path;

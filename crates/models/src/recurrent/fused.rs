@@ -29,8 +29,8 @@ use burn::tensor::{Tensor, TensorData, TensorPrimitive};
 
 use super::host::{self, Cell, Dims, Saved, Want, Weights};
 use super::probe::BpttProbe;
+use crate::host_node::tensor_to_vec;
 use crate::host_node::{cast, host_vec};
-use crate::mlp::tensor_to_vec;
 
 /// What the backward needs: the inputs and every hidden state, on the host,
 /// and the probe (with the layer's index) that wants the per-step norms.

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use initlab_init::Fans;
 
-use crate::mlp::tensor_to_vec;
+use crate::host_node::tensor_to_vec;
 use crate::params::{HostParams, ParamSpec};
 use crate::{Error, Result};
 

@@ -9,7 +9,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::{Batch, EvalSet, Input, Objective, Target, Task, TrainStream, PROBE_EXAMPLES};
-use crate::data::{ClassificationData, Split};
+use crate::data::{ClassificationData, Examples};
 
 /// MNIST read flat or as sequences, classified into 10 digits.
 #[derive(Clone, Debug)]
@@ -49,7 +49,7 @@ impl MnistTask {
     }
 
     /// The examples at `indices` of `split` as a batch.
-    fn batch(&self, split: &Split, indices: &[usize]) -> Batch {
+    fn batch(&self, split: &Examples, indices: &[usize]) -> Batch {
         let f = split.features;
         let mut values = Vec::with_capacity(indices.len() * f);
         let order = self
@@ -81,7 +81,7 @@ impl MnistTask {
         }
     }
 
-    fn split(&self, set: EvalSet) -> &Split {
+    fn split(&self, set: EvalSet) -> &Examples {
         match set {
             EvalSet::Validation => &self.data.val,
             EvalSet::Test => &self.data.test,

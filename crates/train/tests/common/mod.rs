@@ -6,13 +6,13 @@ use burn::tensor::backend::AutodiffBackend;
 use initlab_init::Scheme;
 use initlab_models::{Activation, InitPlan, MlpConfig};
 use initlab_train::{
-    BackendKind, BackendTask, ClassificationData, DataConfig, MnistTask, ModelConfig,
-    OptimizerConfig, RunConfig, RunLabels, RunRecord, RunSpec, Silent, Split, Task, TestSchedule,
+    BackendKind, BackendTask, ClassificationData, DataConfig, Examples, MnistTask, ModelConfig,
+    OptimizerConfig, RunConfig, RunLabels, RunRecord, RunSpec, Silent, Task, TestSchedule,
     TrainingConfig,
 };
 
 /// Two classes separated along the first feature.
-fn split(n: usize, salt: usize) -> Split {
+fn split(n: usize, salt: usize) -> Examples {
     let mut x = Vec::new();
     let mut y = Vec::new();
     for i in 0..n {
@@ -27,7 +27,7 @@ fn split(n: usize, salt: usize) -> Split {
             });
         }
     }
-    Split {
+    Examples {
         x: Arc::new(x),
         y: Arc::new(y),
         features: 8,
