@@ -18,6 +18,7 @@ mod notes;
 mod recurrent;
 mod render;
 mod selection;
+mod theory;
 mod verdict;
 
 use std::path::{Path, PathBuf};
@@ -200,6 +201,11 @@ impl Section {
             } else {
                 b.extend(self.results());
             }
+            let firsts: Vec<(String, &RunRecord)> = Group::of(&self.records)
+                .into_iter()
+                .filter_map(|g| Some((g.label, *g.runs.first()?)))
+                .collect();
+            b.extend(theory::mlp_predictions(&firsts));
             let recurrent = crate::plots::bptt::has_bptt(&self.records);
             if recurrent {
                 b.extend(recurrent::ordering(self, selected));
