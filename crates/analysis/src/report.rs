@@ -12,6 +12,7 @@
 //! its own file under `report/`, so a new study of a known shape gets the same
 //! treatment without naming it anywhere.
 
+mod edge;
 mod escape;
 mod factorial;
 mod notes;
@@ -194,6 +195,11 @@ impl Section {
             };
             b.extend(blocks);
             plots.extend(figures);
+            if edge::applies(&self.records) {
+                let (blocks, figures) = edge::blocks(self, dir, out)?;
+                b.extend(blocks);
+                plots.extend(figures);
+            }
         } else {
             let selected = selection::applies(&self.records);
             if selected {

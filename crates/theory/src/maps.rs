@@ -209,7 +209,7 @@ impl MeanField {
             }
         }
         let (mut lo, mut hi) = (0.0, 1.0 - delta);
-        for _ in 0..100 {
+        for _ in 0..64 {
             let mid = 0.5 * (lo + hi);
             if mid <= lo || mid >= hi {
                 break;

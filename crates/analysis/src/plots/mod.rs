@@ -11,6 +11,7 @@
 mod bars;
 pub(crate) mod bptt;
 mod curves;
+pub(crate) mod edge;
 pub(crate) mod heatmap;
 mod hist;
 pub(crate) mod multiples;
