@@ -102,6 +102,21 @@ fn layers(run: &RunRecord) -> Option<(Activation, Vec<Layer>)> {
     Some((activation, layers))
 }
 
+/// The layers (0-based) a table shows: all of a network up to 8 deep; of a
+/// deeper one, layers 1, 2, 3, 5, 10, 20, 40, … and the last.
+fn shown_layers(depth: usize) -> Vec<usize> {
+    if depth <= 8 {
+        return (0..depth).collect();
+    }
+    let mut shown: Vec<usize> = [1, 2, 3, 5]
+        .into_iter()
+        .chain(std::iter::successors(Some(10), |l| Some(l * 2)).take_while(|&l| l < depth))
+        .map(|l| l - 1)
+        .collect();
+    shown.push(depth - 1);
+    shown
+}
+
 fn sig(x: f64) -> String {
     crate::plots::style::fmt_sig(x, 3)
 }
@@ -120,14 +135,17 @@ pub(super) fn mlp_predictions(points: &[(String, &RunRecord)]) -> Vec<Block> {
     let Some(depth) = rows.iter().map(|r| r.3.len()).max() else {
         return Vec::new();
     };
+    let shown = shown_layers(depth);
     let mut head = vec!["grid point".to_string(), "σ_w² per layer".to_string()];
     head.extend(
-        (1..=depth).map(|l| format!("layer {l}: measured / predicted std (predicted q^l)")),
+        shown
+            .iter()
+            .map(|l| format!("layer {}: measured / predicted std (predicted q^l)", l + 1)),
     );
     let mut worst: Option<(f64, String)> = None;
     let table_rows = rows
         .iter()
-        .map(|(name, run, _, layers)| {
+        .map(|(name, _, _, layers)| {
             let sigma: Vec<String> = layers
                 .iter()
                 .map(|l| match l.spec_sigma_w2 {
@@ -135,8 +153,24 @@ pub(super) fn mlp_predictions(points: &[(String, &RunRecord)]) -> Vec<Block> {
                     None => format!("{} (drawn)", sig(l.drawn_sigma_w2)),
                 })
                 .collect();
-            let mut row = vec![format!("`{}`", code(name)), sigma.join(", ")];
-            for i in 0..depth {
+            let values: Vec<f64> = layers
+                .iter()
+                .map(|l| l.spec_sigma_w2.unwrap_or(l.drawn_sigma_w2))
+                .collect();
+            let same = values
+                .iter()
+                .all(|v| (v - values[0]).abs() <= 1e-9 * values[0].abs());
+            let sigma = if sigma.len() > 1 && same && layers[0].spec_sigma_w2.is_some() {
+                format!(
+                    "{} (all {})",
+                    sig((values[0] * 1e9).round() / 1e9),
+                    sigma.len()
+                )
+            } else {
+                sigma.join(", ")
+            };
+            let mut row = vec![format!("`{}`", code(name)), sigma];
+            for &i in &shown {
                 row.push(layers.get(i).map_or("–".into(), |l| {
                     if l.predicted > 0.0 && l.measured.is_finite() {
                         let ratio = l.measured / l.predicted;
@@ -156,7 +190,6 @@ pub(super) fn mlp_predictions(points: &[(String, &RunRecord)]) -> Vec<Block> {
                     )
                 }));
             }
-            let _ = run;
             row
         })
         .collect();
@@ -172,13 +205,14 @@ pub(super) fn mlp_predictions(points: &[(String, &RunRecord)]) -> Vec<Block> {
              constants). σ_w² is the weight initializer's variance times the layer's fan-in, \
              from its spec (`initlab_init::Scheme::variance`), or fan-in × the drawn \
              weights' mean square where the spec gives none; σ_b² is the drawn biases' mean \
-             square. First seed of each grid point."
+             square. First seed of each grid point; of a network deeper than 8 \
+             layers, layers 1, 2, 3, 5, 10, 20, 40, … and the last."
                 .into(),
         ),
         Block::Table {
             right: std::iter::once(false)
                 .chain(std::iter::once(false))
-                .chain((0..depth).map(|_| true))
+                .chain(shown.iter().map(|_| true))
                 .collect(),
             head,
             rows: table_rows,
