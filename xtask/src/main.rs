@@ -17,6 +17,7 @@ mod sample;
 mod setup_torch;
 mod shard;
 mod test;
+mod theory;
 mod tokenize;
 mod torch_env;
 
@@ -74,6 +75,29 @@ enum Command {
     Bench(bench::Args),
     /// Sample one tensor with an initializer spec and print its statistics.
     Init(init::Args),
+    /// Mean-field theory of a wide random network: q*, chi1, c*, depth scales, the edge of chaos.
+    ///
+    /// Weights are N(0, σ_w²/fan_in) and biases N(0, σ_b²), so σ_w² is an
+    /// initializer's weight variance times the layer's fan-in (Kaiming-normal
+    /// gives 2, N(0, 1) on a 784-input layer 784). Layer by layer the
+    /// pre-activations' second moment q and the correlation c between two
+    /// inputs follow deterministic maps (Poole et al. 2016; Schoenholz et al. 2017):
+    ///
+    ///   q*    the length every input converges to (pre-activation E[h²]);
+    ///   chi1  σ_w² E[φ′(h)²] at q*: below 1 the network is ordered (all inputs
+    ///         end up perfectly correlated, gradients vanish), above 1 chaotic
+    ///         (nearby inputs decorrelate, gradients explode);
+    ///   c*    the correlation inputs converge to (1 when ordered);
+    ///   xi_q, xi_c  the depths over which q and c reach q* and c*. Schoenholz
+    ///         et al. find networks deeper than about 6·xi_c untrainable; xi_c is
+    ///         infinite at chi1 = 1, the edge of chaos.
+    ///
+    /// Examples:
+    ///   cargo xtask theory --activation tanh --sigma-w2 1.5 --sigma-b2 0.05
+    ///   cargo xtask theory --critical --sigma-b2 0.05 --json
+    ///   cargo xtask theory --phase-diagram phase.svg --sigma-w2 2 --sigma-b2 0.05
+    #[command(verbatim_doc_comment)]
+    Theory(theory::Args),
     /// Print the event tokens of a MIDI file as space-separated integers.
     Tokenize(tokenize::Args),
     /// Continue a MAESTRO piece with a trained lstm-maestro run and write a MIDI file.
@@ -115,6 +139,7 @@ fn main() -> ExitCode {
         Command::Test(args) => test::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Init(args) => init::run(args),
+        Command::Theory(args) => theory::run(args),
         Command::Tokenize(args) => tokenize::run(args),
         Command::Sample(args) => sample::run(args),
         Command::Embeddings(args) => embeddings::run(args),

@@ -25,7 +25,7 @@ mod summary;
 mod verify;
 
 pub use crate::error::{Error, Result};
-pub use crate::plots::{write_atlas, write_study_plots, Plot};
+pub use crate::plots::{write_atlas, write_phase_diagram, write_study_plots, PhaseDiagram, Plot};
 pub use crate::report::{write_report, Report};
 pub use crate::store::ResultsStore;
 pub use crate::summary::{

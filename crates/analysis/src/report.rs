@@ -12,12 +12,14 @@
 //! its own file under `report/`, so a new study of a known shape gets the same
 //! treatment without naming it anywhere.
 
+mod edge;
 mod escape;
 mod factorial;
 mod notes;
 mod recurrent;
 mod render;
 mod selection;
+mod theory;
 mod verdict;
 
 use std::path::{Path, PathBuf};
@@ -193,6 +195,11 @@ impl Section {
             };
             b.extend(blocks);
             plots.extend(figures);
+            if edge::applies(&self.records) {
+                let (blocks, figures) = edge::blocks(self, dir, out)?;
+                b.extend(blocks);
+                plots.extend(figures);
+            }
         } else {
             let selected = selection::applies(&self.records);
             if selected {
@@ -200,6 +207,11 @@ impl Section {
             } else {
                 b.extend(self.results());
             }
+            let firsts: Vec<(String, &RunRecord)> = Group::of(&self.records)
+                .into_iter()
+                .filter_map(|g| Some((g.label, *g.runs.first()?)))
+                .collect();
+            b.extend(theory::mlp_predictions(&firsts));
             let recurrent = crate::plots::bptt::has_bptt(&self.records);
             if recurrent {
                 b.extend(recurrent::ordering(self, selected));

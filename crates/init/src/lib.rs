@@ -82,6 +82,7 @@ mod fans;
 mod gain;
 mod identity;
 mod lsuv;
+mod moments;
 mod npy;
 mod number;
 mod orthogonal;

@@ -25,6 +25,7 @@ mod embeddings;
 mod error;
 mod generate;
 mod grid;
+mod mean_field;
 mod network;
 mod optim;
 mod record;

@@ -380,6 +380,13 @@ impl<'a, B: AutodiffBackend> Fit<'a, '_, B> {
             }
         }
         let spec = self.spec;
+        if let ModelConfig::Mlp(mlp) = &spec.config.model {
+            metrics.extend(crate::mean_field::metrics(
+                mlp,
+                &spec.plan,
+                &curves.train_accuracy,
+            ));
+        }
         let mut record = RunRecord {
             run_id: spec.id.clone(),
             study: spec.config.study.clone(),

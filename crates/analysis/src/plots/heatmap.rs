@@ -40,7 +40,7 @@ const STOPS: [(u8, u8, u8); 5] = [
     (253, 231, 37),
 ];
 
-fn colour(t: f64) -> RGBColor {
+pub(crate) fn colour(t: f64) -> RGBColor {
     let t = if t.is_finite() {
         t.clamp(0.0, 1.0)
     } else {
@@ -55,7 +55,7 @@ fn colour(t: f64) -> RGBColor {
 }
 
 /// Black on the light end of the scale, white on the dark end.
-fn ink(c: RGBColor) -> RGBColor {
+pub(crate) fn ink(c: RGBColor) -> RGBColor {
     let luma = 0.299 * f64::from(c.0) + 0.587 * f64::from(c.1) + 0.114 * f64::from(c.2);
     if luma > 140.0 {
         BLACK

@@ -11,9 +11,11 @@
 mod bars;
 pub(crate) mod bptt;
 mod curves;
+pub(crate) mod edge;
 pub(crate) mod heatmap;
 mod hist;
 pub(crate) mod multiples;
+mod phase;
 pub(crate) mod style;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +27,7 @@ use plotters::prelude::*;
 use crate::{Error, Result};
 
 pub(crate) use self::hist::{ConfigRun, Histograms, Multiples};
+pub use self::phase::{write_phase_diagram, PhaseDiagram};
 pub(crate) use self::style::Palette;
 
 /// One figure, written as `<name>.png` and `<name>.svg` in the same folder.

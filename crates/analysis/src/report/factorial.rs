@@ -20,6 +20,7 @@ use plotters::style::RGBColor;
 
 use super::recurrent::mean_over_seeds;
 use super::render::{code, Block};
+use super::theory;
 use super::verdict::{fmt_stat, judge, Entry};
 use super::{config_diff, config_value, figure, flat_config, notes, path_safe, Section};
 use crate::plots::heatmap::{Cell, Heatmap};
@@ -121,6 +122,12 @@ pub(super) fn blocks(section: &Section, dir: &Path, out: &Path) -> Result<(Vec<B
         };
         b.extend(blocks);
         plots.extend(figures);
+        let firsts: Vec<(String, &RunRecord)> = part
+            .points
+            .iter()
+            .filter_map(|p| Some((p.name(), p.first()?)))
+            .collect();
+        b.extend(theory::mlp_predictions(&firsts));
     }
     b.extend(notes::study_notes(section));
     Ok((b, plots))
