@@ -571,7 +571,8 @@ fn adding_section_gives_escape_epochs_never_and_bptt() {
     for name in ["val-mse", "bptt-grad", "bptt-h"] {
         assert_png(&dir.path().join(format!("plots/irnn-adding/{name}.png")));
     }
-    let svg = std::fs::read_to_string(dir.path().join("plots/irnn-adding/val-mse.svg")).expect("svg");
+    let svg =
+        std::fs::read_to_string(dir.path().join("plots/irnn-adding/val-mse.svg")).expect("svg");
     assert!(
         svg.contains("always predicting 1"),
         "plateau line unlabelled"

@@ -58,8 +58,8 @@ pub use crate::study::{
 };
 pub use crate::task::maestro::Sampling;
 pub use crate::task::{
-    cross_entropy, AddingTask, Batch, EvalSet, Input, MaestroTask, MnistTask, Objective, Target,
-    Task, TrainStream, PROBE_EXAMPLES,
+    cross_entropy, input_second_moment, AddingTask, Batch, EvalSet, Input, MaestroTask, MnistTask,
+    Objective, Target, Task, TrainStream, PROBE_EXAMPLES,
 };
 pub use crate::trainer::{
     stepper, time_run, time_steps, train_run, Observer, Silent, StepTiming, Stepper,

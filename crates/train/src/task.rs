@@ -250,3 +250,19 @@ pub trait Task: Send + Sync {
         Vec::new()
     }
 }
+
+/// The mean-field theory's q⁰ = ‖x‖²/N₀ of a run's inputs, from the `data`
+/// table of its canonical config (as stored with the run), for the datasets
+/// whose input statistics are known; `None` for the others.
+pub fn input_second_moment(data: &serde_json::Value) -> Option<f64> {
+    match data.get("dataset")?.as_str()? {
+        "mnist" => {
+            let normalize = match data.get("normalize").and_then(|v| v.as_array()) {
+                Some(ms) if ms.len() == 2 => Some([ms[0].as_f64()?, ms[1].as_f64()?]),
+                _ => None,
+            };
+            Some(mnist::input_second_moment(normalize))
+        }
+        _ => None,
+    }
+}

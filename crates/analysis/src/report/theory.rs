@@ -9,15 +9,9 @@
 
 use initlab_init::Scheme;
 use initlab_theory::{post_activation_std, pre_activation_lengths, Activation};
-use initlab_train::RunRecord;
+use initlab_train::{input_second_moment, RunRecord};
 
 use super::render::{code, Block};
-
-/// MNIST's mean squared pixel in [0, 1]: 0.3081² + 0.1307², its per-pixel
-/// standard deviation and mean over the training set (the constants its
-/// usual normalization divides by). The theory's q⁰ = ‖x‖²/784.
-const MNIST_PIXEL_MEAN: f64 = 0.1307;
-const MNIST_PIXEL_STD: f64 = 0.3081;
 
 /// One hidden layer's prediction and measurement.
 struct Layer {
@@ -40,17 +34,10 @@ fn config_str(run: &RunRecord, pointer: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// q⁰ of the run's inputs: MNIST pixels, normalized if its config says so.
+/// q⁰ of the run's inputs, where its task knows their statistics.
 fn input_q0(run: &RunRecord) -> Option<f64> {
     let json: serde_json::Value = serde_json::from_str(&run.config_json).ok()?;
-    if json.pointer("/data/dataset").and_then(|v| v.as_str()) != Some("mnist") {
-        return None;
-    }
-    let (shift, scale) = match json.pointer("/data/normalize").and_then(|v| v.as_array()) {
-        Some(ms) if ms.len() == 2 => (ms[0].as_f64()?, ms[1].as_f64()?),
-        _ => (0.0, 1.0),
-    };
-    Some((MNIST_PIXEL_STD.powi(2) + (MNIST_PIXEL_MEAN - shift).powi(2)) / scale.powi(2))
+    input_second_moment(json.get("data")?)
 }
 
 fn mean_square(values: &[f32]) -> f64 {
@@ -200,9 +187,9 @@ pub(super) fn mlp_predictions(points: &[(String, &RunRecord)]) -> Vec<Block> {
              (measured, `activations/<layer>/std` row 0) against the mean-field prediction \
              (Poole et al. 2016): the pre-activation second moment follows \
              q¹ = σ_w² q⁰ + σ_b², q^l = σ_w² E[φ(h)²] + σ_b² with h ~ N(0, q^{l−1}), and the \
-             predicted std is √(E[φ²] − E[φ]²) at q^l. q⁰ = 0.3081² + 0.1307² = 0.112, \
-             MNIST's mean squared pixel in [0, 1] (1 for inputs normalized by those \
-             constants). σ_w² is the weight initializer's variance times the layer's fan-in, \
+             predicted std is √(E[φ²] − E[φ]²) at q^l. q⁰ = ‖x‖²/N₀ is the inputs' mean squared value over the \
+             training set, from the task's input statistics \
+             (`initlab_train::input_second_moment`). σ_w² is the weight initializer's variance times the layer's fan-in, \
              from its spec (`initlab_init::Scheme::variance`), or fan-in × the drawn \
              weights' mean square where the spec gives none; σ_b² is the drawn biases' mean \
              square. First seed of each grid point; of a network deeper than 8 \
@@ -222,7 +209,7 @@ pub(super) fn mlp_predictions(points: &[(String, &RunRecord)]) -> Vec<Block> {
         blocks.push(Block::P(format!(
             "Largest disagreement, as measured / predicted: {text}. The theory is for infinite \
              width and Gaussian pre-activations; a 16-unit layer, a layer fed by saturated or \
-             dead units, and MNIST's correlated pixels (for the first layer the prediction is \
+             dead units, and correlated input features (for the first layer the prediction is \
              exact in expectation over the weights) are where it is least exact."
         )));
     }

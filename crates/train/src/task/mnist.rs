@@ -11,6 +11,18 @@ use rand_chacha::ChaCha8Rng;
 use super::{Batch, EvalSet, Input, Objective, Target, Task, TrainStream, PROBE_EXAMPLES};
 use crate::data::{ClassificationData, Examples};
 
+/// MNIST's per-pixel mean and standard deviation over the training set, pixels
+/// in [0, 1] (the constants its usual normalization subtracts and divides by).
+const PIXEL_MEAN: f64 = 0.1307;
+const PIXEL_STD: f64 = 0.3081;
+
+/// The mean squared input value, ‖x‖²/N₀ over the training set, of MNIST
+/// pixels in [0, 1], after `(x − mean) / std` when `normalize` is given.
+pub(super) fn input_second_moment(normalize: Option<[f64; 2]>) -> f64 {
+    let [shift, scale] = normalize.unwrap_or([0.0, 1.0]);
+    (PIXEL_STD.powi(2) + (PIXEL_MEAN - shift).powi(2)) / scale.powi(2)
+}
+
 /// MNIST read flat or as sequences, classified into 10 digits.
 #[derive(Clone, Debug)]
 pub struct MnistTask {
