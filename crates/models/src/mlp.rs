@@ -149,15 +149,7 @@ impl<B: AutodiffBackend> Mlp<B> {
     /// # Shapes
     /// `[batch, inputs] → [batch, outputs]` (logits)
     pub fn forward_train(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
-        let last = self.layers.len() - 1;
-        let mut h = x;
-        for (i, layer) in self.layers.iter().enumerate() {
-            h = layer.forward_train(h); // [batch, width_i]
-            if i < last || self.output_activation {
-                h = self.activation.apply(h);
-            }
-        }
-        h
+        self.forward_through(x, Dense::forward_train)
     }
 }
 
@@ -174,10 +166,20 @@ impl<B: Backend> Mlp<B> {
     /// # Shapes
     /// `[batch, inputs] → [batch, outputs]` (logits)
     pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        self.forward_through(x, Dense::forward)
+    }
+
+    /// The layers in order, each affine map through `dense`, the activation
+    /// after every hidden layer (and the output one when configured).
+    fn forward_through(
+        &self,
+        x: Tensor<B, 2>,
+        dense: impl Fn(&Dense<B>, Tensor<B, 2>) -> Tensor<B, 2>,
+    ) -> Tensor<B, 2> {
         let last = self.layers.len() - 1;
         let mut h = x;
         for (i, layer) in self.layers.iter().enumerate() {
-            h = layer.forward(h); // [batch, width_i]
+            h = dense(layer, h); // [batch, width_i]
             if i < last || self.output_activation {
                 h = self.activation.apply(h);
             }

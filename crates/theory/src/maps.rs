@@ -175,18 +175,7 @@ impl MeanField {
             }
             hi = lo;
         }
-        for _ in 0..200 {
-            let mid = 0.5 * (lo + hi);
-            if mid <= lo || mid >= hi {
-                break;
-            }
-            if g(mid) > 0.0 {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        Ok(0.5 * (lo + hi))
+        Ok(bisect(g, lo, hi, 200))
     }
 
     /// c*, the correlation map's stable fixed point at q*: 1 when χ₁ ≤ 1,
@@ -208,19 +197,7 @@ impl MeanField {
                 return 1.0;
             }
         }
-        let (mut lo, mut hi) = (0.0, 1.0 - delta);
-        for _ in 0..64 {
-            let mid = 0.5 * (lo + hi);
-            if mid <= lo || mid >= hi {
-                break;
-            }
-            if g(mid) > 0.0 {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        0.5 * (lo + hi)
+        bisect(g, 0.0, 1.0 - delta, 64)
     }
 
     /// q*, χ₁, c*, ξ_q and ξ_c.
@@ -330,4 +307,21 @@ pub fn pre_activation_lengths(activation: Activation, q0: f64, layers: &[(f64, f
 pub fn post_activation_std(activation: Activation, q: f64) -> f64 {
     let m = first_moment(activation, q);
     (second_moment(activation, q) - m * m).max(0.0).sqrt()
+}
+
+/// The root of `g` in `[lo, hi]`, where `g(lo) > 0 ≥ g(hi)`, by at most
+/// `steps` halvings (fewer once the interval stops shrinking in f64).
+fn bisect(g: impl Fn(f64) -> f64, mut lo: f64, mut hi: f64, steps: usize) -> f64 {
+    for _ in 0..steps {
+        let mid = 0.5 * (lo + hi);
+        if mid <= lo || mid >= hi {
+            break;
+        }
+        if g(mid) > 0.0 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
 }
