@@ -11,6 +11,7 @@
 
 mod config;
 mod expand;
+mod ranges;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -306,6 +307,8 @@ pub struct Study {
     /// `[model]`, `[data]`, `[training]`, `[init]` as written, which parts,
     /// axis values and profiles are merged into.
     base: Table,
+    /// The file's text, to point an error at the line of a key.
+    text: String,
 }
 
 /// The grid point's axes besides the initializer, resolved, in order.
@@ -373,6 +376,7 @@ impl Study {
             grid: file.grid,
             profiles: file.profile,
             base,
+            text: text.to_string(),
         };
         study.validate()?;
         Ok(study)
@@ -628,6 +632,21 @@ impl Study {
             return Err(self.invalid(format!(
                 "{where_}training.epochs and training.batch_size must be positive"
             )));
+        }
+        if let Some((key, why)) = ranges::out_of_range(&model, &data, &training) {
+            let path: Vec<&str> = key.split('.').collect();
+            let overridden = std::iter::once(&part.set)
+                .chain(point.iter().map(|(_, v)| &v.set))
+                .chain(std::iter::once(&over.set))
+                .any(|set| expand::has_key(set, &path));
+            // Where the file's own table writes the value, its line is the
+            // place to fix; a value from a grid point or profile is named by both.
+            return Err(match toml_file::key_offset(&self.text, &path) {
+                Some(offset) if !overridden => {
+                    toml_file::error_at(&self.path, &self.text, offset, format!("{key} {why}"))
+                }
+                _ => self.invalid(format!("{where_}{key} {why}")),
+            });
         }
         model
             .check_fits(&data)
