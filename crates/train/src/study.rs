@@ -397,6 +397,24 @@ impl Study {
             return Err(self
                 .invalid("grid.seeds, training.epochs and training.batch_size must be positive"));
         }
+        let seeds = std::iter::once(("grid.seeds".to_string(), self.grid.seeds)).chain(
+            self.profiles.iter().filter_map(|(profile, o)| {
+                Some((format!("profile.{}.seeds", profile.name()), o.seeds?))
+            }),
+        );
+        for (key, n) in seeds {
+            if n > ranges::MAX_SEEDS {
+                let message = format!(
+                    "{key} is {n}; at most {} (each run of the grid is expanded when the file is read)",
+                    ranges::MAX_SEEDS
+                );
+                let path: Vec<&str> = key.split('.').collect();
+                return Err(match toml_file::key_offset(&self.text, &path) {
+                    Some(offset) => toml_file::error_at(&self.path, &self.text, offset, message),
+                    None => self.invalid(message),
+                });
+            }
+        }
         let mut names: Vec<&str> = Vec::new();
         for part in &self.grid.parts {
             if names.contains(&part.name.as_str()) {

@@ -16,12 +16,61 @@ pub(super) fn out_of_range(
 ) -> Option<(String, String)> {
     let mut found = Vec::new();
     model_ranges(model, &mut found);
+    if found.is_empty() {
+        let count = parameter_count(model);
+        if count > MAX_PARAMETERS {
+            found.push((
+                "model".into(),
+                format!(
+                    "has {count} parameters, more than the {MAX_PARAMETERS} (4 GiB of f32 per copy) a run can hold"
+                ),
+            ));
+        }
+    }
     data_ranges(data, &mut found);
     training_ranges(training, &mut found);
     found.into_iter().next()
 }
 
 type Found = Vec<(String, String)>;
+
+/// Parameters a run may have: each copy (initial, current, final, optimizer
+/// moments) is 4 bytes a parameter, so this is already 4 GiB a copy.
+const MAX_PARAMETERS: u128 = 1 << 30;
+
+/// How many parameters `model` has, counted without building its specs (a
+/// study asking for 2^32 layers must be refused before anything is allocated).
+fn parameter_count(model: &ModelConfig) -> u128 {
+    let dense = |inputs: u128, outputs: u128| inputs * outputs + outputs;
+    match model {
+        ModelConfig::Mlp(m) => {
+            let widths: Vec<u128> = std::iter::once(m.inputs)
+                .chain(m.hidden.iter().copied())
+                .chain(std::iter::once(m.outputs))
+                .map(|w| w as u128)
+                .collect();
+            widths.windows(2).map(|w| dense(w[0], w[1])).sum()
+        }
+        ModelConfig::Rnn(m) => {
+            let gates: u128 = if m.cell == Recurrence::Lstm { 4 } else { 1 };
+            let (input, hidden, layers) = (m.input as u128, m.hidden as u128, m.layers as u128);
+            let layer = |inputs: u128| gates * hidden * (inputs + hidden + 2);
+            layer(input)
+                + layers.saturating_sub(1) * layer(hidden)
+                + dense(hidden, m.outputs as u128)
+        }
+        ModelConfig::EventLstm(m) => {
+            let (vocabulary, dim, hidden) = (m.vocabulary as u128, m.dim as u128, m.hidden as u128);
+            vocabulary * dim
+                + 4 * hidden * (dim + hidden + 2)
+                + dense(m.window as u128 * hidden, vocabulary)
+        }
+    }
+}
+
+/// Seeds a study or profile may ask for: every run of the grid is expanded
+/// (and its config held) when the file is read.
+pub(super) const MAX_SEEDS: u32 = 10_000;
 
 fn positive(found: &mut Found, key: &str, value: usize) {
     if value == 0 {

@@ -454,3 +454,29 @@ fn an_out_of_range_value_from_a_profile_names_the_file_profile_and_key() {
     let data_line = line_of(&bad, "validation_fraction");
     assert!(!err.contains(&format!("s.toml:{data_line}:")), "{err}");
 }
+
+/// Found by fuzzing: `layers = 4294967296` in an RNN study took the parse
+/// to 23 GB of memory building the parameter specs; a huge seed count would
+/// expand billions of runs. Both are refused before anything is allocated.
+#[test]
+fn a_model_or_grid_too_big_to_hold_is_refused_before_it_is_built() {
+    let irnn =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments/irnn-pixel-mnist.toml");
+    let irnn_text = std::fs::read_to_string(irnn).expect("read");
+    let bad = irnn_text.replacen("layers = 1\n", "layers = 4294967296\n", 1);
+    assert_ne!(bad, irnn_text);
+    let err = parse(&bad).expect_err("2^32 layers").to_string();
+    assert!(
+        err.contains("model has") && err.contains("parameters, more than the 1073741824"),
+        "{err}"
+    );
+    let bad = text().replacen("seeds = 3", "seeds = 4294967295", 1);
+    assert_ne!(bad, text());
+    let err = parse(&bad).expect_err("2^32 - 1 seeds").to_string();
+    let line = line_of(&bad, "seeds = 4294967295");
+    assert!(
+        err.starts_with(&format!("s.toml:{line}:"))
+            && err.contains("grid.seeds is 4294967295; at most 10000"),
+        "{err}"
+    );
+}
