@@ -131,6 +131,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     // A stored run counts as done only once its file verifies; one that does
     // not (cut short, edited, damaged on disk) is set aside and trained again.
+    store.remove_stale_temporaries()?;
     let damaged = store.set_aside_damaged()?;
     for d in &damaged {
         eprintln!(
@@ -206,8 +207,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .iter()
             .filter(|r| damaged.iter().any(|d| d.run_id == r.id))
             .count();
+        let healed = if healed > 0 {
+            format!(" ({healed} healed: damaged files set aside and retrained)")
+        } else {
+            String::new()
+        };
         eprintln!(
-            "{}: {} trained ({healed} healed: damaged files set aside and retrained), {} skipped; {} runs in {}",
+            "{}: {} trained{healed}, {} skipped; {} runs in {}",
             study.info.name,
             outcome.trained.len(),
             runs.len() - todo.len(),

@@ -979,7 +979,7 @@ fn init_refuses_a_zero_dim_and_a_sample_too_big_for_memory() {
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
-/// `kill -9` at 20 random instants of one grid, each run resuming the last:
+/// `kill -9` at 20 random instants of one grid (24 runs), each command resuming the last:
 /// after every kill results.h5 (once written) opens and verifies, and the final
 /// rerun holds every run once with the uninterrupted grid's hashes. Minutes
 /// of CPU, so not in CI: `scripts/kill-grid.sh` runs it and prints the figure.
@@ -991,7 +991,7 @@ fn kill_nine_at_twenty_random_instants_loses_and_repeats_nothing() {
         .and_then(|k| k.parse().ok())
         .unwrap_or(20);
     let w = World::new();
-    let study = w.study("killed", 6, 4, "");
+    let study = w.study("killed", 8, 20, "");
     let started = Instant::now();
     let reference = w.reproduce(&study, "reference", &["--jobs", "1"]);
     assert!(reference.status.success(), "{}", stderr(&reference));
@@ -1021,9 +1021,9 @@ fn kill_nine_at_twenty_random_instants_loses_and_repeats_nothing() {
     };
     let mut landed = (0, 0);
     for k in 0..kills {
-        // A random instant up to a fifth of the uninterrupted grid's time, so
-        // that most kills land mid-training and the grid needs all 20 restarts.
-        let ms = next() % (uninterrupted.as_millis() as u64 / 5).max(1);
+        // A random instant up to a tenth of the uninterrupted grid's time, so
+        // that the kills land mid-training across the whole grid.
+        let ms = next() % (uninterrupted.as_millis() as u64 / 10).max(1);
         let before = run_file_ids(&out).len();
         use std::os::unix::process::CommandExt;
         let mut child = w
@@ -1071,13 +1071,21 @@ fn kill_nine_at_twenty_random_instants_loses_and_repeats_nothing() {
             }
         );
     }
-    let leftovers = std::fs::read_dir(out.join("runs"))
-        .expect("runs/")
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
-        .count();
+    let temporaries = |out: &Path| {
+        std::fs::read_dir(out.join("runs"))
+            .expect("runs/")
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+            .count()
+    };
+    let leftovers = temporaries(&out);
     let rerun = w.reproduce(&study, "killed", &[]);
     assert!(rerun.status.success(), "{}", stderr(&rerun));
+    assert_eq!(
+        temporaries(&out),
+        0,
+        "the rerun removes the killed writes' temporaries"
+    );
     assert_eq!(run_file_ids(&out).len(), expected.len(), "each run once");
     assert_eq!(
         hashes(&out),
@@ -1085,7 +1093,7 @@ fn kill_nine_at_twenty_random_instants_loses_and_repeats_nothing() {
         "every run present once, with the uninterrupted hashes"
     );
     println!(
-        "{kills} kills ({} mid-command, {} after it finished); final rerun: {} runs, every output hash equal to the uninterrupted grid; {leftovers} temporary files of killed writes left in runs/",
+        "{kills} kills ({} mid-command, {} after it finished); final rerun: {} runs, every output hash equal to the uninterrupted grid; {leftovers} temporaries of killed writes were left in runs/, and the rerun removed them",
         landed.0,
         landed.1,
         expected.len()

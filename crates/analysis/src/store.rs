@@ -103,6 +103,37 @@ impl ResultsStore {
         Ok(damaged)
     }
 
+    /// Removes the temporaries (`runs/.<id>.h5.tmp<pid>`) of writes whose
+    /// process is gone (killed mid-write); returns how many. Only where
+    /// `/proc` lists processes, so the file of a live writer is never touched.
+    pub fn remove_stale_temporaries(&self) -> Result<usize> {
+        if !Path::new("/proc/self").exists() {
+            return Ok(0);
+        }
+        let dir = self.out.join("runs");
+        let entries = std::fs::read_dir(&dir).map_err(|error| Error::Io {
+            path: dir.clone(),
+            error,
+        })?;
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let pid = name
+                .strip_prefix('.')
+                .and_then(|n| n.split_once(".h5.tmp"))
+                .and_then(|(_, pid)| pid.parse::<u32>().ok());
+            let Some(pid) = pid else { continue };
+            if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+                std::fs::remove_file(entry.path()).map_err(|error| Error::Io {
+                    path: entry.path(),
+                    error,
+                })?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Checks every run file and fails on the first that does not verify.
     pub fn verify_all(&self) -> Result<usize> {
         let ids = self.run_ids()?;

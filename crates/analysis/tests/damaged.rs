@@ -218,3 +218,20 @@ fn results_h5_with_changed_bytes_is_refused_by_its_reader() {
         "{err}"
     );
 }
+
+#[test]
+fn a_killed_writes_temporary_is_removed_and_a_live_ones_kept() {
+    let (dir, store) = fresh();
+    let runs = dir.path().join("runs");
+    // pid_max is at most 2^22, so no process has this id.
+    let dead = runs.join(".00000000000000cc.h5.tmp4999999");
+    let live = runs.join(format!(".00000000000000dd.h5.tmp{}", std::process::id()));
+    std::fs::write(&dead, b"half a run").expect("write");
+    std::fs::write(&live, b"being written").expect("write");
+    assert_eq!(store.remove_stale_temporaries().expect("remove"), 1);
+    assert!(!dead.exists() && live.exists());
+    assert_eq!(
+        store.run_ids().expect("ids"),
+        vec!["00000000000000aa", "00000000000000bb"]
+    );
+}
