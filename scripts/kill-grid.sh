@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# kill -9 at 20 random instants of one grid (a 24-run fixture MLP grid, 20 epochs, on
+# kill -9 at 20 random instants of one grid (a 24-run fixture MLP grid, 120 epochs, on
 # a small synthetic MNIST, resumed after each kill), then a final rerun: every
 # run once, with the output hashes of an uninterrupted grid. Minutes of CPU,
 # so not part of `cargo xtask test`; CI keeps its single-kill test.

@@ -979,7 +979,7 @@ fn init_refuses_a_zero_dim_and_a_sample_too_big_for_memory() {
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
-/// `kill -9` at 20 random instants of one grid (24 runs), each command resuming the last:
+/// `kill -9` at 20 random instants of one grid (24 runs of 120 epochs), each command resuming the last:
 /// after every kill results.h5 (once written) opens and verifies, and the final
 /// rerun holds every run once with the uninterrupted grid's hashes. Minutes
 /// of CPU, so not in CI: `scripts/kill-grid.sh` runs it and prints the figure.
@@ -991,7 +991,7 @@ fn kill_nine_at_twenty_random_instants_loses_and_repeats_nothing() {
         .and_then(|k| k.parse().ok())
         .unwrap_or(20);
     let w = World::new();
-    let study = w.study("killed", 8, 20, "");
+    let study = w.study("killed", 8, 120, "");
     let started = Instant::now();
     let reference = w.reproduce(&study, "reference", &["--jobs", "1"]);
     assert!(reference.status.success(), "{}", stderr(&reference));
@@ -1021,9 +1021,10 @@ fn kill_nine_at_twenty_random_instants_loses_and_repeats_nothing() {
     };
     let mut landed = (0, 0);
     for k in 0..kills {
-        // A random instant up to a tenth of the uninterrupted grid's time, so
-        // that the kills land mid-training across the whole grid.
-        let ms = next() % (uninterrupted.as_millis() as u64 / 10).max(1);
+        // A random instant up to an eighth of the uninterrupted grid's time:
+        // kills land in the start-up (data, cost estimate) and mid-training,
+        // and the grid is not done before the last of them.
+        let ms = next() % (uninterrupted.as_millis() as u64 / 8).max(1);
         let before = run_file_ids(&out).len();
         use std::os::unix::process::CommandExt;
         let mut child = w
@@ -1048,6 +1049,7 @@ fn kill_nine_at_twenty_random_instants_loses_and_repeats_nothing() {
         let finished = child.try_wait().expect("wait").is_some();
         let _ = Command::new("kill")
             .args(["-9", "--", &format!("-{}", child.id())])
+            .stderr(Stdio::null())
             .status();
         let _ = child.wait();
         let stored = run_file_ids(&out).len();
