@@ -37,6 +37,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let scheme: Scheme = args.scheme.parse()?;
     let shape = parse_shape(&args.shape)?;
+    check_size(&args.shape, &shape, args.npy.is_some())?;
     // The error names the scheme and the shape already.
     let values = scheme.sample(&shape, &mut init_rng(args.seed))?;
     let stats = summary(&values, &shape)?;
@@ -48,6 +49,46 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!("wrote {}", path.display());
     }
     Ok(())
+}
+
+/// Refuses a shape with a zero dim (no values to describe) or one whose
+/// sample, with the working copies the statistics need, would not fit in the
+/// memory available now: the allocation would abort the process instead.
+fn check_size(text: &str, shape: &[usize], npy: bool) -> anyhow::Result<()> {
+    if let Some(i) = shape.iter().position(|&d| d == 0) {
+        anyhow::bail!("--shape {text}: dim {i} is 0; every dim must be at least 1");
+    }
+    let numel = shape.iter().map(|&d| d as u128).product::<u128>();
+    let rows = shape.first().copied().unwrap_or(1) as u128;
+    let short = rows.min(numel / rows.max(1));
+    // The f32 values, an f64 working matrix and its factor (orthogonal's QR),
+    // the short side's f64 Gram matrix, and the .npy bytes.
+    let bytes = numel * (4 + 16) + short * short * 8 + if npy { numel * 4 } else { 0 };
+    let available = available_memory();
+    if bytes > u128::from(available) {
+        anyhow::bail!(
+            "--shape {text}: {numel} values need about {} of memory, more than the {} available",
+            gib(bytes),
+            gib(u128::from(available))
+        );
+    }
+    Ok(())
+}
+
+/// `MemAvailable` from /proc/meminfo; where it cannot be read, 4 GiB.
+fn available_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            kib.checked_mul(1024)
+        })
+        .unwrap_or(4 << 30)
+}
+
+fn gib(bytes: u128) -> String {
+    format!("{:.1} GiB", bytes as f64 / f64::from(1u32 << 30))
 }
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it over

@@ -8,6 +8,7 @@ mod bench;
 mod download;
 mod embeddings;
 mod estimate;
+mod fuzz;
 mod init;
 mod merge;
 mod paths;
@@ -117,6 +118,11 @@ enum Command {
     /// then builds a tch-enabled xtask in target/tch/ and sets the libtorch
     /// environment itself.
     SetupTorch(setup_torch::Args),
+    /// Fuzz the readers of outside input (MIDI, IDX, study files, specs, run files); not part of `test`.
+    ///
+    /// A mutation fuzzer without coverage feedback: valid seeds, randomly
+    /// mutated. A panic or hang stops it and keeps the input in target/fuzz/.
+    Fuzz(fuzz::Args),
 }
 
 fn main() -> ExitCode {
@@ -144,6 +150,7 @@ fn main() -> ExitCode {
         Command::Sample(args) => sample::run(args),
         Command::Embeddings(args) => embeddings::run(args),
         Command::SetupTorch(args) => setup_torch::run(args),
+        Command::Fuzz(args) => fuzz::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use initlab_analysis::{write_report, ResultsStore};
+use initlab_analysis::{write_report, Error, ResultsStore};
 
 /// Flags of `cargo xtask report` (its help text is the doc of `Command::Report`).
 #[derive(clap::Args, Debug, Clone)]
@@ -22,7 +22,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.out.display()
         );
     }
+    // results.h5 is checked as it is read; the run files behind it are
+    // checked here, so a damaged one is found before it is reported on.
+    let store = ResultsStore::open(&args.out)?;
+    store.verify_all().map_err(|e| damaged(e, &args.out))?;
     write(&args.out)
+}
+
+/// A failed read of a stored run as one line, with what heals it.
+pub fn damaged(error: Error, out: &Path) -> anyhow::Error {
+    match error {
+        Error::Io { .. } => error.into(),
+        _ => anyhow::anyhow!(
+            "{error}: `cargo xtask reproduce --out {}` moves it to <file>.damaged and trains the run again",
+            out.display()
+        ),
+    }
 }
 
 /// Writes the report for `out` and says where it is; `reproduce` calls this too.

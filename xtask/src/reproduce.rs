@@ -129,6 +129,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.dry_run {
         return dry_run(&args, &studies, &plans, &tasks, &store, jobs);
     }
+    // A stored run counts as done only once its file verifies; one that does
+    // not (cut short, edited, damaged on disk) is set aside and trained again.
+    store.remove_stale_temporaries()?;
+    let damaged = store.set_aside_damaged()?;
+    for d in &damaged {
+        eprintln!(
+            "{}: moved to {}; training the run again",
+            d.error,
+            d.moved_to.display()
+        );
+    }
+    let planned: std::collections::HashSet<&str> =
+        plans.iter().flatten().map(|r| r.id.as_str()).collect();
+    let elsewhere = damaged
+        .iter()
+        .filter(|d| !planned.contains(d.run_id.as_str()))
+        .count();
+    if elsewhere > 0 {
+        eprintln!(
+            "{elsewhere} damaged run(s) belong to studies or profiles not run now; they are trained again when theirs are"
+        );
+    }
 
     let mut all_records = Vec::new();
     let mut drift = Vec::new();
@@ -181,8 +203,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .iter()
             .map(|r| store.load(&r.id))
             .collect::<Result<_, _>>()?;
+        let healed = runs
+            .iter()
+            .filter(|r| damaged.iter().any(|d| d.run_id == r.id))
+            .count();
+        let healed = if healed > 0 {
+            format!(" ({healed} healed: damaged files set aside and retrained)")
+        } else {
+            String::new()
+        };
         eprintln!(
-            "{}: {} trained, {} skipped; {} runs in {}",
+            "{}: {} trained{healed}, {} skipped; {} runs in {}",
             study.info.name,
             outcome.trained.len(),
             runs.len() - todo.len(),

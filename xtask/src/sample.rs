@@ -61,7 +61,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             store.run_path(&args.run).display()
         );
     }
-    let record = store.load(&args.run)?;
+    let record = store
+        .load(&args.run)
+        .map_err(|e| crate::report::damaged(e, &args.results))?;
     let config: serde_json::Value = serde_json::from_str(&record.config_json)
         .with_context(|| format!("run {}: config_json", args.run))?;
     let window = config["model"]["window"]

@@ -9,8 +9,10 @@ Results: the HDF5 store every run is written to, and the tables built from it.
 - [`summarize`] and [`summary_table`] give mean ± std per initializer next to
   the published value; [`snapshot_text`] is the rounded per-run text that the
   insta snapshots in `snapshots/` pin.
-- [`verify_run_file`] and [`ResultsStore::verify_run`] check a run file against
-  its config, initial-parameter and output hashes; [`ResultsStore::import`]
+- Every read of a run file ([`ResultsStore::load`], and so `records`,
+  `rebuild`, [`verify_run_file`]) checks it against its config,
+  initial-parameter and output hashes; [`ResultsStore::set_aside_damaged`]
+  renames the files that fail to `<id>.h5.damaged`; [`ResultsStore::import`]
   copies a verified file into a store (how shards are merged).
 
 Plots and reports read the store and nothing else.
@@ -20,6 +22,7 @@ Plots and reports read the store and nothing else.
 mod error;
 mod plots;
 mod report;
+mod run_file;
 mod store;
 mod summary;
 mod verify;
@@ -27,8 +30,8 @@ mod verify;
 pub use crate::error::{Error, Result};
 pub use crate::plots::{write_atlas, write_phase_diagram, write_study_plots, PhaseDiagram, Plot};
 pub use crate::report::{write_report, Report};
-pub use crate::store::ResultsStore;
+pub use crate::store::{Damaged, ResultsStore};
 pub use crate::summary::{
     snapshot_text, summarize, summary_table, Stat, SummaryRow, SNAPSHOT_DECIMALS,
 };
-pub use crate::verify::{verify_record, verify_run_file, VerifiedRun};
+pub use crate::verify::{record_hashes, verify_record, verify_run_file, VerifiedRun};

@@ -12,8 +12,8 @@ use hdf5_pure::File;
 use initlab_train::RunRecord;
 use sha2::{Digest, Sha256};
 
-use crate::store::{hdf5_err, read_run, write_atomic};
-use crate::{Error, Result, ResultsStore};
+use crate::run_file::{hdf5_err, read_run};
+use crate::{Error, Result};
 
 /// A run file that matched its hashes, by what identifies its contents. It
 /// keeps no tensors, so a whole grid's worth can be held before merging.
@@ -58,13 +58,7 @@ impl VerifiedRun {
 ///
 /// The error names the file and the first hash that does not match.
 pub fn verify_record(record: &RunRecord, path: &Path) -> Result<()> {
-    let config = hex(&Sha256::digest(record.config_json.as_bytes()));
-    let init = initlab_models::params_sha256(
-        record
-            .initial_params
-            .iter()
-            .map(|t| (t.name.as_str(), t.shape.as_slice(), t.values.as_slice())),
-    );
+    let [config, init, outputs] = record_hashes(record);
     let checks = [
         (
             "config_sha256",
@@ -77,7 +71,7 @@ pub fn verify_record(record: &RunRecord, path: &Path) -> Result<()> {
             "outputs_sha256",
             "final_params and metric series",
             &record.outputs_sha256,
-            record.compute_outputs_sha256(),
+            outputs,
         ),
     ];
     for (hash, of, stored, computed) in checks {
@@ -94,29 +88,26 @@ pub fn verify_record(record: &RunRecord, path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The config, init and output hashes of what `record` holds, computed as a
+/// finished run computes them (what [`verify_record`] compares).
+pub fn record_hashes(record: &RunRecord) -> [String; 3] {
+    let config = hex(&Sha256::digest(record.config_json.as_bytes()));
+    let init = initlab_models::params_sha256(
+        record
+            .initial_params
+            .iter()
+            .map(|t| (t.name.as_str(), t.shape.as_slice(), t.values.as_slice())),
+    );
+    [config, init, record.compute_outputs_sha256()]
+}
+
 /// Reads the run file at `path` (`<dir>/runs/<run id>.h5`) and checks it with
 /// [`verify_record`].
 pub fn verify_run_file(path: &Path) -> Result<VerifiedRun> {
-    let run_id = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .and_then(|n| n.strip_suffix(".h5"))
-        .ok_or_else(|| Error::Hdf5 {
-            path: path.to_path_buf(),
-            message: "not a run file: its name should be <run id>.h5".into(),
-        })?
-        .to_string();
-    let bytes = std::fs::read(path).map_err(|error| Error::Io {
-        path: path.to_path_buf(),
-        error,
-    })?;
-    let file_sha256 = hex(&Sha256::digest(&bytes));
-    let file = File::from_bytes(bytes).map_err(|e| hdf5_err(path, e))?;
-    let record = read_run(&file, path, &run_id)?;
-    verify_record(&record, path)?;
+    let (record, file_sha256) = read_verified(path)?;
     Ok(VerifiedRun {
         path: path.to_path_buf(),
-        run_id,
+        run_id: record.run_id,
         config_sha256: record.config_sha256,
         init_sha256: record.init_sha256,
         outputs_sha256: record.outputs_sha256,
@@ -124,40 +115,38 @@ pub fn verify_run_file(path: &Path) -> Result<VerifiedRun> {
     })
 }
 
-impl ResultsStore {
-    /// Reads the stored run `run_id` and checks it against its hashes.
-    pub fn verify_run(&self, run_id: &str) -> Result<RunRecord> {
-        let path = self.run_path(run_id);
-        let record = self.load(run_id)?;
-        verify_record(&record, &path)?;
-        Ok(record)
-    }
-
-    /// Copies a verified run file into this store as `runs/<run id>.h5`,
-    /// atomically. Fails, writing nothing, if the file changed since it was
-    /// verified.
-    pub fn import(&self, run: &VerifiedRun) -> Result<()> {
-        let bytes = std::fs::read(&run.path).map_err(|error| Error::Io {
-            path: run.path.clone(),
-            error,
+/// The one path by which a run file is read: its bytes, the run they hold
+/// (every part readable), its three hashes recomputed and compared, and the
+/// sha256 of the bytes themselves.
+pub(crate) fn read_verified(path: &Path) -> Result<(RunRecord, String)> {
+    let run_id = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_suffix(".h5"))
+        .ok_or_else(|| Error::Hdf5 {
+            path: path.to_path_buf(),
+            message: "not a run file: its name should be <run id>.h5".into(),
         })?;
-        if hex(&Sha256::digest(&bytes)) != run.file_sha256 {
-            return Err(Error::Hdf5 {
-                path: run.path.clone(),
-                message: "changed since it was verified; merge again".into(),
-            });
-        }
-        write_atomic(&self.run_path(&run.run_id), &bytes)
-    }
+    let bytes = std::fs::read(path).map_err(|error| Error::Io {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    let file_sha256 = hex(&Sha256::digest(&bytes));
+    let file = File::from_bytes(bytes).map_err(|e| hdf5_err(path, e))?;
+    let record = read_run(&file, path, run_id)?;
+    verify_record(&record, path)?;
+    Ok((record, file_sha256))
 }
 
-fn hex(digest: &[u8]) -> String {
+pub(crate) fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use initlab_train::{ActivationStats, NamedTensor, RunStatus};
+
+    use crate::ResultsStore;
 
     use super::*;
 
@@ -249,7 +238,7 @@ mod tests {
         let store = ResultsStore::open(dir.path()).expect("store");
         let rec = record();
         store.save(&rec).expect("save");
-        let back = store.verify_run(&rec.run_id).expect("verifies");
+        let back = store.load(&rec.run_id).expect("verifies");
         let names = |ts: &[NamedTensor]| ts.iter().map(|t| t.name.clone()).collect::<Vec<_>>();
         assert_eq!(names(&back.initial_params), names(&rec.initial_params));
         assert_eq!(names(&back.final_params), names(&rec.final_params));
@@ -281,7 +270,7 @@ mod tests {
             err.contains(&path.display().to_string()) && err.contains("init_sha256"),
             "{err}"
         );
-        let err = store.verify_run(&rec.run_id).expect_err("tampered");
+        let err = store.load(&rec.run_id).expect_err("tampered");
         assert!(
             matches!(
                 err,

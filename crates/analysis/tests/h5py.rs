@@ -8,6 +8,9 @@ use std::process::Command;
 use initlab_analysis::ResultsStore;
 use initlab_train::{ActivationStats, NamedTensor, RunRecord, RunStatus};
 
+mod common;
+use common::with_hashes;
+
 fn record(id: &str, status: RunStatus) -> RunRecord {
     RunRecord {
         run_id: id.into(),
@@ -109,11 +112,10 @@ fn venv_python() -> PathBuf {
 fn h5py_reads_runs_config_metrics_and_hashes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = ResultsStore::open(dir.path()).expect("store");
+    let sealed = with_hashes(record("00aa11bb22cc33dd", RunStatus::Complete));
+    store.save(&sealed).expect("save");
     store
-        .save(&record("00aa11bb22cc33dd", RunStatus::Complete))
-        .expect("save");
-    store
-        .save(&record("ffee", RunStatus::Diverged))
+        .save(&with_hashes(record("ffee", RunStatus::Diverged)))
         .expect("save");
     assert_eq!(store.rebuild().expect("rebuild"), 2);
     let script = r#"
@@ -125,7 +127,7 @@ assert a["study"] == "mlp-keras", a["study"]
 assert a["status"] == "complete"
 assert a["seed"] == 2**64 - 4
 assert abs(a["test_accuracy"] - 0.9759) < 1e-12
-assert a["init_sha256"] == "a" * 64 and a["outputs_sha256"] == "b" * 64
+assert a["init_sha256"] == sys.argv[2] and a["outputs_sha256"] == sys.argv[3]
 assert json.loads(a["config_json"]) == {"study": "mlp-keras"}
 assert a["finished_at"] == "2026-11-24T06:34:14Z"
 assert [float(x) for x in run["step_loss"][:]] == [float.fromhex("0x1.266666p+1"), float.fromhex("0x1.19999ap+0"), 0.5], run["step_loss"][:]
@@ -147,6 +149,8 @@ print("ok", len(f["runs"]))
         .arg("-c")
         .arg(script)
         .arg(store.results_path())
+        .arg(&sealed.init_sha256)
+        .arg(&sealed.outputs_sha256)
         .output()
         .expect("run python");
     assert!(
@@ -161,7 +165,7 @@ print("ok", len(f["runs"]))
 fn store_round_trips_and_rebuild_is_whole() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = ResultsStore::open(dir.path()).expect("store");
-    let rec = record("0123456789abcdef", RunStatus::Complete);
+    let rec = with_hashes(record("0123456789abcdef", RunStatus::Complete));
     store.save(&rec).expect("save");
     assert_eq!(store.load(&rec.run_id).expect("load"), rec);
     // A crash mid-write leaves only a temporary file, which is never a run.

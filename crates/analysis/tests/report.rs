@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 use initlab_analysis::{write_report, ResultsStore};
 use initlab_train::{ActivationStats, NamedTensor, RunRecord, RunStatus};
 
+mod common;
+use common::with_hashes;
+
 /// A run of `label` whose every weight is `weight` (0 gives a zero-initialized
 /// network that stays zero, as in the real study).
 fn record(id: &str, label: &str, replicate: u32, acc: f64, weight: f32) -> RunRecord {
@@ -121,7 +124,7 @@ fn report() -> (tempfile::TempDir, Vec<String>) {
         record("00000000000000b2", "zeros", 1, 0.1135, 0.0),
     ];
     for r in &runs {
-        store.save(r).expect("save");
+        store.save(&with_hashes(r.clone())).expect("save");
     }
     store.rebuild().expect("rebuild");
     let report = write_report(&store).expect("report");
@@ -303,7 +306,7 @@ fn report_of(runs: &[RunRecord]) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = ResultsStore::open(dir.path()).expect("store");
     for r in runs {
-        store.save(r).expect("save");
+        store.save(&with_hashes(r.clone())).expect("save");
     }
     store.rebuild().expect("rebuild");
     write_report(&store).expect("report");

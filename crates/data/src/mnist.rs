@@ -172,8 +172,14 @@ fn read_idx(path: &Path, magic: u32, ndim: usize) -> Result<(Vec<usize>, Vec<u8>
         )));
     }
     let dims: Vec<usize> = (0..ndim).map(|d| word(4 + 4 * d) as usize).collect();
-    let expected: usize = dims.iter().product();
     let got = bytes.len() - header_len;
+    // Three u32 dims can multiply past usize: wrapped, 2^31 · 2^31 · 4 would
+    // claim an empty payload.
+    let Some(expected) = dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d)) else {
+        return Err(idx_err(format!(
+            "dimensions {dims:?} need more bytes than memory can hold"
+        )));
+    };
     if got != expected {
         let what = if got < expected {
             "truncated"
@@ -225,6 +231,16 @@ mod tests {
         b.extend_from_slice(&(labels.len() as u32).to_be_bytes());
         b.extend_from_slice(labels);
         b
+    }
+
+    #[test]
+    fn dimensions_whose_product_overflows_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("images.gz");
+        // 2^31 · 2^31 · 4 wraps to 0, which an empty payload would match.
+        gz(&path, &idx_images(1 << 31, 1 << 31, 4, 0));
+        let err = read_idx_images(&path).unwrap_err().to_string();
+        assert!(err.contains("more bytes than memory can hold"), "{err}");
     }
 
     #[test]

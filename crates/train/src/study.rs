@@ -11,6 +11,7 @@
 
 mod config;
 mod expand;
+mod ranges;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -307,6 +308,8 @@ pub struct Study {
     /// `[model]`, `[data]`, `[training]`, `[init]` as written, which parts,
     /// axis values and profiles are merged into.
     base: Table,
+    /// The file's text, to point an error at the line of a key.
+    text: String,
 }
 
 /// The grid point's axes besides the initializer, resolved, in order.
@@ -374,6 +377,7 @@ impl Study {
             grid: file.grid,
             profiles: file.profile,
             base,
+            text: text.to_string(),
         };
         study.validate()?;
         Ok(study)
@@ -393,6 +397,24 @@ impl Study {
         if self.grid.seeds == 0 || self.training.epochs == 0 || self.training.batch_size == 0 {
             return Err(self
                 .invalid("grid.seeds, training.epochs and training.batch_size must be positive"));
+        }
+        let seeds = std::iter::once(("grid.seeds".to_string(), self.grid.seeds)).chain(
+            self.profiles.iter().filter_map(|(profile, o)| {
+                Some((format!("profile.{}.seeds", profile.name()), o.seeds?))
+            }),
+        );
+        for (key, n) in seeds {
+            if n > ranges::MAX_SEEDS {
+                let message = format!(
+                    "{key} is {n}; at most {} (each run of the grid is expanded when the file is read)",
+                    ranges::MAX_SEEDS
+                );
+                let path: Vec<&str> = key.split('.').collect();
+                return Err(match toml_file::key_offset(&self.text, &path) {
+                    Some(offset) => toml_file::error_at(&self.path, &self.text, offset, message),
+                    None => self.invalid(message),
+                });
+            }
         }
         let mut names: Vec<&str> = Vec::new();
         for part in &self.grid.parts {
@@ -629,6 +651,21 @@ impl Study {
             return Err(self.invalid(format!(
                 "{where_}training.epochs and training.batch_size must be positive"
             )));
+        }
+        if let Some((key, why)) = ranges::out_of_range(&model, &data, &training) {
+            let path: Vec<&str> = key.split('.').collect();
+            let overridden = std::iter::once(&part.set)
+                .chain(point.iter().map(|(_, v)| &v.set))
+                .chain(std::iter::once(&over.set))
+                .any(|set| expand::has_key(set, &path));
+            // Where the file's own table writes the value, its line is the
+            // place to fix; a value from a grid point or profile is named by both.
+            return Err(match toml_file::key_offset(&self.text, &path) {
+                Some(offset) if !overridden => {
+                    toml_file::error_at(&self.path, &self.text, offset, format!("{key} {why}"))
+                }
+                _ => self.invalid(format!("{where_}{key} {why}")),
+            });
         }
         model
             .check_fits(&data)

@@ -19,14 +19,33 @@ pub(crate) fn load<T: DeserializeOwned>(path: &Path) -> Result<T> {
 /// Deserializes `text`; `path` only names the file in errors.
 pub(crate) fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
     toml::from_str(text).map_err(|e| {
-        let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-        Error::Study {
-            path: path.to_path_buf(),
-            line,
-            column,
-            message: e.message().trim().replace('\n', " "),
-        }
+        let offset = e.span().map_or(0, |s| s.start);
+        error_at(path, text, offset, e.message().trim().replace('\n', " "))
     })
+}
+
+/// An error at a byte offset of `text`, as `file:line:column: message`.
+pub(crate) fn error_at(path: &Path, text: &str, offset: usize, message: String) -> Error {
+    let (line, column) = line_col(text, offset);
+    Error::Study {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message,
+    }
+}
+
+/// The byte offset of the value at `key` (`["data", "validation_fraction"]`)
+/// in `text`, through tables and inline tables; `None` where the text does
+/// not write it.
+pub(crate) fn key_offset(text: &str, key: &[&str]) -> Option<usize> {
+    let doc = toml_edit::ImDocument::parse(text).ok()?;
+    let (last, tables) = key.split_last()?;
+    let mut table: &dyn toml_edit::TableLike = doc.as_table();
+    for name in tables {
+        table = table.get(name)?.as_table_like()?;
+    }
+    table.get(last)?.span().map(|s| s.start)
 }
 
 /// 1-based (line, column) of a byte offset.

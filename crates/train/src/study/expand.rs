@@ -159,6 +159,18 @@ pub fn merge(base: &mut Table, over: &Table) {
     }
 }
 
+/// True when `table` holds a value at `path` (`["data", "length"]`).
+pub(super) fn has_key(table: &Table, path: &[&str]) -> bool {
+    let Some((first, rest)) = path.split_first() else {
+        return false;
+    };
+    match (table.get(*first), rest.is_empty()) {
+        (Some(_), true) => true,
+        (Some(Value::Table(inner)), false) => has_key(inner, rest),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -394,3 +394,89 @@ fn pixel_mnist_is_paper_only_with_both_readings_and_models() {
         assert!(run.published.is_some(), "{}", run.point());
     }
 }
+
+/// The 1-based line of the first line of `text` that starts with `start`.
+fn line_of(text: &str, start: &str) -> usize {
+    text.lines()
+        .position(|l| l.starts_with(start))
+        .expect("line")
+        + 1
+}
+
+#[test]
+fn out_of_range_values_name_the_file_line_and_key() {
+    let cases = [
+        (
+            "validation_fraction = 0.2",
+            "validation_fraction = 1.5",
+            "data.validation_fraction is 1.5",
+        ),
+        (
+            "hidden = [128]",
+            "hidden = [0]",
+            "model.hidden has width 0 at layer 0",
+        ),
+        (
+            "lr = 0.001,",
+            "lr = -0.001,",
+            "training.optimizer.lr is -0.001",
+        ),
+        (
+            "beta2 = 0.999,",
+            "beta2 = 1.0,",
+            "training.optimizer.beta2 is 1",
+        ),
+    ];
+    for (from, to, what) in cases {
+        let bad = text().replacen(from, to, 1);
+        assert_ne!(bad, text(), "{from} is in the study file");
+        let err = parse(&bad).expect_err(to).to_string();
+        let line = bad.lines().position(|l| l.contains(to)).expect("line") + 1;
+        assert!(err.starts_with(&format!("s.toml:{line}:")), "{err}");
+        assert!(err.contains(what) && !err.contains('\n'), "{err}");
+    }
+}
+
+#[test]
+fn an_out_of_range_value_from_a_profile_names_the_file_profile_and_key() {
+    let bad = text().replacen(
+        "[profile.quick]\n",
+        "[profile.quick]\nset = { data = { validation_fraction = 0.0 } }\n",
+        1,
+    );
+    assert_ne!(bad, text());
+    let err = parse(&bad).expect_err("fraction 0").to_string();
+    assert!(
+        err.starts_with("s.toml: ") && err.contains("data.validation_fraction is 0"),
+        "{err}"
+    );
+    // The [data] table's own line is not blamed for the profile's value.
+    let data_line = line_of(&bad, "validation_fraction");
+    assert!(!err.contains(&format!("s.toml:{data_line}:")), "{err}");
+}
+
+/// Found by fuzzing: `layers = 4294967296` in an RNN study took the parse
+/// to 23 GB of memory building the parameter specs; a huge seed count would
+/// expand billions of runs. Both are refused before anything is allocated.
+#[test]
+fn a_model_or_grid_too_big_to_hold_is_refused_before_it_is_built() {
+    let irnn =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments/irnn-pixel-mnist.toml");
+    let irnn_text = std::fs::read_to_string(irnn).expect("read");
+    let bad = irnn_text.replacen("layers = 1\n", "layers = 4294967296\n", 1);
+    assert_ne!(bad, irnn_text);
+    let err = parse(&bad).expect_err("2^32 layers").to_string();
+    assert!(
+        err.contains("model has") && err.contains("parameters, more than the 1073741824"),
+        "{err}"
+    );
+    let bad = text().replacen("seeds = 3", "seeds = 4294967295", 1);
+    assert_ne!(bad, text());
+    let err = parse(&bad).expect_err("2^32 - 1 seeds").to_string();
+    let line = line_of(&bad, "seeds = 4294967295");
+    assert!(
+        err.starts_with(&format!("s.toml:{line}:"))
+            && err.contains("grid.seeds is 4294967295; at most 10000"),
+        "{err}"
+    );
+}
