@@ -166,6 +166,13 @@ fn scheme_that_makes_no_sense_for_a_bias_fails_at_load() {
     assert!(parse(&ok).is_ok());
 }
 
+#[test]
+fn lsuv_is_refused_rather_than_trained_as_its_pre_init() {
+    let bad = text().replace("spec = \"zeros\"", "spec = \"lsuv\"");
+    let err = parse(&bad).expect_err("lsuv").to_string();
+    assert!(err.contains("lsuv") && err.contains("s.toml"), "{err}");
+}
+
 fn study(name: &str) -> Study {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../experiments/{name}.toml"));
     Study::load(&path).unwrap_or_else(|e| panic!("experiments/{name}.toml: {e}"))
