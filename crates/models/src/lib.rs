@@ -18,6 +18,7 @@ mod error;
 mod event_lstm;
 mod host_dense;
 mod host_node;
+mod lsuv;
 mod mlp;
 mod params;
 mod recurrent;
@@ -26,6 +27,7 @@ mod recurrent_net;
 pub use crate::embedding::{NoteEmbedding, NoteEmbeddingConfig};
 pub use crate::error::{Error, Result};
 pub use crate::event_lstm::{EventLstm, EventLstmConfig};
+pub use crate::lsuv::{LsuvBatch, LsuvRecord};
 pub use crate::mlp::{tensor_to_vec, Activation, Dense, LayerTrace, Mlp, MlpConfig};
 pub use crate::params::{params_sha256, HostParams, InitPlan, ParamPart, ParamSpec};
 pub use crate::recurrent::{
