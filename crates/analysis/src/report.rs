@@ -14,6 +14,7 @@
 
 mod escape;
 mod factorial;
+mod lsuv;
 mod notes;
 mod recurrent;
 mod render;
@@ -222,6 +223,7 @@ impl Section {
                 plots.extend(figures);
             }
         }
+        b.extend(lsuv::blocks(&self.records, self.grid));
         b.extend(self.run_table());
         Ok((b, plots))
     }

@@ -11,6 +11,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use hdf5_pure::{AttrValue, File, FileBuilder, GroupBuilder};
+use initlab_init::LsuvLayer;
+use initlab_models::LsuvRecord;
 use initlab_train::{ActivationStats, NamedTensor, RunRecord, RunSink, RunStatus};
 
 use crate::{Error, Result};
@@ -252,6 +254,24 @@ fn add_run(runs: &mut GroupBuilder, r: &RunRecord) {
         activations.add_group(layer.finish());
     }
     run.add_group(activations.finish());
+    // Only a run whose plan names `lsuv` has the group, so the files of
+    // every other run are what they were before LSUV was implemented.
+    if !r.lsuv.is_empty() {
+        let mut lsuv = run.create_group("lsuv");
+        let layers: Vec<&str> = r.lsuv.iter().map(|l| l.layer.as_str()).collect();
+        lsuv.set_attr("order", AttrValue::VarLenString(list_json(&layers)));
+        for l in &r.lsuv {
+            let mut layer = lsuv.create_group(&l.layer);
+            let o = &l.outcome;
+            layer.set_attr("iterations", AttrValue::U32(o.iterations));
+            layer.set_attr("variance_before", AttrValue::F64(o.variance_before));
+            layer.set_attr("variance_after", AttrValue::F64(o.variance));
+            layer.set_attr("scale", AttrValue::F64(o.scale));
+            layer.set_attr("converged", AttrValue::U32(u32::from(o.converged)));
+            lsuv.add_group(layer.finish());
+        }
+        run.add_group(lsuv.finish());
+    }
     for (group, tensors) in [
         ("initial_params", &r.initial_params),
         ("final_params", &r.final_params),
@@ -413,6 +433,37 @@ pub(crate) fn read_run(file: &File, path: &Path, run_id: &str) -> Result<RunReco
         }
         Err(_) => Vec::new(),
     };
+    let lsuv = match file.group(&format!("{base}/lsuv")) {
+        Ok(g) => {
+            let order = g.attrs().map_err(err)?;
+            let mut layers = g.groups().map_err(err)?;
+            sort_by_list(&mut layers, order.get("order"));
+            layers
+                .into_iter()
+                .map(|layer| {
+                    let attrs = file
+                        .group(&format!("{base}/lsuv/{layer}"))
+                        .and_then(|g| g.attrs())
+                        .map_err(err)?;
+                    let a = Attrs {
+                        attrs: &attrs,
+                        path,
+                    };
+                    Ok(LsuvRecord {
+                        outcome: LsuvLayer {
+                            iterations: u32::try_from(a.u64("iterations")?).unwrap_or(u32::MAX),
+                            variance_before: a.f64("variance_before")?,
+                            variance: a.f64("variance_after")?,
+                            scale: a.f64("scale")?,
+                            converged: a.u64("converged")? != 0,
+                        },
+                        layer,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?
+        }
+        Err(_) => Vec::new(),
+    };
     let mut bptt = Vec::new();
     if file.group(&format!("{base}/bptt")).is_ok() {
         read_tensors(file, path, &format!("{base}/bptt"), "", &mut bptt)?;
@@ -471,6 +522,7 @@ pub(crate) fn read_run(file: &File, path: &Path, run_id: &str) -> Result<RunReco
         curves,
         bptt,
         activations,
+        lsuv,
         initial_params: tensors("initial_params")?,
         final_params: tensors("final_params")?,
     })

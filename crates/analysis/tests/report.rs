@@ -92,6 +92,7 @@ fn record(id: &str, label: &str, replicate: u32, acc: f64, weight: f32) -> RunRe
         }],
         curves: Vec::new(),
         bptt: Vec::new(),
+        lsuv: Vec::new(),
         initial_params: params(weight),
         final_params: params(if zero { 0.0 } else { weight * 1.5 }),
     }
@@ -663,4 +664,38 @@ fn selection_section_compares_best_validation_accuracy() {
     for name in ["overfit-loss", "overfit-accuracy", "bptt-grad"] {
         assert_png(&dir.path().join(format!("plots/lstm/{name}.png")));
     }
+}
+
+#[test]
+fn lsuv_runs_show_their_calibration_and_other_runs_none() {
+    let mut runs = grid_runs();
+    let (_, plain) = report_of(&runs);
+    assert!(!plain.contains("LSUV"), "{plain}");
+    let outcome = |iterations, variance, converged| initlab_init::LsuvLayer {
+        iterations,
+        variance_before: 40.0,
+        variance,
+        scale: 0.158,
+        converged,
+    };
+    let (a, b) = (runs[0].clone(), runs[1].clone());
+    assert_eq!(
+        (&a.grid, &a.label),
+        (&b.grid, &b.label),
+        "two seeds of one point"
+    );
+    for (run, layer) in runs
+        .iter_mut()
+        .take(2)
+        .zip([outcome(2, 1.02, true), outcome(3, 1.31, false)])
+    {
+        run.lsuv = vec![initlab_models::LsuvRecord {
+            layer: "layers.0".into(),
+            outcome: layer,
+        }];
+    }
+    let (_, md) = report_of(&runs);
+    assert!(md.contains("### LSUV calibration"), "{md}");
+    let row = "| `layers.0` | 2 | 2–3 | 4.0000e1 | 1.1650 | 1.5800e-1 | 1/2 |";
+    assert!(md.contains(row), "row missing from:\n{md}");
 }

@@ -667,21 +667,9 @@ impl Study {
             }
             plan.validate(&specs)
                 .map_err(|e| self.invalid(format!("{where_}initializer `{}`: {e}", gi.label)))?;
-            let lsuv = |s: &Scheme| matches!(s, Scheme::Lsuv { .. });
-            if let Some(group) = plan
-                .groups
-                .iter()
-                .find(|(_, s)| lsuv(s))
-                .map(|(g, _)| g.as_str())
-                .or(lsuv(&plan.default).then_some("init.default"))
-            {
-                return Err(self.invalid(format!(
-                    "{where_}initializer `{}`: `lsuv` on group `{group}`: its data-dependent \
-                     rescaling is not implemented, and training its orthogonal pre-init \
-                     under that name would be a wrong result",
-                    gi.label
-                )));
-            }
+            model
+                .lsuv_settings(&plan)
+                .map_err(|e| self.invalid(format!("{where_}initializer `{}`: {e}", gi.label)))?;
             let mut labels = RunLabels {
                 label: gi.label.clone(),
                 initializer: scheme.to_string(),
