@@ -488,6 +488,7 @@ fn fixture_record(recurrent: bool) -> RunRecord {
         } else {
             Vec::new()
         },
+        lsuv: Vec::new(),
         initial_params: params(1.0),
         final_params: params(-1.0),
     };

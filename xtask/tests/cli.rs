@@ -719,6 +719,7 @@ fn event_lstm_run(out: &Path) -> String {
         curves: Vec::new(),
         bptt: Vec::new(),
         activations: Vec::new(),
+        lsuv: Vec::new(),
         initial_params: params.clone(),
         final_params: params,
     };

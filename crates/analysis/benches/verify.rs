@@ -68,6 +68,7 @@ fn record(layers: &[(usize, usize)]) -> RunRecord {
         }],
         curves: Vec::new(),
         bptt: Vec::new(),
+        lsuv: Vec::new(),
         initial_params: params(0.01),
         final_params: params(0.02),
     };

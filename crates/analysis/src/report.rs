@@ -15,6 +15,7 @@
 mod edge;
 mod escape;
 mod factorial;
+mod lsuv;
 mod notes;
 mod recurrent;
 mod render;
@@ -234,6 +235,7 @@ impl Section {
                 plots.extend(figures);
             }
         }
+        b.extend(lsuv::blocks(&self.records, self.grid));
         b.extend(self.run_table());
         Ok((b, plots))
     }

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use hdf5_pure::{AttrValue, File};
+use initlab_init::LsuvLayer;
+use initlab_models::LsuvRecord;
 use initlab_train::{ActivationStats, NamedTensor, RunRecord, RunStatus};
 
 use crate::{Error, Result};
@@ -105,6 +107,37 @@ pub(crate) fn read_run(file: &File, path: &Path, run_id: &str) -> Result<RunReco
         }
         Err(_) => Vec::new(),
     };
+    let lsuv = match file.group(&format!("{base}/lsuv")) {
+        Ok(g) => {
+            let order = g.attrs().map_err(err)?;
+            let mut layers = g.groups().map_err(err)?;
+            sort_by_list(&mut layers, order.get("order"));
+            layers
+                .into_iter()
+                .map(|layer| {
+                    let attrs = file
+                        .group(&format!("{base}/lsuv/{layer}"))
+                        .and_then(|g| g.attrs())
+                        .map_err(err)?;
+                    let a = Attrs {
+                        attrs: &attrs,
+                        path,
+                    };
+                    Ok(LsuvRecord {
+                        outcome: LsuvLayer {
+                            iterations: u32::try_from(a.u64("iterations")?).unwrap_or(u32::MAX),
+                            variance_before: a.f64("variance_before")?,
+                            variance: a.f64("variance_after")?,
+                            scale: a.f64("scale")?,
+                            converged: a.u64("converged")? != 0,
+                        },
+                        layer,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?
+        }
+        Err(_) => Vec::new(),
+    };
     let mut bptt = Vec::new();
     if file.group(&format!("{base}/bptt")).is_ok() {
         read_tensors(file, path, &format!("{base}/bptt"), "", &mut bptt)?;
@@ -163,6 +196,7 @@ pub(crate) fn read_run(file: &File, path: &Path, run_id: &str) -> Result<RunReco
         curves,
         bptt,
         activations,
+        lsuv,
         initial_params: tensors("initial_params")?,
         final_params: tensors("final_params")?,
     })

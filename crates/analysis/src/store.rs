@@ -372,6 +372,24 @@ fn add_run(runs: &mut GroupBuilder, r: &RunRecord) {
         activations.add_group(layer.finish());
     }
     run.add_group(activations.finish());
+    // Only a run whose plan names `lsuv` has the group, so the files of
+    // every other run are what they were before LSUV was implemented.
+    if !r.lsuv.is_empty() {
+        let mut lsuv = run.create_group("lsuv");
+        let layers: Vec<&str> = r.lsuv.iter().map(|l| l.layer.as_str()).collect();
+        lsuv.set_attr("order", AttrValue::VarLenString(list_json(&layers)));
+        for l in &r.lsuv {
+            let mut layer = lsuv.create_group(&l.layer);
+            let o = &l.outcome;
+            layer.set_attr("iterations", AttrValue::U32(o.iterations));
+            layer.set_attr("variance_before", AttrValue::F64(o.variance_before));
+            layer.set_attr("variance_after", AttrValue::F64(o.variance));
+            layer.set_attr("scale", AttrValue::F64(o.scale));
+            layer.set_attr("converged", AttrValue::U32(u32::from(o.converged)));
+            lsuv.add_group(layer.finish());
+        }
+        run.add_group(lsuv.finish());
+    }
     for (group, tensors) in [
         ("initial_params", &r.initial_params),
         ("final_params", &r.final_params),

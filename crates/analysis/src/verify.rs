@@ -219,6 +219,7 @@ mod tests {
                 shape: vec![1, 2],
                 values: vec![0.5, 0.25],
             }],
+            lsuv: Vec::new(),
             initial_params: params(MARKER),
             final_params: params(0.125),
         };

@@ -69,6 +69,7 @@ fn record(id: &str) -> RunRecord {
         }],
         curves: Vec::new(),
         bptt: Vec::new(),
+        lsuv: Vec::new(),
         initial_params: params(INITIAL),
         final_params: params(FINAL),
     })

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use initlab_analysis::ResultsStore;
+use initlab_init::LsuvLayer;
+use initlab_models::LsuvRecord;
 use initlab_train::{ActivationStats, NamedTensor, RunRecord, RunStatus};
 
 mod common;
@@ -71,6 +73,21 @@ fn record(id: &str, status: RunStatus) -> RunRecord {
                 values: vec![0.1; 6],
             },
         ],
+        lsuv: [
+            ("rnn.l0", 2, 1.6875, 1.0256, true),
+            ("head", 10, 3.5, 1.3, false),
+        ]
+        .map(|(layer, iterations, before, after, converged)| LsuvRecord {
+            layer: layer.into(),
+            outcome: LsuvLayer {
+                iterations,
+                variance_before: before,
+                variance: after,
+                scale: 0.8176,
+                converged,
+            },
+        })
+        .to_vec(),
         initial_params: vec![NamedTensor {
             name: "layers.0.weight".into(),
             shape: vec![2, 3],
@@ -142,6 +159,11 @@ assert list(json.loads(a["grid_point"]).items()) == [("part", "depth"), ("activa
 assert run["bptt/grad_h_norm"].shape == (2, 3) and run["bptt/layer0/grad_h_norm"].shape == (2, 3)
 assert list(run["curves/test_loss"][:]) == [float.fromhex("0x1.333334p-2"), float.fromhex("0x1.99999ap-3")]
 assert list(run["activations/layers.0/std"][:]) == [float.fromhex("0x1.666666p-1"), 1.25]
+assert json.loads(run["lsuv"].attrs["order"]) == ["rnn.l0", "head"]
+l = run["lsuv/rnn.l0"].attrs
+assert l["iterations"] == 2 and l["converged"] == 1 and l["variance_before"] == 1.6875
+assert l["variance_after"] == 1.0256 and l["scale"] == 0.8176
+assert run["lsuv/head"].attrs["converged"] == 0
 assert f["runs/ffee"].attrs["status"] == "diverged"
 print("ok", len(f["runs"]))
 "#;

@@ -95,6 +95,7 @@ fn record(id: &str, label: &str, replicate: u32, acc: f64, weight: f32) -> RunRe
         }],
         curves: Vec::new(),
         bptt: Vec::new(),
+        lsuv: Vec::new(),
         initial_params: params(weight),
         final_params: params(if zero { 0.0 } else { weight * 1.5 }),
     }
@@ -667,4 +668,57 @@ fn selection_section_compares_best_validation_accuracy() {
     for name in ["overfit-loss", "overfit-accuracy", "bptt-grad"] {
         assert_png(&dir.path().join(format!("plots/lstm/{name}.png")));
     }
+}
+
+#[test]
+fn lsuv_runs_show_their_calibration_and_other_runs_none() {
+    let mut runs = grid_runs();
+    let (_, plain) = report_of(&runs);
+    assert!(!plain.contains("LSUV"), "{plain}");
+    let outcome = |iterations, variance, converged| initlab_init::LsuvLayer {
+        iterations,
+        variance_before: 40.0,
+        variance,
+        scale: 0.158,
+        converged,
+    };
+    let (a, b) = (runs[0].clone(), runs[1].clone());
+    assert_eq!(
+        (&a.grid, &a.label),
+        (&b.grid, &b.label),
+        "two seeds of one point"
+    );
+    for (run, layer) in runs
+        .iter_mut()
+        .take(2)
+        .zip([outcome(2, 1.02, true), outcome(3, 1.31, false)])
+    {
+        run.lsuv = vec![initlab_models::LsuvRecord {
+            layer: "layers.0".into(),
+            outcome: layer,
+        }];
+    }
+    // Two seeds of LSUV at relu / sgd, above xavier-uniform's 0.95 and 0.96.
+    let grid: Vec<(String, String)> = runs[0].grid.clone();
+    let grid: Vec<(&str, &str)> = grid.iter().map(|(a, v)| (a.as_str(), v.as_str())).collect();
+    for (rep, acc) in [0.97, 0.975].into_iter().enumerate() {
+        runs.push(grid_record(
+            &format!("{:016x}", 0xf00 + rep),
+            &grid,
+            "ext-lsuv",
+            "lsuv(batch=train,max_iter=10,pre=orthogonal,tolerance=0.1)",
+            rep as u32,
+            acc,
+            r#""model":{"activation":"relu","output_activation":false},"study":"grid","training":{"optimizer":"sgd"}"#,
+        ));
+    }
+    let (_, md) = report_of(&runs);
+    assert!(md.contains("### LSUV calibration"), "{md}");
+    // LSUV is judged against Xavier/Kaiming where it ran, and is no part of
+    // the published claim's tiers.
+    assert!(md.contains("Extension, not a published claim"), "{md}");
+    assert_eq!(md.matches("- **relu / sgd**: holds (").count(), 2, "{md}");
+    assert_eq!(md.matches("- **tanh / sgd**:").count(), 1, "{md}");
+    let row = "| `layers.0` | 2 | 2–3 | 4.0000e1 | 1.1650 | 1.5800e-1 | 1/2 |";
+    assert!(md.contains(row), "row missing from:\n{md}");
 }

@@ -42,7 +42,7 @@
 //! | `pytorch-rnn-default` | `U(±1/√hidden)`, hidden given as `fan_in` | – | `nn.RNN`, `nn.LSTM`, `nn.GRU` | – |
 //! | `keras-dense-default` | Glorot uniform weight, zero bias | – | – | `Dense` |
 //! | `chrono(t_max=…)` | `log(U(1, t_max − 1))`, input gate `−b_f` | Tallec & Ollivier 2018 | – | – |
-//! | `lsuv(max_iter=10,tolerance=0.1)` | orthogonal, then rescale each layer to output variance 1 | Mishkin & Matas 2015 | – | – |
+//! | `lsuv(batch=train,max_iter=10,pre=orthogonal,tolerance=0.1)` | `pre` (a scheme name, its defaults), then each layer divided by the std of its pre-activation on a batch of `batch` training examples until `abs(Var−1) < tolerance` | Mishkin & Matas 2015, Alg. 1 | – | – |
 //!
 //! `gain` in `kaiming-*` comes from `nonlinearity` ([`Nonlinearity`]: linear 1,
 //! sigmoid 1, tanh 5/3, relu √2, leaky-relu √(2/(1+a²)), selu 3/4); the key `a`
@@ -102,7 +102,7 @@ pub use crate::{
     lsuv::{lsuv, LsuvLayer, LsuvModel},
     npy::npy_bytes,
     rng::{init_rng, InitRng},
-    scheme::Scheme,
+    scheme::{LsuvSettings, Scheme},
     summary::{summary, Orthogonality, Summary},
     variance_scaling::{Distribution, TRUNCATED_NORMAL_STD},
 };

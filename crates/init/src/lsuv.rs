@@ -1,12 +1,12 @@
 //! The contract of LSUV, layer-sequential unit-variance initialization
 //! (Mishkin & Matas 2015, "All you need is a good init", Algorithm 1).
 //!
-//! LSUV is data-dependent: after an orthogonal pre-init
-//! ([`Scheme::Lsuv`](crate::Scheme::Lsuv) samples it), each layer in forward
+//! LSUV is data-dependent: after a pre-init (orthogonal by default;
+//! [`Scheme::Lsuv`](crate::Scheme::Lsuv) samples it), each layer in forward
 //! order is divided by the standard deviation of its output on one batch until
 //! that variance is within `tolerance` of 1 or `max_iter` steps have run. The
-//! forward passes need a model and a backend, which this crate knows nothing
-//! of, so the model side is the trait [`LsuvModel`] and the loop is [`lsuv`].
+//! forward passes need a model, which this crate knows nothing of, so the
+//! model side is the trait [`LsuvModel`] and the loop is [`lsuv`].
 
 use crate::Error;
 
@@ -31,8 +31,12 @@ pub trait LsuvModel {
 pub struct LsuvLayer {
     /// Rescaling steps taken (0 if the variance was already within tolerance).
     pub iterations: u32,
+    /// The output variance of the pre-init, before any step.
+    pub variance_before: f64,
     /// The output variance after the last step.
     pub variance: f64,
+    /// The product of the factors the weights were multiplied by.
+    pub scale: f64,
     /// Whether `|variance − 1| < tolerance` in the end; `false` means
     /// `max_iter` ran out, which is a result to report, not an error.
     pub converged: bool,
@@ -53,7 +57,9 @@ pub fn lsuv<M: LsuvModel + ?Sized>(
     let mut report = Vec::with_capacity(model.layer_count());
     for layer in 0..model.layer_count() {
         let mut variance = model.output_variance(layer);
+        let variance_before = variance;
         let mut iterations = 0;
+        let mut scale = 1.0;
         loop {
             if !(variance.is_finite() && variance > 0.0) {
                 return Err(Error::LsuvDegenerateVariance { layer, variance });
@@ -61,13 +67,17 @@ pub fn lsuv<M: LsuvModel + ?Sized>(
             if (variance - 1.0).abs() < tolerance || iterations >= max_iter {
                 break;
             }
-            model.scale_weights(layer, 1.0 / variance.sqrt());
+            let factor = 1.0 / variance.sqrt();
+            model.scale_weights(layer, factor);
+            scale *= factor;
             iterations += 1;
             variance = model.output_variance(layer);
         }
         report.push(LsuvLayer {
             iterations,
+            variance_before,
             variance,
+            scale,
             converged: (variance - 1.0).abs() < tolerance,
         });
     }

@@ -205,16 +205,36 @@ pub enum Scheme {
         /// The longest time dependency expected, in steps; finite, `> 2`.
         t_max: f64,
     },
-    /// Layer-sequential unit-variance (Mishkin & Matas 2015): an orthogonal
-    /// pre-init (this is what [`sample`](Scheme::sample) draws), then the
-    /// data-dependent rescaling of [`lsuv`](crate::lsuv()), which models run.
-    /// Spec `lsuv(max_iter=10,tolerance=0.1)` (the paper's `T_max`, `Tol_var`).
+    /// Layer-sequential unit-variance (Mishkin & Matas 2015, Algorithm 1): a
+    /// pre-init (orthogonal, the paper's, unless `pre` names another; this is
+    /// what [`sample`](Scheme::sample) draws), then the data-dependent
+    /// rescaling of [`lsuv`](crate::lsuv()), which the models run on the host
+    /// on one batch of training examples. Spec
+    /// `lsuv(batch=train,max_iter=10,pre=orthogonal,tolerance=0.1)`: the
+    /// paper's `Tol_var` and `T_max`; `batch`, the calibration batch's size
+    /// (`train`: the run's training batch size, as in the paper).
     Lsuv {
         /// `|Var − 1|` below which a layer is done; finite, `> 0`.
         tolerance: f64,
         /// Rescaling steps per layer at most; `≥ 1`.
         max_iter: u32,
+        /// The pre-init, by name with its default keys (a spec value cannot
+        /// hold parentheses); any scheme but `lsuv` itself.
+        pre: Box<Scheme>,
+        /// Examples in the calibration batch; `None`: the training batch size.
+        batch: Option<u32>,
     },
+}
+
+/// The settings of the data-dependent step of [`Scheme::Lsuv`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LsuvSettings {
+    /// `|Var − 1|` below which a layer is done.
+    pub tolerance: f64,
+    /// Rescaling steps per layer at most.
+    pub max_iter: u32,
+    /// Examples in the calibration batch; `None`: the training batch size.
+    pub batch: Option<u32>,
 }
 
 /// What a scheme needs of the shape it fills.
@@ -299,7 +319,25 @@ impl Scheme {
     pub fn orthogonal_gain(&self) -> Option<f64> {
         match self {
             Scheme::Orthogonal { gain } => Some(*gain),
-            Scheme::Lsuv { .. } => Some(1.0),
+            Scheme::Lsuv { pre, .. } => pre.orthogonal_gain(),
+            _ => None,
+        }
+    }
+
+    /// The data-dependent step's settings, for `lsuv`; `None` for every other
+    /// scheme.
+    pub fn lsuv_settings(&self) -> Option<LsuvSettings> {
+        match *self {
+            Scheme::Lsuv {
+                tolerance,
+                max_iter,
+                batch,
+                ..
+            } => Some(LsuvSettings {
+                tolerance,
+                max_iter,
+                batch,
+            }),
             _ => None,
         }
     }
@@ -454,17 +492,29 @@ impl Scheme {
             Scheme::Lsuv {
                 tolerance,
                 max_iter,
+                ref pre,
+                batch,
             } => {
                 positive("tolerance", tolerance)?;
-                if max_iter == 0 {
+                for (key, value) in [("max_iter", Some(max_iter)), ("batch", batch)] {
+                    if value == Some(0) {
+                        return Err(Error::InvalidValue {
+                            scheme: name,
+                            key,
+                            value: "0".to_string(),
+                            expected: "an integer >= 1".to_string(),
+                        });
+                    }
+                }
+                if matches!(**pre, Scheme::Lsuv { .. }) {
                     return Err(Error::InvalidValue {
                         scheme: name,
-                        key: "max_iter",
-                        value: "0".to_string(),
-                        expected: "an integer >= 1".to_string(),
+                        key: "pre",
+                        value: "lsuv".to_string(),
+                        expected: "a scheme other than lsuv".to_string(),
                     });
                 }
-                Ok(())
+                pre.validate()
             }
         }
     }
@@ -497,7 +547,8 @@ impl Scheme {
             | Scheme::PytorchLinearDefault => Needs::Fans,
             Scheme::PytorchRnnDefault => Needs::ExplicitFans,
             Scheme::KerasDenseDefault => Needs::KerasDense,
-            Scheme::Orthogonal { .. } | Scheme::Lsuv { .. } => Needs::Matrix,
+            Scheme::Orthogonal { .. } => Needs::Matrix,
+            Scheme::Lsuv { pre, .. } => pre.needs(),
             Scheme::Identity { .. } | Scheme::Sparse { .. } => Needs::TwoDims,
         }
     }
@@ -704,10 +755,7 @@ impl Scheme {
                 let (rows, cols) = matrix();
                 orthogonal(rows, cols, gain, rng)
             }
-            Scheme::Lsuv { .. } => {
-                let (rows, cols) = matrix();
-                orthogonal(rows, cols, 1.0, rng)
-            }
+            Scheme::Lsuv { ref pre, .. } => pre.draw(shape, Resolved { n, fans }, rng),
             Scheme::Identity { scale } => identity(shape[0], shape[1], scale),
             Scheme::Sparse { sparsity, std } => sparse(shape[0], shape[1], sparsity, std, rng),
             Scheme::Chrono { t_max } => chrono(n, t_max, rng),
@@ -822,6 +870,18 @@ mod tests {
         "lsuv(tolerance=0.05,max_iter=20)",
         "xavier-normalized",
     ];
+
+    #[test]
+    fn lsuv_draws_its_pre_init() {
+        for (lsuv, pre) in [
+            ("lsuv", "orthogonal"),
+            ("lsuv(pre=kaiming-normal,batch=32)", "kaiming-normal"),
+            ("lsuv(pre=normal)", "normal"),
+        ] {
+            assert_eq!(draw(lsuv, &[6, 9], 3), draw(pre, &[6, 9], 3), "{lsuv}");
+        }
+        assert_eq!(parse("lsuv(pre=normal)").orthogonal_gain(), None);
+    }
 
     #[test]
     fn constants_are_exact() {
@@ -997,6 +1057,14 @@ mod tests {
             Scheme::Lsuv {
                 tolerance: 0.1,
                 max_iter: 0,
+                pre: Box::new(Scheme::Orthogonal { gain: 1.0 }),
+                batch: None,
+            },
+            Scheme::Lsuv {
+                tolerance: 0.1,
+                max_iter: 10,
+                pre: Box::new(Scheme::Orthogonal { gain: 0.0 }),
+                batch: None,
             },
         ];
         for scheme in bad {

@@ -41,7 +41,7 @@ fn keys_of(name: &str) -> &'static [&'static str] {
         "identity" => &["scale"],
         "sparse" => &["sparsity", "std"],
         "chrono" => &["t_max"],
-        "lsuv" => &["max_iter", "tolerance"],
+        "lsuv" => &["batch", "max_iter", "pre", "tolerance"],
         _ => &[],
     }
 }
@@ -165,6 +165,22 @@ impl<'a> Keys<'a> {
                 .map_err(|_| self.invalid(key, value, "a non-negative integer".to_string())),
             None => Ok(default),
         }
+    }
+
+    /// LSUV's `pre`: a scheme name, taken with its default keys, since a value
+    /// cannot hold the parentheses of a spec; orthogonal, the paper's, when absent.
+    fn pre_init(&self) -> Result<Scheme, Error> {
+        let Some(value) = self.raw("pre") else {
+            return Ok(Scheme::Orthogonal { gain: 1.0 });
+        };
+        let pre: Scheme = value.parse().map_err(|e| {
+            self.invalid(
+                "pre",
+                value,
+                format!("the name of a scheme whose keys all have defaults ({e})"),
+            )
+        })?;
+        Ok(pre)
     }
 
     /// One of `options` by its spec spelling, or `default`.
@@ -300,6 +316,18 @@ impl<'a> Keys<'a> {
             "lsuv" => Scheme::Lsuv {
                 tolerance: n("tolerance", 0.1)?,
                 max_iter: self.integer("max_iter", 10)?,
+                pre: Box::new(self.pre_init()?),
+                batch: match self.raw("batch") {
+                    None | Some("train") => None,
+                    Some(value) => Some(value.parse::<u32>().map_err(|_| {
+                        self.invalid(
+                            "batch",
+                            value,
+                            "a positive integer, or `train` for the training batch size"
+                                .to_string(),
+                        )
+                    })?),
+                },
             },
             // `NAMES` and this match list the same names; a test checks it.
             other => {
@@ -401,9 +429,17 @@ impl Scheme {
             Scheme::Lsuv {
                 tolerance,
                 max_iter,
+                ref pre,
+                batch,
             } => {
                 pairs.push(("tolerance", num(tolerance)));
                 pairs.push(("max_iter", max_iter.to_string()));
+                // The name alone: `pre` always holds its defaults (see `pre_init`).
+                pairs.push(("pre", pre.name().to_string()));
+                pairs.push((
+                    "batch",
+                    batch.map_or_else(|| "train".to_string(), |b| b.to_string()),
+                ));
             }
         }
         pairs.sort_by_key(|&(key, _)| key);
@@ -497,7 +533,14 @@ mod tests {
             ("constant(value=12345678901234567890)", "constant(value=1.2345678901234567e19)"),
             ("uniform(low=-.5,high=5e-1)", "uniform(high=0.5,low=-0.5)"),
             ("xavier-normalized", "xavier-uniform(gain=1)"),
-            ("lsuv", "lsuv(max_iter=10,tolerance=0.1)"),
+            (
+                "lsuv",
+                "lsuv(batch=train,max_iter=10,pre=orthogonal,tolerance=0.1)",
+            ),
+            (
+                "lsuv(pre=kaiming-normal,batch=64)",
+                "lsuv(batch=64,max_iter=10,pre=kaiming-normal,tolerance=0.1)",
+            ),
             (
                 "variance-scaling",
                 "variance-scaling(distribution=truncated-normal,mode=fan-in,scale=1)",
@@ -572,6 +615,11 @@ mod tests {
             ("chrono(t_max=2)", "t_max", "> 2"),
             ("lsuv(max_iter=0)", "max_iter", ">= 1"),
             ("lsuv(max_iter=2.5)", "max_iter", "integer"),
+            ("lsuv(batch=0)", "batch", ">= 1"),
+            ("lsuv(batch=all)", "batch", "positive integer"),
+            ("lsuv(pre=lsuv)", "pre", "other than lsuv"),
+            ("lsuv(pre=constant)", "pre", "defaults"),
+            ("lsuv(pre=orthgonal)", "pre", "name of a scheme"),
             ("orthogonal(gain=0)", "gain", "> 0"),
         ];
         for (spec, key, expected) in cases {

@@ -126,7 +126,7 @@ const PINNED: [(&str, &str); 28] = [
         "5ef61dd3d22abaf18d50cb99ab2748a6e364bfc3781e3f64518d27eeb9271389",
     ),
     (
-        "lsuv(max_iter=10,tolerance=0.1)",
+        "lsuv(batch=train,max_iter=10,pre=orthogonal,tolerance=0.1)",
         "be2e76ad3d8f79329729f78b932867e34492767a76ed89c75866bc33a5a1d55f",
     ),
     (

@@ -20,6 +20,7 @@ mod event_lstm;
 mod host_dense;
 mod host_embedding;
 mod host_node;
+mod lsuv;
 mod mlp;
 mod params;
 mod recurrent;
@@ -31,6 +32,7 @@ pub use crate::error::{Error, Result};
 pub use crate::event_lstm::{EventLstm, EventLstmConfig};
 pub use crate::host_embedding::{EmbeddingScratch, HostNoteEmbedding, NoteEmbeddingGrads};
 pub use crate::host_node::tensor_to_vec;
+pub use crate::lsuv::{LsuvBatch, LsuvRecord};
 pub use crate::mlp::{Activation, LayerTrace, Mlp, MlpConfig};
 pub use crate::params::{params_sha256, HostParams, InitPlan, ParamPart, ParamSpec};
 pub use crate::recurrent::{

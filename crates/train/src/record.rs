@@ -1,6 +1,7 @@
 //! What a run produced: its record, tensors and statistics, written by the
 //! store and read back by reports.
 
+use initlab_models::LsuvRecord;
 use sha2::{Digest, Sha256};
 
 /// How a run ended.
@@ -145,7 +146,10 @@ pub struct RunRecord {
     pub bptt: Vec<NamedTensor>,
     /// Per hidden layer: its outputs on a fixed validation batch at init and at the end.
     pub activations: Vec<ActivationStats>,
-    /// Parameters before training.
+    /// What LSUV did to each layer it calibrated, in forward order; empty
+    /// unless the run's plan names `lsuv`.
+    pub lsuv: Vec<LsuvRecord>,
+    /// Parameters before training (after LSUV's rescaling).
     pub initial_params: Vec<NamedTensor>,
     /// Parameters after training.
     pub final_params: Vec<NamedTensor>,
@@ -200,6 +204,19 @@ impl RunRecord {
         for (name, value) in &self.metrics {
             h.update(name.as_bytes());
             h.update(value.to_le_bytes());
+        }
+        // Nothing for a run without LSUV, so the hashes of earlier runs stand.
+        for l in &self.lsuv {
+            h.update(l.layer.as_bytes());
+            h.update(l.outcome.iterations.to_le_bytes());
+            for v in [
+                l.outcome.variance_before,
+                l.outcome.variance,
+                l.outcome.scale,
+            ] {
+                h.update(v.to_le_bytes());
+            }
+            h.update([u8::from(l.outcome.converged)]);
         }
         h.update(self.test_accuracy.to_le_bytes());
         h.update(self.test_loss.to_le_bytes());

@@ -705,6 +705,9 @@ impl Study {
             }
             plan.validate(&specs)
                 .map_err(|e| self.invalid(format!("{where_}initializer `{}`: {e}", gi.label)))?;
+            model
+                .lsuv_settings(&plan)
+                .map_err(|e| self.invalid(format!("{where_}initializer `{}`: {e}", gi.label)))?;
             let mut labels = RunLabels {
                 label: gi.label.clone(),
                 initializer: scheme.to_string(),

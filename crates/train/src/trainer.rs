@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use burn::tensor::backend::AutodiffBackend;
-use initlab_models::{BpttProbe, EventLstm, HostParams, Mlp, RecurrentNet};
+use initlab_models::{BpttProbe, EventLstm, HostParams, LsuvRecord, Mlp, RecurrentNet};
 
 use crate::activations;
 use crate::backend::{dispatch, BackendKind, BackendTask};
@@ -89,11 +89,13 @@ fn start<'a, B: AutodiffBackend>(
         }
         *slot = values;
     }
+    let lsuv = calibrate(spec, task, &mut host)?;
     let fit = Fit {
         spec,
         task,
         observer,
         host: &host,
+        lsuv,
         device,
     };
     match model {
@@ -101,6 +103,25 @@ fn start<'a, B: AutodiffBackend>(
         ModelConfig::Rnn(c) => fit.go::<RecurrentNet<B>>(c.init(&host, device)?, job),
         ModelConfig::EventLstm(c) => fit.go::<EventLstm<B>>(c.init(&host, device)?, job),
     }
+}
+
+/// LSUV's rescaling of the sampled weights, where the plan names `lsuv`: on
+/// the host, before any backend sees them, on the first batch of the run's
+/// training order at the calibration batch size (so the batch follows from the
+/// run seed, and `init_sha256` is taken after it).
+fn calibrate(spec: &RunSpec, task: &dyn Task, host: &mut HostParams) -> Result<Vec<LsuvRecord>> {
+    let model = &spec.config.model;
+    let Some(settings) = model.lsuv_settings(&spec.plan)? else {
+        return Ok(Vec::new());
+    };
+    let training = &spec.config.training;
+    let size = settings.batch.map_or(training.batch_size, |b| b as usize);
+    let mut stream = task.train_stream(spec.seed, size, training.train_limit);
+    stream.start_epoch();
+    let batch = stream
+        .next_batch()
+        .ok_or_else(|| Error::Task("no training examples to calibrate LSUV on".into()))?;
+    Ok(model.calibrate_lsuv(host, &spec.plan, &batch.input)?)
 }
 
 /// What [`start`] does with the network it builds.
@@ -149,6 +170,8 @@ struct Fit<'a, 'h, B: AutodiffBackend> {
     task: &'a dyn Task,
     observer: &'a dyn Observer,
     host: &'h HostParams,
+    /// What LSUV did to each layer it calibrated.
+    lsuv: Vec<LsuvRecord>,
     device: &'a B::Device,
 }
 
@@ -421,6 +444,7 @@ impl<'a, B: AutodiffBackend> Fit<'a, '_, B> {
             curves: named_curves,
             bptt: bptt_tensors(&bptt),
             activations,
+            lsuv: self.lsuv.clone(),
             initial_params: self
                 .host
                 .tensors

@@ -313,3 +313,80 @@ fn a_failed_save_stops_the_grid_and_names_the_run() {
     // One worker: nothing after the failed run started.
     assert!(sink.saved.into_inner().expect("lock").is_empty());
 }
+
+/// LSUV calibrates on the host before any backend sees the weights: the same
+/// `init_sha256` on every compiled backend, each weight the orthogonal
+/// pre-init times one factor per layer, and the outcome in the record.
+#[test]
+fn lsuv_runs_start_from_the_same_calibrated_bits_on_every_backend() {
+    let sgd = OptimizerConfig::Sgd {
+        lr: 0.05,
+        momentum: 0.0,
+    };
+    let mut hashes = Vec::new();
+    for kind in BackendKind::available() {
+        let run = common::mlp_spec("test", "lsuv", sgd.clone(), 1, 1, kind);
+        let r = dispatch(kind, common::Train(&run, &common::data())).expect("train");
+        let layers: Vec<&str> = r.lsuv.iter().map(|l| l.layer.as_str()).collect();
+        assert_eq!(layers, ["layers.0", "layers.1"], "{kind}");
+        assert!(r.lsuv.iter().all(|l| l.outcome.converged), "{:?}", r.lsuv);
+        let pre = HostParams::sample(&run.config.model.param_specs(), &run.plan, run.seed)
+            .expect("pre-init");
+        for (l, layer) in r.lsuv.iter().enumerate() {
+            let name = format!("layers.{l}.weight");
+            let after = r.initial_params.iter().find(|t| t.name == name).expect("w");
+            let before = pre.get(&name).expect("w");
+            assert!(before.iter().zip(&after.values).all(|(b, a)| {
+                (f64::from(*a) - f64::from(*b) * layer.outcome.scale).abs() < 1e-5
+            }));
+            assert!((layer.outcome.scale - 1.0).abs() > 1e-3, "{layer:?}");
+        }
+        assert_eq!(r.outputs_sha256, r.compute_outputs_sha256());
+        hashes.push((kind, r.init_sha256));
+    }
+    assert!(hashes.len() >= 2, "test both default backends");
+    assert!(hashes.iter().all(|(_, h)| *h == hashes[0].1), "{hashes:?}");
+    // A run without LSUV records none.
+    let plain = dispatch(
+        BackendKind::Ndarray,
+        common::Train(&spec("orthogonal", 0.05, 1), &common::data()),
+    )
+    .expect("train");
+    assert!(plain.lsuv.is_empty());
+}
+
+#[test]
+fn lsuv_calibrates_a_recurrent_run_on_its_training_sequences() {
+    let lsuv = scheme("lsuv(batch=32)");
+    let plan = InitPlan::new(scheme("zeros"))
+        .with("input", lsuv.clone())
+        .with("recurrent", lsuv.clone())
+        .with("weight", lsuv);
+    let adam = OptimizerConfig::Adam {
+        lr: 0.01,
+        beta1: 0.9,
+        beta2: 0.999,
+        epsilon: 1e-8,
+    };
+    let run = common::spec_for(
+        rnn_model(Nonlinearity::Relu, 4, 2),
+        spec("zeros", 0.1, 1).config.data.clone(),
+        plan,
+        common::training(adam, 1),
+    );
+    let r = dispatch(
+        BackendKind::Ndarray,
+        common::Train(&run, &common::sequences()),
+    )
+    .expect("rnn");
+    let layers: Vec<&str> = r.lsuv.iter().map(|l| l.layer.as_str()).collect();
+    assert_eq!(layers, ["rnn.l0", "head"]);
+    assert!(r.lsuv.iter().all(|l| l.outcome.variance.is_finite()));
+    // The same run again: the calibration batch follows from the run seed.
+    let again = dispatch(
+        BackendKind::Ndarray,
+        common::Train(&run, &common::sequences()),
+    )
+    .expect("rnn");
+    assert_eq!((&r.lsuv, &r.init_sha256), (&again.lsuv, &again.init_sha256));
+}

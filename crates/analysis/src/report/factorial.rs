@@ -38,6 +38,13 @@ const CLAIM: [(&str, &[&str]); 3] = [
     ("zeros", &["zeros"]),
 ];
 
+/// This project's extension, judged the same way where a grid has LSUV
+/// points: does LSUV beat the best of the claim's top tier?
+const LSUV_CLAIM: [(&str, &[&str]); 2] = [
+    ("LSUV", &["lsuv"]),
+    ("Xavier/Kaiming", &["xavier", "kaiming"]),
+];
+
 /// The runs of one value of the `part` axis (all runs when there is none).
 struct Part<'a> {
     name: Option<String>,
@@ -308,36 +315,41 @@ fn factorial(
     ));
 
     // The verdicts, one per combination of the axes.
-    let mut verdicts = Vec::new();
-    for key in &rows {
-        let tiers: Vec<Vec<Entry>> = CLAIM
-            .iter()
-            .map(|(_, prefixes)| {
-                part.points
+    let verdicts_of = |claim: &[(&str, &[&str])]| -> Vec<String> {
+        let names: Vec<String> = claim.iter().map(|(n, _)| n.to_string()).collect();
+        rows.iter()
+            .filter_map(|key| {
+                let tiers: Vec<Vec<Entry>> = claim
                     .iter()
-                    .filter(|p| &p.key == key)
-                    .filter(|p| {
-                        p.first()
-                            .is_some_and(|r| prefixes.iter().any(|x| r.initializer.starts_with(x)))
+                    .map(|(_, prefixes)| {
+                        part.points
+                            .iter()
+                            .filter(|p| &p.key == key)
+                            .filter(|p| {
+                                p.first().is_some_and(|r| {
+                                    prefixes.iter().any(|x| r.initializer.starts_with(x))
+                                })
+                            })
+                            .map(|p| Entry {
+                                label: p.label.clone(),
+                                stat: p.accuracy(),
+                            })
+                            .collect()
                     })
-                    .map(|p| Entry {
-                        label: p.label.clone(),
-                        stat: p.accuracy(),
-                    })
-                    .collect()
+                    .collect();
+                if tiers.iter().any(Vec::is_empty) {
+                    return None;
+                }
+                let (outcome, why) = judge(&tiers, &names);
+                Some(format!(
+                    "**{}**: {} ({why}).",
+                    key.join(" / "),
+                    outcome.text()
+                ))
             })
-            .collect();
-        if tiers.iter().any(Vec::is_empty) {
-            continue;
-        }
-        let names: Vec<String> = CLAIM.iter().map(|(n, _)| n.to_string()).collect();
-        let (outcome, why) = judge(&tiers, &names);
-        verdicts.push(format!(
-            "**{}**: {} ({why}).",
-            key.join(" / "),
-            outcome.text()
-        ));
-    }
+            .collect()
+    };
+    let verdicts = verdicts_of(&CLAIM);
     if !verdicts.is_empty() {
         b.push(Block::P(format!(
             "Does the claimed ordering {} hold? Judged per {} on test accuracy: the lowest \
@@ -348,6 +360,16 @@ fn factorial(
             axes
         )));
         b.push(Block::Ul(verdicts));
+    }
+    let extension = verdicts_of(&LSUV_CLAIM);
+    if !extension.is_empty() {
+        b.push(Block::P(format!(
+            "Extension, not a published claim: does LSUV beat Xavier/Kaiming, {} judged the \
+             same way per {}?",
+            LSUV_CLAIM.map(|(n, _)| n).join(" > "),
+            axes
+        )));
+        b.push(Block::Ul(extension));
     }
 
     // Weights and activations: one figure per layer, one panel per configuration.

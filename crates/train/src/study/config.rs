@@ -8,10 +8,15 @@
 
 use initlab_data::adding::MarkerPlacement;
 use initlab_data::Reading;
-use initlab_models::{EventLstmConfig, MlpConfig, ParamSpec, RecurrentNetConfig};
+use initlab_init::LsuvSettings;
+use initlab_models::{
+    EventLstmConfig, HostParams, InitPlan, LsuvBatch, LsuvRecord, MlpConfig, ParamSpec,
+    RecurrentNetConfig,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::data::Holdout;
+use crate::task::Input;
 
 /// The network a study trains.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -32,6 +37,53 @@ impl ModelConfig {
             ModelConfig::Mlp(m) => m.param_specs(),
             ModelConfig::Rnn(m) => m.param_specs(),
             ModelConfig::EventLstm(m) => m.param_specs(),
+        }
+    }
+
+    /// The LSUV settings `plan` asks for, `None` where it names no `lsuv`.
+    ///
+    /// # Errors
+    /// `lsuv` on a parameter it cannot rescale, or two different `lsuv` specs.
+    pub fn lsuv_settings(&self, plan: &InitPlan) -> initlab_models::Result<Option<LsuvSettings>> {
+        match self {
+            ModelConfig::Mlp(m) => m.lsuv_settings(plan),
+            ModelConfig::Rnn(m) => m.lsuv_settings(plan),
+            ModelConfig::EventLstm(m) => m.lsuv_settings(plan),
+        }
+    }
+
+    /// LSUV's rescaling of `params` on `batch`, on the host; nothing where the
+    /// plan names no `lsuv`.
+    ///
+    /// # Errors
+    /// As [`lsuv_settings`](Self::lsuv_settings); a batch the network cannot
+    /// read; a layer whose output variance is 0 or not finite.
+    pub fn calibrate_lsuv(
+        &self,
+        params: &mut HostParams,
+        plan: &InitPlan,
+        batch: &Input,
+    ) -> initlab_models::Result<Vec<LsuvRecord>> {
+        let batch = match batch {
+            Input::Features { values, features } => LsuvBatch::Features {
+                values,
+                features: *features,
+            },
+            Input::Sequences {
+                values,
+                steps,
+                features,
+            } => LsuvBatch::Sequences {
+                values,
+                steps: *steps,
+                features: *features,
+            },
+            Input::Tokens { ids, steps } => LsuvBatch::Tokens { ids, steps: *steps },
+        };
+        match self {
+            ModelConfig::Mlp(m) => m.calibrate_lsuv(params, plan, batch),
+            ModelConfig::Rnn(m) => m.calibrate_lsuv(params, plan, batch),
+            ModelConfig::EventLstm(m) => m.calibrate_lsuv(params, plan, batch),
         }
     }
 

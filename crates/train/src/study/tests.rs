@@ -166,6 +166,19 @@ fn scheme_that_makes_no_sense_for_a_bias_fails_at_load() {
     assert!(parse(&ok).is_ok());
 }
 
+#[test]
+fn lsuv_on_a_bias_or_with_two_settings_fails_at_load() {
+    let lsuv = text().replace("spec = \"zeros\"", "spec = \"lsuv\"");
+    assert!(parse(&lsuv).is_ok());
+    let bias = lsuv.replace("groups = [\"weight\"]", "groups = [\"weight\", \"bias\"]");
+    let bias = bias.replace("spec = \"lsuv\"", "spec = \"lsuv(pre=normal)\"");
+    let err = parse(&bias).expect_err("lsuv bias").to_string();
+    assert!(
+        err.contains("s.toml") && err.contains("layers.0.bias") && err.contains("weight matrices"),
+        "{err}"
+    );
+}
+
 fn study(name: &str) -> Study {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../experiments/{name}.toml"));
     Study::load(&path).unwrap_or_else(|e| panic!("experiments/{name}.toml: {e}"))
@@ -179,8 +192,11 @@ fn json(run: &RunSpec) -> serde_json::Value {
 fn mlp_depth_runs_three_parts_with_their_own_settings() {
     let s = study("mlp-depth");
     let quick = s.runs(Profile::Quick, BackendKind::DEFAULT).expect("runs");
-    // activations: 3 × 2 × 4 initializers; output-activation: 1; depth: 2 × 4.
-    assert_eq!(quick.len(), (24 + 1 + 8) * 3);
+    // activations: 3 × 2 × 5 initializers (LSUV the fifth, an extension);
+    // output-activation: 1; depth: 2 × 5.
+    assert_eq!(quick.len(), (30 + 1 + 10) * 3);
+    let lsuv = quick.iter().filter(|r| r.label == "ext-lsuv").count();
+    assert_eq!(lsuv, (6 + 2) * 3);
     let point = |run: &RunSpec, axis: &str| {
         run.grid
             .iter()
@@ -264,7 +280,8 @@ fn adding_an_axis_value_or_a_part_never_changes_another_runs_id() {
         .expect("parses")
         .runs(Profile::Quick, BackendKind::DEFAULT)
         .expect("runs");
-    assert_eq!(after.len(), before.len() + 4 * 3);
+    // One new grid point: five initializers × three seeds.
+    assert_eq!(after.len(), before.len() + 5 * 3);
     for run in &before {
         assert!(
             after.iter().any(|a| a.id == run.id && a.seed == run.seed),
@@ -285,7 +302,7 @@ fn profile_only_and_set_pick_and_change_grid_points() {
         .expect("parses")
         .runs(Profile::Quick, BackendKind::DEFAULT)
         .expect("runs");
-    assert_eq!(runs.len(), 4);
+    assert_eq!(runs.len(), 5, "one per initializer");
     assert!(runs.iter().all(|r| r.config.training.epochs == 2));
     let bad = text.replace("depth = [\"6-hidden\"]", "depth = [\"7-hidden\"]");
     let err = parse(&bad).expect_err("unknown label").to_string();
