@@ -696,6 +696,27 @@ fn recurrent_section_sets_the_predicted_bptt_factor_beside_the_fitted_one() {
     // A constant W is no zero-mean random matrix; one zero norm is left out of the fit.
     let mut holed = decaying.clone();
     holed[2] = 0.0;
+    // Two layers, the lower one constant: its q* is unknown, so the top's prediction is too.
+    let mut stacked = elman_record(
+        "00000000000000e3",
+        "stacked",
+        "relu",
+        vec![0.5; 16],
+        &decaying,
+    );
+    for (name, shape, value) in [
+        ("rnn.weight_ih_l1", vec![4, 4], 0.5),
+        ("rnn.weight_hh_l1", vec![4, 4], 0.0),
+        ("rnn.bias_ih_l1", vec![4], 0.0),
+        ("rnn.bias_hh_l1", vec![4], 0.0),
+    ] {
+        let n = shape.iter().product();
+        stacked.initial_params.push(NamedTensor {
+            name: name.into(),
+            shape,
+            values: vec![value; n],
+        });
+    }
     let runs = [
         elman_record("00000000000000e1", "identity", "relu", identity, &decaying),
         elman_record(
@@ -705,6 +726,7 @@ fn recurrent_section_sets_the_predicted_bptt_factor_beside_the_fitted_one() {
             vec![0.5; 16],
             &holed,
         ),
+        stacked,
     ];
     let (_, md) = report_of(&runs);
     assert!(md.contains("predicted √χ at q*"), "{md}");
@@ -716,6 +738,10 @@ fn recurrent_section_sets_the_predicted_bptt_factor_beside_the_fitted_one() {
     );
     assert!(
         md.contains("| `constant` | not zero-mean | 0.500 | – (entries share the mean 0.500: not a zero-mean random matrix) | – | 0.300 (5 steps) |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| `stacked` | random, σ_w² = 0 | 1.00 | – (layer 0's W_hh: entries share the mean 0.500: not a zero-mean random matrix) | – | 0.300 (6 steps) |"),
         "{md}"
     );
     assert!(md.contains("q_x is taken as 1"), "{md}");

@@ -165,19 +165,33 @@ fn row(name: &str, run: &RunRecord, q_x: Option<f64>) -> Option<Row> {
     let mut q_in = q_x.unwrap_or(ASSUMED_Q_X);
     let mut top_weights = None;
     let mut offset = 0.0;
+    let mut below: Option<String> = None;
     for l in 0..=top {
         let weights = recurrent_weights(param(run, &format!("rnn.weight_hh_l{l}"))?)?;
         let (sigma_u2, sigma_b2) = drive_and_bias(run, l)?;
         offset = sigma_u2 * q_in + sigma_b2;
-        if l < top {
-            let w = weights.as_ref().ok()?;
-            let f = elman_backward_factor(activation, *w, sigma_u2 * q_in, sigma_b2).ok()?;
-            q_in = initlab_theory::second_moment(activation, f.q_star);
+        if l < top && below.is_none() {
+            match weights
+                .as_ref()
+                .map_err(|why| format!("layer {l}'s W_hh: {why}"))
+                .and_then(|w| {
+                    elman_backward_factor(activation, *w, offset, 0.0).map_err(|e| e.to_string())
+                }) {
+                Ok(f) if f.q_star.is_finite() => {
+                    q_in = initlab_theory::second_moment(activation, f.q_star)
+                }
+                Ok(_) => below = Some(format!("layer {l}'s q grows without bound")),
+                Err(why) => below = Some(why),
+            }
         }
         top_weights = Some(weights);
     }
     let weights = top_weights?;
-    let (predicted, along) = match &weights {
+    let usable = match (&weights, below.as_ref()) {
+        (Err(why), _) | (Ok(_), Some(why)) => Err(why.clone()),
+        (Ok(w), None) => Ok(*w),
+    };
+    let (predicted, along) = match &usable {
         Err(why) => (Err(why.clone()), None),
         Ok(w) => match elman_backward_factor(activation, *w, offset, 0.0) {
             Err(e) => (Err(e.to_string()), None),
