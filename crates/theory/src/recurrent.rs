@@ -17,7 +17,9 @@
 //! A W whose singular values all equal g (g·I, g × an orthogonal matrix)
 //! scales every vector's norm by exactly g, so σ_w² = g² holds exactly, not
 //! only in the mean over draws, in both maps; the per-step factor of the norm
-//! is g √E[φ′²] (ReLU: g √(fraction of active units)).
+//! is g √E[φ′²] (ReLU: g √(fraction of active units)). For W = g·I that
+//! needs the active units to change from step to step: each unit's gradient
+//! returns only to itself, so units active at every step carry it back by g.
 
 use crate::maps::{derivative_cross_moment, MeanField};
 use crate::{Activation, Error};

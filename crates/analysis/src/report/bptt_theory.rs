@@ -285,7 +285,10 @@ pub(super) fn table(configs: &[ConfigRun]) -> Vec<Block> {
              and > 0. Since h₀ = 0 the early steps are not yet at q*; \"along q_t\" is the \
              same fit applied to the norms the theory predicts step by step from q_1 = \
              σ_u² q_x + σ_b². Below 1 the gradient vanishes with distance, above 1 it \
-             explodes. First seed of each grid point."
+             explodes. The factor E[φ′²] assumes fresh units active at each step; with \
+             W_hh = g·I a unit's gradient returns only to itself, so where the same units \
+             stay active step after step (inputs of one sign) the norm falls by g, not \
+             g √E[φ′²]. First seed of each grid point."
         )),
         Block::Table {
             head: vec![
