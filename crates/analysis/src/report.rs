@@ -12,6 +12,7 @@
 //! its own file under `report/`, so a new study of a known shape gets the same
 //! treatment without naming it anywhere.
 
+mod bptt_theory;
 mod edge;
 mod escape;
 mod factorial;

@@ -638,6 +638,115 @@ fn recurrent_section_judges_the_published_ordering_and_plots_bptt() {
     assert!(md.contains("**does not hold**"), "{md}");
 }
 
+/// An Elman RNN run of one layer, H = 4, two inputs, zero biases: `w_hh`
+/// row-major, and ‖∂L/∂h_t‖ at initialization `norms` (t = 1 … T).
+fn elman_record(
+    id: &str,
+    label: &str,
+    nonlinearity: &str,
+    w_hh: Vec<f32>,
+    norms: &[f32],
+) -> RunRecord {
+    let tensor = |name: &str, shape: Vec<usize>, values: Vec<f32>| NamedTensor {
+        name: name.into(),
+        shape,
+        values,
+    };
+    let steps = norms.len();
+    // Row 1 (after epoch 1) is flat: only row 0 is the measurement at initialization.
+    let mut grad = norms.to_vec();
+    grad.extend(std::iter::repeat_n(1.0, steps));
+    RunRecord {
+        study: "rnn".into(),
+        initializer: label.into(),
+        config_json: format!(
+            r#"{{"init":{{"recurrent":"{label}"}},"model":{{"cell":"rnn","hidden":4,"input":2,"kind":"rnn","layers":1,"nonlinearity":"{nonlinearity}","outputs":3}},"replicate":0,"study":"rnn","training":{{"batch_size":8,"epochs":1}}}}"#
+        ),
+        published: None,
+        bptt: vec![
+            tensor("grad_h_norm", vec![2, steps], grad),
+            tensor("h_norm", vec![2, steps], vec![1.0; 2 * steps]),
+        ],
+        initial_params: vec![
+            // σ_u² = 2 × mean(0.5²) = 0.5.
+            tensor(
+                "rnn.weight_ih_l0",
+                vec![4, 2],
+                vec![0.5, -0.5, -0.5, 0.5, 0.5, 0.5, -0.5, -0.5],
+            ),
+            tensor("rnn.weight_hh_l0", vec![4, 4], w_hh),
+            tensor("rnn.bias_ih_l0", vec![4], vec![0.0; 4]),
+            tensor("rnn.bias_hh_l0", vec![4], vec![0.0; 4]),
+            tensor("head.weight", vec![3, 4], vec![0.1; 12]),
+            tensor("head.bias", vec![3], vec![0.0; 3]),
+        ],
+        activations: Vec::new(),
+        ..record(id, label, 0, 0.5, 1.0)
+    }
+}
+
+#[test]
+fn recurrent_section_sets_the_predicted_bptt_factor_beside_the_fitted_one() {
+    // ReLU, W = 0.5·I: the norm's predicted factor per step backwards is
+    // 0.5·√½ ≈ 0.354; the stored norms fall by 0.3 per step backwards.
+    let identity: Vec<f32> = (0..16)
+        .map(|i| if i % 5 == 0 { 0.5 } else { 0.0 })
+        .collect();
+    let decaying: Vec<f32> = (0..6).map(|t| 0.3f32.powi(5 - t)).collect();
+    // A constant W is no zero-mean random matrix; one zero norm is left out of the fit.
+    let mut holed = decaying.clone();
+    holed[2] = 0.0;
+    // Two layers, the lower one constant: its q* is unknown, so the top's prediction is too.
+    let mut stacked = elman_record(
+        "00000000000000e3",
+        "stacked",
+        "relu",
+        vec![0.5; 16],
+        &decaying,
+    );
+    for (name, shape, value) in [
+        ("rnn.weight_ih_l1", vec![4, 4], 0.5),
+        ("rnn.weight_hh_l1", vec![4, 4], 0.0),
+        ("rnn.bias_ih_l1", vec![4], 0.0),
+        ("rnn.bias_hh_l1", vec![4], 0.0),
+    ] {
+        let n = shape.iter().product();
+        stacked.initial_params.push(NamedTensor {
+            name: name.into(),
+            shape,
+            values: vec![value; n],
+        });
+    }
+    let runs = [
+        elman_record("00000000000000e1", "identity", "relu", identity, &decaying),
+        elman_record(
+            "00000000000000e2",
+            "constant",
+            "tanh",
+            vec![0.5; 16],
+            &holed,
+        ),
+        stacked,
+    ];
+    let (_, md) = report_of(&runs);
+    assert!(md.contains("predicted √χ at q*"), "{md}");
+    assert!(
+        md.contains(
+            "| `identity` | isometry, g = 0.500 | 0.500 | 0.354 | 0.354 | 0.300 (6 steps) |"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("| `constant` | not zero-mean | 0.500 | – (entries share the mean 0.500: not a zero-mean random matrix) | – | 0.300 (5 steps) |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| `stacked` | random, σ_w² = 0 | 1.00 | – (layer 0's W_hh: entries share the mean 0.500: not a zero-mean random matrix) | – | 0.300 (6 steps) |"),
+        "{md}"
+    );
+    assert!(md.contains("q_x is taken as 1"), "{md}");
+}
+
 #[test]
 fn selection_section_compares_best_validation_accuracy() {
     let mut runs = Vec::new();

@@ -12,7 +12,9 @@
 //! are approached. [`critical_sigma_w2`] finds the boundary χ₁ = 1 and
 //! [`phase_boundary`] traces it over σ_b². Per-layer predictions for a network
 //! whose layers differ ([`pre_activation_lengths`]) let a run's measured
-//! activation statistics be read against the theory.
+//! activation statistics be read against the theory. [`elman_backward_factor`]
+//! carries the same maps to an Elman RNN's recurrence: the per-step factor
+//! of ‖∂L/∂h_t‖ backwards through time.
 //!
 //! Expectations over Gaussians are Gauss–Hermite quadrature (128 nodes) at
 //! small variance and panelled Gauss–Legendre at large variance
@@ -37,6 +39,7 @@ mod critical;
 mod error;
 mod maps;
 mod quadrature;
+mod recurrent;
 
 pub use crate::{
     activation::Activation,
@@ -47,4 +50,5 @@ pub use crate::{
         pre_activation_lengths, second_moment, FixedPoint, MeanField,
     },
     quadrature::{Quadrature, GH_MAX_VARIANCE, GH_NODES},
+    recurrent::{elman_backward_factor, elman_lengths, RecurrentFactor, RecurrentWeights},
 };

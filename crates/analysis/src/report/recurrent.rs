@@ -8,6 +8,7 @@ use std::path::Path;
 
 use initlab_train::RunRecord;
 
+use super::bptt_theory;
 use super::render::{code, Block};
 use super::verdict::{judge, tiers_from_published, Entry};
 use super::{figure, Section};
@@ -131,7 +132,8 @@ pub(super) fn blocks(
     Ok((b, plots))
 }
 
-/// One panel per configuration of `‖∂L/∂h_t‖` and of `‖h_t‖` against t.
+/// One panel per configuration of `‖∂L/∂h_t‖` and of `‖h_t‖` against t,
+/// after the theory's per-step factor beside the measured one.
 pub(super) fn bptt_figures(
     study: &str,
     configs: &[ConfigRun],
@@ -165,7 +167,9 @@ pub(super) fn bptt_figures(
         plots.push(plot);
     }
     if !plots.is_empty() {
-        b.insert(0, Block::H(3, "Backpropagation through time".into()));
+        let mut head = vec![Block::H(3, "Backpropagation through time".into())];
+        head.extend(bptt_theory::table(configs));
+        b.splice(0..0, head);
     }
     Ok((b, plots))
 }
