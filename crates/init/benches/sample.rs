@@ -1,4 +1,4 @@
-//! Sampling speed of the two shapes the issue names: a 1440×360 orthogonal
+//! Sampling speed of the two shapes that matter most: a 1440×360 orthogonal
 //! matrix and a 10⁶-element normal tensor (plus Keras's truncated normal and
 //! a uniform of the same size). Each should take milliseconds. Ids have no `/`,
 //! so `cargo xtask bench` lists them as name only.
