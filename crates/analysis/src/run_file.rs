@@ -44,19 +44,7 @@ pub(crate) fn read_run(file: &File, path: &Path, run_id: &str) -> Result<RunReco
         })?;
         names
             .into_iter()
-            .map(|name| {
-                let d = file.dataset(&format!("{base}/{sub}/{name}")).map_err(err)?;
-                Ok(NamedTensor {
-                    shape: d
-                        .shape()
-                        .map_err(err)?
-                        .iter()
-                        .map(|&s| s as usize)
-                        .collect(),
-                    values: d.read_f32().map_err(err)?,
-                    name,
-                })
-            })
+            .map(|name| read_tensor(file, path, &format!("{base}/{sub}/{name}"), name))
             .collect()
     };
     let norms_group = file.group(&format!("{base}/grad_norms")).map_err(err)?;
@@ -202,6 +190,22 @@ pub(crate) fn read_run(file: &File, path: &Path, run_id: &str) -> Result<RunReco
     })
 }
 
+/// The f32 dataset at `dataset` with its shape, as the tensor `name`.
+fn read_tensor(file: &File, path: &Path, dataset: &str, name: String) -> Result<NamedTensor> {
+    let err = |e: hdf5_pure::Error| hdf5_err(path, e);
+    let d = file.dataset(dataset).map_err(err)?;
+    Ok(NamedTensor {
+        shape: d
+            .shape()
+            .map_err(err)?
+            .iter()
+            .map(|&s| s as usize)
+            .collect(),
+        values: d.read_f32().map_err(err)?,
+        name,
+    })
+}
+
 /// Every dataset under `group` (nested groups too), named by its path below
 /// the top group: `grad_h_norm`, `layer0/h_norm`.
 fn read_tensors(
@@ -216,17 +220,12 @@ fn read_tensors(
     let mut names = g.datasets().map_err(err)?;
     names.sort();
     for name in names {
-        let d = file.dataset(&format!("{group}/{name}")).map_err(err)?;
-        out.push(NamedTensor {
-            name: format!("{prefix}{name}"),
-            shape: d
-                .shape()
-                .map_err(err)?
-                .iter()
-                .map(|&s| s as usize)
-                .collect(),
-            values: d.read_f32().map_err(err)?,
-        });
+        out.push(read_tensor(
+            file,
+            path,
+            &format!("{group}/{name}"),
+            format!("{prefix}{name}"),
+        )?);
     }
     let mut subs = g.groups().map_err(err)?;
     subs.sort();
