@@ -34,6 +34,10 @@ pub struct Args {
     /// Seed of the mutations: the same seed gives the same inputs.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Write each target's seeds to DIR/<target>/ (a corpus to start
+    /// scripts/libfuzzer.sh from) and fuzz nothing.
+    #[arg(long, value_name = "DIR")]
+    pub write_seeds: Option<PathBuf>,
 }
 
 /// A reader under test.
@@ -70,6 +74,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // Panics are expected findings here; the hook would print each one.
     std::panic::set_hook(Box::new(|_| {}));
     let mut failures = Vec::new();
+    if let Some(dir) = &args.write_seeds {
+        for target in targets {
+            let name = clap::ValueEnum::to_possible_value(&target)
+                .map(|v| v.get_name().replace('-', "_"))
+                .context("every target has a name")?;
+            let dir = dir.join(name);
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            for seed in seeds(target, &scratch)? {
+                let path = dir.join(format!("seed-{}", initlab_data::sha256_bytes(&seed)));
+                std::fs::write(&path, seed)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+        }
+        let _ = std::fs::remove_dir_all(&scratch);
+        return Ok(());
+    }
     for target in targets {
         let seeds = seeds(target, &scratch)?;
         let outcome = fuzz(target, &seeds, &scratch, &args)?;

@@ -8,6 +8,7 @@ mod bench;
 mod download;
 mod embeddings;
 mod estimate;
+mod fma_peak;
 mod fuzz;
 mod init;
 mod merge;
