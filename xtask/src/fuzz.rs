@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use initlab_analysis::{record_hashes, verify_run_file, ResultsStore};
+use initlab_analysis::{fixture, verify_run_file, ResultsStore};
 use initlab_data::maestro::{encode_midi, parse_midi, MidiWriteOptions, Note};
 use initlab_data::Vocabulary;
 use initlab_init::Scheme;
-use initlab_train::{ActivationStats, NamedTensor, RunRecord, RunStatus, Study};
+use initlab_train::{RunRecord, RunStatus, Study};
 
 use crate::paths;
 
@@ -450,77 +450,37 @@ fn seeds(target: Target, scratch: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
 /// A small run with every part a run file can hold; `recurrent` adds BPTT
 /// tensors and leaves out the accuracy series, as a regression run does.
 fn fixture_record(recurrent: bool) -> RunRecord {
-    let tensor = |name: &str, shape: &[usize], first: f32| NamedTensor {
-        name: name.into(),
-        shape: shape.to_vec(),
-        values: (0..shape.iter().product::<usize>())
-            .map(|i| first + i as f32 * 0.5)
-            .collect(),
-    };
-    let params = |first| {
-        vec![
-            tensor("layers.0.weight", &[3, 4], first),
-            tensor("layers.0.bias", &[3], 0.5),
-        ]
-    };
-    let mut record = RunRecord {
-        run_id: String::new(),
-        study: "fuzz".into(),
-        label: "he-normal".into(),
-        initializer: "kaiming-normal".into(),
+    let base = fixture::record("");
+    fixture::with_hashes(RunRecord {
         status: if recurrent {
             RunStatus::Diverged
         } else {
             RunStatus::Complete
         },
-        seed: 3,
-        replicate: 1,
-        config_json: r#"{"study":"fuzz"}"#.into(),
-        config_sha256: String::new(),
-        init_sha256: String::new(),
-        outputs_sha256: String::new(),
-        backend: "ndarray".into(),
-        test_accuracy: 0.5,
-        test_loss: 1.0,
         published: Some(0.9),
         published_metrics: vec![("plateau_escape_epoch".into(), 5.0)],
         grid: vec![("part".into(), "depth".into())],
         metrics: vec![("plateau_escape_epoch".into(), 3.0)],
-        finished_at: "2026-12-01T00:00:00Z".into(),
-        wall_seconds: 1.0,
-        step_loss: vec![2.0, 1.0],
-        train_loss: vec![1.5],
-        train_accuracy: if recurrent { Vec::new() } else { vec![0.4] },
-        val_loss: vec![1.2],
-        val_accuracy: if recurrent { Vec::new() } else { vec![0.5] },
-        grad_norms: vec![("layers.0".into(), vec![0.5, 0.25])],
-        activations: vec![ActivationStats {
-            layer: "layers.0".into(),
-            range: [0.0, 1.0],
-            histogram: [vec![0.5, 0.5], vec![0.25, 0.75]],
-            dead_fraction: [0.0, 0.1],
-            flat_fraction: [0.0, 0.0],
-            std: [0.5, 0.4],
-        }],
+        train_accuracy: if recurrent {
+            Vec::new()
+        } else {
+            base.train_accuracy.clone()
+        },
+        val_accuracy: if recurrent {
+            Vec::new()
+        } else {
+            base.val_accuracy.clone()
+        },
         curves: vec![("test_loss".into(), vec![1.0, 0.5])],
         bptt: if recurrent {
-            vec![tensor("layer0/grad_h_norm", &[2, 3], 0.1)]
+            vec![fixture::tensor("layer0/grad_h_norm", &[2, 3], 0.1, 0.5)]
         } else {
             Vec::new()
         },
-        lsuv: Vec::new(),
-        initial_params: params(1.0),
-        final_params: params(-1.0),
-    };
-    [
-        record.config_sha256,
-        record.init_sha256,
-        record.outputs_sha256,
-    ] = record_hashes(&record);
-    record
+        ..base
+    })
 }
 
-/// `bytes` as a gzip file of stored (uncompressed) deflate blocks.
 fn gzip_stored(bytes: &[u8]) -> Vec<u8> {
     let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
     let mut chunks = bytes.chunks(0xffff).peekable();

@@ -85,7 +85,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         store.results_path().display()
     );
     println!("{}", summary_table(&summarize(&records)));
-    crate::report::write(&args.out)
+    crate::report::write(&args.out)?;
+    Ok(())
 }
 
 /// `<dir>/runs/*.h5`, sorted (temporary files of an interrupted write excluded).

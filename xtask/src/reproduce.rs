@@ -163,11 +163,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             );
             continue;
         }
-        let todo: Vec<RunSpec> = runs
-            .iter()
-            .filter(|r| !store.run_path(&r.id).is_file())
-            .cloned()
-            .collect();
+        let todo = not_stored(runs, &store);
         let costs = estimate::costs(&todo, &tasks)?;
         eprintln!(
             "{} ({}): {} runs, {} already stored, profile {}, backend {}, {jobs} jobs",
@@ -400,11 +396,7 @@ fn dry_run(
             );
             continue;
         }
-        let todo: Vec<RunSpec> = runs
-            .iter()
-            .filter(|r| !store.run_path(&r.id).is_file())
-            .cloned()
-            .collect();
+        let todo = not_stored(runs, store);
         let costs = estimate::costs(&todo, tasks)?;
         let seconds: f64 = costs.iter().map(|c| c.seconds()).sum();
         let longest = costs.iter().map(|c| c.seconds()).fold(0.0, f64::max);
@@ -432,4 +424,12 @@ fn dry_run(
         estimate::duration(all_wall)
     );
     Ok(())
+}
+
+/// The runs of `runs` with no file in `store` yet: what is left to train.
+fn not_stored(runs: &[RunSpec], store: &ResultsStore) -> Vec<RunSpec> {
+    runs.iter()
+        .filter(|r| !store.run_path(&r.id).is_file())
+        .cloned()
+        .collect()
 }

@@ -3,8 +3,8 @@
 //! size of the studies' runs. Every read of a run file pays it once.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use initlab_analysis::{record_hashes, verify_run_file, ResultsStore};
-use initlab_train::{ActivationStats, NamedTensor, RunRecord, RunStatus};
+use initlab_analysis::{fixture, verify_run_file, ResultsStore};
+use initlab_train::{ActivationStats, NamedTensor, RunRecord};
 
 /// A run whose parameters are `layers` (out, in) matrices with biases, with
 /// hashes that verify.
@@ -29,27 +29,7 @@ fn record(layers: &[(usize, usize)]) -> RunRecord {
             })
             .collect()
     };
-    let mut r = RunRecord {
-        run_id: "00000000000000aa".into(),
-        study: "bench".into(),
-        label: "he-normal".into(),
-        initializer: "kaiming-normal".into(),
-        status: RunStatus::Complete,
-        seed: 1,
-        replicate: 0,
-        config_json: r#"{"study":"bench"}"#.into(),
-        config_sha256: String::new(),
-        init_sha256: String::new(),
-        outputs_sha256: String::new(),
-        backend: "ndarray".into(),
-        test_accuracy: 0.9,
-        test_loss: 0.3,
-        published: None,
-        published_metrics: Vec::new(),
-        grid: Vec::new(),
-        metrics: Vec::new(),
-        finished_at: "2026-12-01T00:00:00Z".into(),
-        wall_seconds: 1.0,
+    fixture::with_hashes(RunRecord {
         step_loss: vec![0.5; 2000],
         train_loss: vec![0.5; 10],
         train_accuracy: vec![0.5; 10],
@@ -59,21 +39,13 @@ fn record(layers: &[(usize, usize)]) -> RunRecord {
             .map(|i| (format!("layers.{i}"), vec![0.1; 10]))
             .collect(),
         activations: vec![ActivationStats {
-            layer: "layers.0".into(),
-            range: [0.0, 1.0],
             histogram: [vec![0.1; 50], vec![0.1; 50]],
-            dead_fraction: [0.0, 0.0],
-            flat_fraction: [0.0, 0.0],
-            std: [1.0, 1.0],
+            ..fixture::record("").activations[0].clone()
         }],
-        curves: Vec::new(),
-        bptt: Vec::new(),
-        lsuv: Vec::new(),
         initial_params: params(0.01),
         final_params: params(0.02),
-    };
-    [r.config_sha256, r.init_sha256, r.outputs_sha256] = record_hashes(&r);
-    r
+        ..fixture::record("00000000000000aa")
+    })
 }
 
 fn verify(c: &mut Criterion) {

@@ -20,6 +20,8 @@ Plots and reports read the store and nothing else.
 #![deny(missing_docs)]
 
 mod error;
+#[doc(hidden)]
+pub mod fixture;
 mod plots;
 mod report;
 mod run_file;
@@ -29,7 +31,7 @@ mod verify;
 
 pub use crate::error::{Error, Result};
 pub use crate::plots::{write_atlas, write_phase_diagram, write_study_plots, PhaseDiagram, Plot};
-pub use crate::report::{write_report, Report};
+pub use crate::report::{write_report, KeyResults, Report};
 pub use crate::store::{Damaged, ResultsStore};
 pub use crate::summary::{
     snapshot_text, summarize, summary_table, Stat, SummaryRow, SNAPSHOT_DECIMALS,

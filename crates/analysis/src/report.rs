@@ -44,6 +44,22 @@ pub struct Report {
     pub plots: Vec<Plot>,
     /// How many runs of `results.h5` it covers.
     pub runs: usize,
+    /// Per study, in the report's order: the results the README quotes
+    /// (tables and verdicts against the published numbers), as Markdown.
+    pub key_results: Vec<KeyResults>,
+    /// The sha256 of the `results.h5` the report was built from.
+    pub results_sha256: String,
+    /// The first and last `finished_at` of its runs.
+    pub finished: Option<(String, String)>,
+}
+
+/// One study's key results, as [`Report::key_results`] holds them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyResults {
+    /// The study's name, as its runs store it.
+    pub study: String,
+    /// Its key blocks rendered as the report renders them.
+    pub markdown: String,
 }
 
 /// Writes the plots, `report.md` and `report.html` into the store's folder,
@@ -62,14 +78,34 @@ pub fn write_report(store: &ResultsStore) -> Result<Report> {
     let results_sha256 = hex(&Sha256::digest(&bytes));
     let records = store.read_results()?;
     let runs = records.len();
+    let mut finished: Vec<&str> = records.iter().map(|r| r.finished_at.as_str()).collect();
+    finished.sort_unstable();
+    let finished = finished
+        .first()
+        .zip(finished.last())
+        .map(|(a, b)| (a.to_string(), b.to_string()));
 
     let plots_dir = out.join("plots");
     let mut all_plots = Vec::new();
     let sections = Section::split(records);
     let mut blocks = intro(runs, &sections, &results_sha256);
+    let mut key_results: Vec<KeyResults> = Vec::new();
     for section in &sections {
         let dir = plots_dir.join(&section.plot_dir);
         let (section_blocks, plots) = section.render(&dir, &out)?;
+        let keys: Vec<Block> = section_blocks
+            .iter()
+            .filter(|b| matches!(b, Block::Key(_)))
+            .cloned()
+            .collect();
+        let markdown = render_markdown(&keys);
+        match key_results.iter_mut().find(|k| k.study == section.study) {
+            Some(k) => k.markdown.push_str(&markdown),
+            None => key_results.push(KeyResults {
+                study: section.study.clone(),
+                markdown,
+            }),
+        }
         blocks.extend(section_blocks);
         all_plots.extend(plots);
     }
@@ -98,6 +134,9 @@ pub fn write_report(store: &ResultsStore) -> Result<Report> {
         html,
         plots: all_plots,
         runs,
+        key_results,
+        results_sha256,
+        finished,
     })
 }
 
@@ -401,7 +440,7 @@ impl Section {
         }
         let mut blocks = vec![
             Block::H(3, "Results".into()),
-            Block::Table {
+            Block::Key(Box::new(Block::Table {
                 head: [
                     "initializer",
                     "runs",
@@ -415,7 +454,7 @@ impl Section {
                 .to_vec(),
                 right: vec![false, true, true, true, true, true, true],
                 rows: table,
-            },
+            })),
             Block::P(
                 "Mean and sample standard deviation over the completed seeds; a diverged run \
                  (non-finite loss) is counted, not averaged."

@@ -495,92 +495,41 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// trusted only when its three hashes recompute.
 #[cfg(test)]
 mod checked_read_tests {
-    use initlab_train::{ActivationStats, NamedTensor, RunStatus};
+    use initlab_train::NamedTensor;
 
     use super::*;
+    use crate::fixture::{self, tensor};
     use crate::verify::verify_run_file;
 
     /// A value no other tensor or series holds, so a test can find its bytes.
     const MARKER: f32 = 1234.5677;
 
-    fn tensor(name: &str, shape: &[usize], first: f32) -> NamedTensor {
-        let n = shape.iter().product::<usize>();
-        NamedTensor {
-            name: name.into(),
-            shape: shape.to_vec(),
-            values: (0..n).map(|i| first + i as f32 * 0.25).collect(),
-        }
-    }
-
     /// An MLP's parameters in the model's order, where `bias` follows `weight`:
     /// the order the store's name sort would not give back.
     fn params(first: f32) -> Vec<NamedTensor> {
         vec![
-            tensor("layers.0.weight", &[3, 4], first),
-            tensor("layers.0.bias", &[3], 0.5),
-            tensor("layers.1.weight", &[2, 3], -1.0),
-            tensor("layers.1.bias", &[2], 2.0),
+            tensor("layers.0.weight", &[3, 4], first, 0.25),
+            tensor("layers.0.bias", &[3], 0.5, 0.25),
+            tensor("layers.1.weight", &[2, 3], -1.0, 0.25),
+            tensor("layers.1.bias", &[2], 2.0, 0.25),
         ]
     }
 
-    /// A record whose three hashes are right.
+    /// A record with every part a run file holds, whose three hashes are right.
     fn record() -> RunRecord {
-        let mut r = RunRecord {
-            run_id: "0123456789abcdef".into(),
-            study: "fixture".into(),
-            label: "he-normal".into(),
-            initializer: "kaiming-normal".into(),
-            status: RunStatus::Complete,
-            seed: 7,
-            replicate: 0,
-            config_json: r#"{"study":"fixture"}"#.into(),
-            config_sha256: String::new(),
-            init_sha256: String::new(),
-            outputs_sha256: String::new(),
-            backend: "ndarray (burn 0.21.0, f32, cpu)".into(),
-            test_accuracy: 0.5,
-            test_loss: 1.25,
-            published: None,
-            published_metrics: Vec::new(),
+        fixture::with_hashes(RunRecord {
             grid: vec![("part".into(), "depth".into())],
             metrics: vec![("best_val_epoch".into(), 1.0)],
-            finished_at: "2026-11-24T06:34:14Z".into(),
-            wall_seconds: 0.5,
-            step_loss: vec![2.0, 1.5],
-            train_loss: vec![1.75],
-            train_accuracy: vec![0.25],
-            val_loss: vec![1.5],
-            val_accuracy: vec![0.5],
             grad_norms: vec![
                 ("layers.0".into(), vec![0.5]),
                 ("layers.1".into(), vec![0.25]),
             ],
-            activations: vec![ActivationStats {
-                layer: "layers.0".into(),
-                range: [0.0, 1.0],
-                histogram: [vec![0.5, 0.5], vec![1.0, 0.0]],
-                dead_fraction: [0.0, 0.0],
-                flat_fraction: [0.0, 0.0],
-                std: [0.5, 0.25],
-            }],
             curves: vec![("test_loss".into(), vec![1.0])],
-            bptt: vec![initlab_train::NamedTensor {
-                name: "grad_h_norm".into(),
-                shape: vec![1, 2],
-                values: vec![0.5, 0.25],
-            }],
-            lsuv: Vec::new(),
+            bptt: vec![tensor("grad_h_norm", &[1, 2], 0.5, -0.25)],
             initial_params: params(MARKER),
             final_params: params(0.125),
-        };
-        r.config_sha256 = hex(&Sha256::digest(r.config_json.as_bytes()));
-        r.init_sha256 = initlab_models::params_sha256(
-            r.initial_params
-                .iter()
-                .map(|t| (t.name.as_str(), t.shape.as_slice(), t.values.as_slice())),
-        );
-        r.outputs_sha256 = r.compute_outputs_sha256();
-        r
+            ..fixture::record("0123456789abcdef")
+        })
     }
 
     #[test]

@@ -4,11 +4,8 @@
 
 use std::path::Path;
 
-use initlab_analysis::{verify_run_file, Error, ResultsStore};
-use initlab_train::{ActivationStats, NamedTensor, RunRecord, RunStatus};
-
-mod common;
-use common::with_hashes;
+use initlab_analysis::{fixture, verify_run_file, Error, ResultsStore};
+use initlab_train::RunRecord;
 
 /// Values stored once each, so a test can find their bytes in the file.
 const INITIAL: f32 = 1234.5677;
@@ -16,62 +13,13 @@ const FINAL: f32 = -765.4321;
 const ACCURACY: f64 = 0.123_456_789_012_345_6;
 const CONFIG: &str = r#"{"study":"damage-fixture"}"#;
 
-fn params(first: f32) -> Vec<NamedTensor> {
-    vec![
-        NamedTensor {
-            name: "layers.0.weight".into(),
-            shape: vec![2, 3],
-            values: (0..6).map(|i| first + i as f32 * 0.25).collect(),
-        },
-        NamedTensor {
-            name: "layers.0.bias".into(),
-            shape: vec![2],
-            values: vec![0.5, 0.75],
-        },
-    ]
-}
-
 fn record(id: &str) -> RunRecord {
-    with_hashes(RunRecord {
-        run_id: id.into(),
-        study: "fixture".into(),
-        label: "he-normal".into(),
-        initializer: "kaiming-normal".into(),
-        status: RunStatus::Complete,
-        seed: 7,
-        replicate: 0,
+    fixture::with_hashes(RunRecord {
         config_json: CONFIG.into(),
-        config_sha256: String::new(),
-        init_sha256: String::new(),
-        outputs_sha256: String::new(),
-        backend: "ndarray (burn 0.21.0, f32, cpu)".into(),
         test_accuracy: ACCURACY,
-        test_loss: 1.25,
-        published: None,
-        published_metrics: Vec::new(),
-        grid: Vec::new(),
-        metrics: Vec::new(),
-        finished_at: "2026-11-24T06:34:14Z".into(),
-        wall_seconds: 0.5,
-        step_loss: vec![2.0, 1.5],
-        train_loss: vec![1.75],
-        train_accuracy: vec![0.25],
-        val_loss: vec![1.5],
-        val_accuracy: vec![0.5],
-        grad_norms: vec![("layers.0".into(), vec![0.5])],
-        activations: vec![ActivationStats {
-            layer: "layers.0".into(),
-            range: [0.0, 1.0],
-            histogram: [vec![0.5, 0.5], vec![1.0, 0.0]],
-            dead_fraction: [0.0, 0.0],
-            flat_fraction: [0.0, 0.0],
-            std: [0.5, 0.25],
-        }],
-        curves: Vec::new(),
-        bptt: Vec::new(),
-        lsuv: Vec::new(),
-        initial_params: params(INITIAL),
-        final_params: params(FINAL),
+        initial_params: fixture::params(INITIAL),
+        final_params: fixture::params(FINAL),
+        ..fixture::record(id)
     })
 }
 

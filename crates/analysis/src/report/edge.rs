@@ -184,7 +184,7 @@ pub(super) fn blocks(section: &Section, dir: &Path, out: &Path) -> Result<(Vec<B
         .filter(|p| !p.trainable() && p.predicted())
         .count();
     if !points.is_empty() {
-        b.push(Block::P(format!(
+        b.push(Block::Key(Box::new(Block::P(format!(
             "**Verdict.** \"Trainable\" (final training accuracy ≥ {TRAINABLE_ACCURACY}) agrees \
              with the prediction L < 6ξ_c at {agree} of {} grid points ({:.0} %). Of the \
              disagreements, {trains_beyond} trained although deeper than 6ξ_c and \
@@ -193,7 +193,7 @@ pub(super) fn blocks(section: &Section, dir: &Path, out: &Path) -> Result<(Vec<B
              schedule produces).",
             points.len(),
             100.0 * agree as f64 / points.len() as f64
-        )));
+        )))));
     }
     let rows = points
         .iter()
@@ -229,7 +229,7 @@ pub(super) fn blocks(section: &Section, dir: &Path, out: &Path) -> Result<(Vec<B
             ]
         })
         .collect();
-    b.push(Block::Table {
+    b.push(Block::Key(Box::new(Block::Table {
         head: vec![
             "σ_w²".into(),
             "depth L".into(),
@@ -242,6 +242,6 @@ pub(super) fn blocks(section: &Section, dir: &Path, out: &Path) -> Result<(Vec<B
         ],
         right: vec![true, true, true, true, true, false, false, false],
         rows,
-    });
+    })));
     Ok((b, vec![plot]))
 }

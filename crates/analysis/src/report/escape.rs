@@ -189,7 +189,7 @@ pub(super) fn blocks(section: &Section, dir: &Path, out: &Path) -> Result<(Vec<B
     } else {
         others.join(", ")
     };
-    b.push(Block::Table {
+    b.push(Block::Key(Box::new(Block::Table {
         head: [
             axis.as_str(),
             others.as_str(),
@@ -205,7 +205,7 @@ pub(super) fn blocks(section: &Section, dir: &Path, out: &Path) -> Result<(Vec<B
         .to_vec(),
         right: vec![false, false, true, true, true, true, true, true, false],
         rows,
-    });
+    })));
     b.push(Block::P(format!(
         "The plateau escape epoch is the first epoch whose validation MSE is below {threshold} \
          (`plateau_escape_epoch`; \"never\" when no epoch was). Means are over seeds."

@@ -266,13 +266,13 @@ fn factorial(
              (rows) and initializer (columns); a diverged run is counted, not averaged.",
             part.axes.join(" × ")
         )),
-        Block::Table {
+        Block::Key(Box::new(Block::Table {
             head,
             right: std::iter::once(false)
                 .chain(labels.iter().map(|_| true))
                 .collect(),
             rows: table_rows,
-        },
+        })),
     ];
 
     let heatmap = Heatmap {

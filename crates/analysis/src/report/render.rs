@@ -10,6 +10,7 @@ use crate::{Error, Result};
 ///
 /// Text uses two inline marks, `code` and **bold**, which both renderers
 /// understand; [`code`] keeps a stored string from breaking out of a code span.
+#[derive(Clone)]
 pub(crate) enum Block {
     H(u8, String),
     P(String),
@@ -20,6 +21,9 @@ pub(crate) enum Block {
         right: Vec<bool>,
         rows: Vec<Vec<String>>,
     },
+    /// A result the README quotes (`cargo xtask report --readme`), rendered
+    /// as the block it holds.
+    Key(Box<Block>),
     Figure {
         plot: Plot,
         /// The PNG, relative to the report (Markdown shows it).
@@ -32,6 +36,7 @@ pub(crate) fn render_markdown(blocks: &[Block]) -> String {
     let mut md = String::new();
     for block in blocks {
         match block {
+            Block::Key(inner) => md.push_str(&render_markdown(std::slice::from_ref(inner))),
             Block::H(level, text) => {
                 let _ = writeln!(md, "{} {text}\n", "#".repeat(usize::from(*level)));
             }
@@ -118,8 +123,15 @@ pub(crate) fn render_html(blocks: &[Block]) -> Result<String> {
     );
     html.push_str(CSS);
     html.push_str("</style>\n</head>\n<body>\n");
+    html_body(blocks, &mut html)?;
+    html.push_str("</body>\n</html>\n");
+    Ok(html)
+}
+
+fn html_body(blocks: &[Block], html: &mut String) -> Result<()> {
     for block in blocks {
         match block {
+            Block::Key(inner) => html_body(std::slice::from_ref(inner), html)?,
             Block::H(level, text) => {
                 let _ = writeln!(html, "<h{level}>{}</h{level}>", inline_html(text));
             }
@@ -188,8 +200,7 @@ pub(crate) fn render_html(blocks: &[Block]) -> Result<String> {
             }
         }
     }
-    html.push_str("</body>\n</html>\n");
-    Ok(html)
+    Ok(())
 }
 
 /// Escapes text for HTML.

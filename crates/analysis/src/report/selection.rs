@@ -91,7 +91,7 @@ pub(super) fn table(section: &Section) -> Vec<Block> {
     };
     vec![
         Block::H(3, "Results".into()),
-        Block::Table {
+        Block::Key(Box::new(Block::Table {
             head: [
                 "initializer",
                 "runs",
@@ -106,7 +106,7 @@ pub(super) fn table(section: &Section) -> Vec<Block> {
             .to_vec(),
             right: vec![false, true, true, true, true, true, true, true],
             rows: table,
-        },
+        })),
         Block::P(format!(
             "The published number is the best validation accuracy over the epochs, one run per \
              initializer; here it is the mean ± sample standard deviation over seeds when \
