@@ -109,58 +109,76 @@ mod x86 {
         unsafe { avx512_chains(x) }
     }
 
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn avx2_chains(x: f32) -> f32 {
-        let m = _mm256_set1_ps(x);
-        let c = _mm256_set1_ps(0.5);
-        let mut acc = [_mm256_setzero_ps(); CHAINS];
-        for _ in 0..STEPS {
-            for a in acc.iter_mut() {
-                *a = _mm256_fmadd_ps(*a, m, c);
+    /// One kernel per vector width: twelve chains of `fma(acc, m, c)`.
+    macro_rules! chains {
+        ($name:ident, $feature:literal, $set1:ident, $zero:ident, $fma:ident, $add:ident, $sum:expr) => {
+            #[target_feature(enable = $feature)]
+            unsafe fn $name(x: f32) -> f32 {
+                let m = $set1(x);
+                let c = $set1(0.5);
+                let mut acc = [$zero(); CHAINS];
+                for _ in 0..STEPS {
+                    for a in acc.iter_mut() {
+                        *a = $fma(*a, m, c);
+                    }
+                }
+                let mut sum = $zero();
+                for a in acc {
+                    sum = $add(sum, a);
+                }
+                $sum(sum)
             }
-        }
-        let mut sum = _mm256_setzero_ps();
-        for a in acc {
-            sum = _mm256_add_ps(sum, a);
-        }
-        let mut out = [0.0f32; 8];
-        _mm256_storeu_ps(out.as_mut_ptr(), sum);
-        out.iter().sum()
+        };
     }
 
-    #[target_feature(enable = "avx512f")]
-    unsafe fn avx512_chains(x: f32) -> f32 {
-        let m = _mm512_set1_ps(x);
-        let c = _mm512_set1_ps(0.5);
-        let mut acc = [_mm512_setzero_ps(); CHAINS];
-        for _ in 0..STEPS {
-            for a in acc.iter_mut() {
-                *a = _mm512_fmadd_ps(*a, m, c);
-            }
+    chains!(
+        avx2_chains,
+        "avx2,fma",
+        _mm256_set1_ps,
+        _mm256_setzero_ps,
+        _mm256_fmadd_ps,
+        _mm256_add_ps,
+        |v: __m256| {
+            let mut out = [0.0f32; 8];
+            _mm256_storeu_ps(out.as_mut_ptr(), v);
+            out.iter().sum::<f32>()
         }
-        let mut sum = _mm512_setzero_ps();
-        for a in acc {
-            sum = _mm512_add_ps(sum, a);
-        }
-        _mm512_reduce_add_ps(sum)
-    }
+    );
+    chains!(
+        avx512_chains,
+        "avx512f",
+        _mm512_set1_ps,
+        _mm512_setzero_ps,
+        _mm512_fmadd_ps,
+        _mm512_add_ps,
+        |v: __m512| _mm512_reduce_add_ps(v)
+    );
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The vector kernel does the work it is counted for: every lane runs
-    /// the scalar kernel's chains (fused, so bit for bit per chain), summed.
+    /// Each vector kernel this CPU runs does the work it is counted for:
+    /// every lane runs the scalar kernel's chains (fused, so bit for bit per
+    /// chain), summed.
     #[test]
-    fn widest_kernel_computes_every_lane_of_the_scalar_chains() {
-        let (_, lanes, kernel) = widest();
+    fn every_vector_kernel_computes_each_lane_of_the_scalar_chains() {
         let x = 0.999_9;
-        let expected = scalar(x) * lanes as f32;
-        let got = kernel(x);
-        assert!(
-            (got - expected).abs() <= 1e-5 * expected.abs(),
-            "{got} vs {expected}"
-        );
+        let check = |lanes: usize, kernel: fn(f32) -> f32| {
+            let expected = scalar(x) * lanes as f32;
+            let got = kernel(x);
+            assert!(
+                (got - expected).abs() <= 1e-5 * expected.abs(),
+                "{lanes} lanes: {got} vs {expected}"
+            );
+        };
+        let (_, lanes, kernel) = widest();
+        check(lanes, kernel);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            check(8, x86::avx2);
+        }
     }
 }

@@ -155,12 +155,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut all_records = Vec::new();
     let mut drift = Vec::new();
     for (study, runs) in studies.iter().zip(&plans) {
-        if let Some(why) = study.skipped(args.profile) {
-            eprintln!(
-                "{}: not in profile {}: {why}",
-                study.info.name,
-                args.profile.name()
-            );
+        if let Some(why) = not_in_profile(study, args.profile) {
+            eprintln!("{}: {why}", study.info.name);
             continue;
         }
         let todo = not_stored(runs, &store);
@@ -388,12 +384,8 @@ fn dry_run(
     );
     let (mut all_seconds, mut all_wall) = (0.0, 0.0);
     for (study, runs) in studies.iter().zip(plans) {
-        if let Some(why) = study.skipped(args.profile) {
-            println!(
-                "{:<14} not in profile {}: {why}",
-                study.info.name,
-                args.profile.name()
-            );
+        if let Some(why) = not_in_profile(study, args.profile) {
+            println!("{:<14} {why}", study.info.name);
             continue;
         }
         let todo = not_stored(runs, store);
@@ -432,4 +424,11 @@ fn not_stored(runs: &[RunSpec], store: &ResultsStore) -> Vec<RunSpec> {
         .filter(|r| !store.run_path(&r.id).is_file())
         .cloned()
         .collect()
+}
+
+/// Why `study` has no runs in `profile`, if it has none.
+fn not_in_profile(study: &Study, profile: Profile) -> Option<String> {
+    study
+        .skipped(profile)
+        .map(|why| format!("not in profile {}: {why}", profile.name()))
 }
