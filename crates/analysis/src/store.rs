@@ -322,17 +322,12 @@ fn add_run(runs: &mut GroupBuilder, r: &RunRecord) {
         if values.is_empty() && name.ends_with("accuracy") {
             continue;
         }
-        run.create_dataset(name)
-            .with_f32_data(values)
-            .with_shape(&[values.len() as u64]);
+        add_series(&mut run, name, values);
     }
     if !r.curves.is_empty() {
         let mut curves = run.create_group("curves");
         for (name, values) in &r.curves {
-            curves
-                .create_dataset(name)
-                .with_f32_data(values)
-                .with_shape(&[values.len() as u64]);
+            add_series(&mut curves, name, values);
         }
         run.add_group(curves.finish());
     }
@@ -343,10 +338,7 @@ fn add_run(runs: &mut GroupBuilder, r: &RunRecord) {
     let layers: Vec<&str> = r.grad_norms.iter().map(|(l, _)| l.as_str()).collect();
     norms.set_attr("order", AttrValue::VarLenString(list_json(&layers)));
     for (layer, values) in &r.grad_norms {
-        norms
-            .create_dataset(layer)
-            .with_f32_data(values)
-            .with_shape(&[values.len() as u64]);
+        add_series(&mut norms, layer, values);
     }
     run.add_group(norms.finish());
     let mut activations = run.create_group("activations");
@@ -415,6 +407,14 @@ fn add_run(runs: &mut GroupBuilder, r: &RunRecord) {
 }
 
 /// Tensors named `a/b/name` as datasets in nested groups under `group`.
+/// A one-dimensional f32 dataset: an epoch or step series.
+fn add_series(group: &mut GroupBuilder, name: &str, values: &[f32]) {
+    group
+        .create_dataset(name)
+        .with_f32_data(values)
+        .with_shape(&[values.len() as u64]);
+}
+
 fn add_tensors(parent: &mut GroupBuilder, group: &str, tensors: &[NamedTensor]) {
     let mut g = parent.create_group(group);
     let mut subgroups: Vec<(String, Vec<NamedTensor>)> = Vec::new();
