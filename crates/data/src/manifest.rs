@@ -159,12 +159,18 @@ impl Manifest {
 mod tests {
     use super::*;
 
+    /// The error `text` gets as the manifest `m.toml`.
+    fn parse_error(text: &str) -> String {
+        match Manifest::parse(Path::new("m.toml"), text) {
+            Ok(_) => panic!("accepted: {text}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
     #[test]
     fn unknown_key_names_the_key_and_line() {
         let text = "[[file]]\ndataset = \"mnist\"\npath = \"a\"\nsha256 = \"00\"\nsize = 1\ncolour = \"red\"\n";
-        let err = Manifest::parse(Path::new("m.toml"), text)
-            .unwrap_err()
-            .to_string();
+        let err = parse_error(text);
         assert!(err.contains("m.toml"), "{err}");
         assert!(err.contains("colour"), "{err}");
         assert!(err.contains("line 6"), "{err}");
@@ -173,9 +179,7 @@ mod tests {
     #[test]
     fn bad_sha_is_refused() {
         let text = "[[file]]\ndataset = \"mnist\"\npath = \"a\"\nsha256 = \"00\"\nsize = 1\n";
-        let err = Manifest::parse(Path::new("m.toml"), text)
-            .unwrap_err()
-            .to_string();
+        let err = parse_error(text);
         assert!(err.contains("64 lowercase hex"), "{err}");
     }
 

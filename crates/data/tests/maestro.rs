@@ -243,55 +243,48 @@ fn write_synthetic() {
 // ---------------------------------------------------------------------------------
 // Tokens, checked against muspy 0.5
 
+/// Each synthetic file under each vocabulary, against muspy's tokens: a
+/// chord, overlapping notes of one pitch, a long rest, several tracks,
+/// velocity bins, and running status after a meta event.
 #[test]
-fn chord_matches_muspy() {
-    assert_eq!(tokens("chord", "study"), MUSPY_CHORD_STUDY);
-    assert_eq!(tokens("chord", "velocity"), MUSPY_CHORD_VELOCITY);
-}
-
-#[test]
-fn overlapping_same_pitch_matches_muspy() {
-    assert_eq!(tokens("overlap", "study"), MUSPY_OVERLAP_STUDY);
-    assert_eq!(
-        tokens("overlap", "single_off_eos"),
-        MUSPY_OVERLAP_SINGLE_OFF_EOS
-    );
-}
-
-#[test]
-fn long_rest_matches_muspy() {
-    assert_eq!(tokens("long_rest", "study"), MUSPY_LONG_REST_STUDY);
-    assert_eq!(
-        tokens("long_rest", "velocity_changes"),
-        MUSPY_LONG_REST_VELOCITY_CHANGES
-    );
-    assert_eq!(
-        tokens("long_rest", "single_off_eos"),
-        MUSPY_LONG_REST_SINGLE_OFF_EOS
-    );
-}
-
-#[test]
-fn several_tracks_match_muspy() {
-    assert_eq!(tokens("tracks", "study"), MUSPY_TRACKS_STUDY);
-    assert_eq!(tokens("tracks", "velocity"), MUSPY_TRACKS_VELOCITY);
-}
-
-#[test]
-fn velocity_bins_match_muspy() {
-    assert_eq!(tokens("velocities", "velocity"), MUSPY_VELOCITIES_VELOCITY);
-    assert_eq!(
-        tokens("velocities", "velocity_changes"),
-        MUSPY_VELOCITIES_VELOCITY_CHANGES
-    );
-}
-
-#[test]
-fn running_status_after_meta_matches_muspy() {
-    assert_eq!(
-        tokens("running_status_meta", "study"),
-        MUSPY_RUNNING_STATUS_META_STUDY
-    );
+fn tokens_match_muspy() {
+    let cases: [(&str, &str, &[u32]); 12] = [
+        ("chord", "study", &MUSPY_CHORD_STUDY),
+        ("chord", "velocity", &MUSPY_CHORD_VELOCITY),
+        ("overlap", "study", &MUSPY_OVERLAP_STUDY),
+        ("overlap", "single_off_eos", &MUSPY_OVERLAP_SINGLE_OFF_EOS),
+        ("long_rest", "study", &MUSPY_LONG_REST_STUDY),
+        (
+            "long_rest",
+            "velocity_changes",
+            &MUSPY_LONG_REST_VELOCITY_CHANGES,
+        ),
+        (
+            "long_rest",
+            "single_off_eos",
+            &MUSPY_LONG_REST_SINGLE_OFF_EOS,
+        ),
+        ("tracks", "study", &MUSPY_TRACKS_STUDY),
+        ("tracks", "velocity", &MUSPY_TRACKS_VELOCITY),
+        ("velocities", "velocity", &MUSPY_VELOCITIES_VELOCITY),
+        (
+            "velocities",
+            "velocity_changes",
+            &MUSPY_VELOCITIES_VELOCITY_CHANGES,
+        ),
+        (
+            "running_status_meta",
+            "study",
+            &MUSPY_RUNNING_STATUS_META_STUDY,
+        ),
+    ];
+    for (file, vocabulary, expected) in cases {
+        assert_eq!(
+            tokens(file, vocabulary),
+            expected,
+            "{file} under {vocabulary}"
+        );
+    }
 }
 
 #[test]
