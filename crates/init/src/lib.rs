@@ -1,99 +1,28 @@
-//! Weight initializers for initlab, sampled on the host from a seeded,
-//! portable RNG.
-//!
-//! A [`Scheme`] is parsed from a spec (`name` or `name(key=value,...)`), prints
-//! back canonically (every key, sorted: the string run configs hash), checks
-//! whether it fits a shape ([`Scheme::check_shape`]) and draws a row-major
-//! `Vec<f32>` for a shape in PyTorch layout `(out, in, *receptive)`
-//! ([`Scheme::sample`]). Draws come from [`InitRng`] (ChaCha8), so the same
-//! scheme, shape and seed give the same numbers on every machine and every
-//! backend. The crate knows nothing of models, backends or training: a model
-//! turns the vector into a tensor, and data-dependent schemes (LSUV) run
-//! through the [`LsuvModel`] trait.
-//!
-//! # Catalogue
-//! Fans are those of [`fans()`]: `fan_in = in·r`, `fan_out = out·r`, `r` the
-//! receptive-field size. `σ` is the standard deviation of the draw; `TN(σ)`
-//! means `N(0, (σ/0.8796…)²)` redrawn outside ±2 of its own std, which has
-//! standard deviation exactly `σ` (Keras's convention). Defaults are written
-//! in the spec column; `…` marks a required key.
-//!
-//! | spec (canonical, defaults) | formula | reference | PyTorch | Keras |
-//! |---|---|---|---|---|
-//! | `zeros` | 0 | – | `zeros_` | `Zeros` |
-//! | `ones` | 1 | – | `ones_` | `Ones` |
-//! | `constant(value=…)` | `value`; 1 for a forget-gate bias | Jozefowicz et al. 2015 | `constant_` | `Constant` |
-//! | `uniform(high=1,low=0)` | `U(low, high)` | – | `uniform_` | `RandomUniform` |
-//! | `normal(mean=0,std=1)` | `N(mean, std²)` | – | `normal_` | `RandomNormal` |
-//! | `truncated-normal(high=2,low=-2,mean=0,std=1)` | `N(mean, std²)` redrawn outside `[low, high]` | Robert 1995 (sampler) | `trunc_normal_` | `TruncatedNormal` (`low, high = mean ∓ 2std`) |
-//! | `clipped-normal(high=2,low=-2,mean=0,std=1)` | `clamp(N(mean, std²), low, high)` | RNN/LSTM study's "truncated" | `normal_` + `clamp_` | – |
-//! | `xavier-uniform(gain=1)` (alias `xavier-normalized`) | `U(±a)`, `a = gain·√(6/(fan_in+fan_out))` | Glorot & Bengio 2010, eq. 16 | `xavier_uniform_` | `GlorotUniform` |
-//! | `xavier-normal(distribution=normal,gain=1)` | `σ = gain·√(2/(fan_in+fan_out))`, `N` or `TN` | Glorot & Bengio 2010 | `xavier_normal_` | `GlorotNormal` = `distribution=truncated-normal` |
-//! | `xavier-standard(mode=fan-in)` | `U(±1/√fan)`, fan-in or fan-out | Glorot & Bengio 2010, eq. 1 | – | – |
-//! | `kaiming-uniform(a=0,mode=fan-in,nonlinearity=leaky-relu)` | `U(±gain·√(3/fan))` | He et al. 2015 | `kaiming_uniform_` | `HeUniform` = `nonlinearity=relu` |
-//! | `kaiming-normal(a=0,distribution=normal,mode=fan-in,nonlinearity=leaky-relu)` | `σ = gain/√fan`, `N` or `TN` | He et al. 2015 | `kaiming_normal_` | `HeNormal` = `distribution=truncated-normal` |
-//! | `lecun-uniform` | `U(±√(3/fan_in))` | LeCun et al. 1998 | – | `LecunUniform` |
-//! | `lecun-normal(distribution=normal)` | `σ = 1/√fan_in`, `N` or `TN` | LeCun et al. 1998 | – | `LecunNormal` = `distribution=truncated-normal` |
-//! | `variance-scaling(distribution=truncated-normal,mode=fan-in,scale=1)` | `σ = √(scale/max(1, fan))`, `N`, `TN` or `U(±√3σ)`; fan-in, fan-out or fan-avg | Keras, Flax | – | `VarianceScaling` |
-//! | `orthogonal(gain=1)` | `gain·Q`, `A = QR` Gaussian, `diag R > 0` | Saxe et al. 2014 | `orthogonal_` | `Orthogonal` |
-//! | `identity(scale=1)` | `scale·I` on the leading diagonal, 2-D | Le et al. 2015 (IRNN) | `eye_` | `Identity` |
-//! | `sparse(sparsity=…,std=0.01)` | `N(0, std²)`, `⌈sparsity·out⌉` zeros per column, 2-D | Martens 2010 | `sparse_` | – |
-//! | `pytorch-linear-default` | `U(±1/√fan_in)` for weight and bias (the weight's fan-in) | – | `nn.Linear`, `nn.Conv*` | – |
-//! | `pytorch-rnn-default` | `U(±1/√hidden)`, hidden given as `fan_in` | – | `nn.RNN`, `nn.LSTM`, `nn.GRU` | – |
-//! | `keras-dense-default` | Glorot uniform weight, zero bias | – | – | `Dense` |
-//! | `chrono(t_max=…)` | `log(U(1, t_max − 1))`, input gate `−b_f` | Tallec & Ollivier 2018 | – | – |
-//! | `lsuv(batch=train,max_iter=10,pre=orthogonal,tolerance=0.1)` | `pre` (a scheme name, its defaults), then each layer divided by the std of its pre-activation on a batch of `batch` training examples until `abs(Var−1) < tolerance` | Mishkin & Matas 2015, Alg. 1 | – | – |
-//!
-//! `gain` in `kaiming-*` comes from `nonlinearity` ([`Nonlinearity`]: linear 1,
-//! sigmoid 1, tanh 5/3, relu √2, leaky-relu √(2/(1+a²)), selu 3/4); the key `a`
-//! exists only with `leaky-relu`. Every `*-normal` name defaults to an
-//! untruncated normal (PyTorch's convention); Keras's namesakes are
-//! `distribution=truncated-normal`.
-//!
-//! # Example
-//! ```
-//! use initlab_init::{init_rng, Scheme};
-//!
-//! // Keras's `he_normal`.
-//! let scheme: Scheme = "kaiming-normal(distribution=truncated-normal)".parse()?;
-//! assert_eq!(
-//!     scheme.to_string(),
-//!     "kaiming-normal(a=0,distribution=truncated-normal,mode=fan-in,nonlinearity=leaky-relu)"
-//! );
-//! let w = scheme.sample(&[256, 784], &mut init_rng(7))?;
-//! assert_eq!(w.len(), 256 * 784);
-//! // A bias has no fans: the scheme says so instead of panicking.
-//! assert!(scheme.check_shape(&[256]).is_err());
-//! # Ok::<(), initlab_init::Error>(())
-//! ```
-//!
-//! # Value stability
-//! A test pins the SHA-256 of one sample per scheme for a fixed seed. The
-//! numbers depend on this crate, `rand` 0.8's `Uniform`, `rand_distr` 0.4's
-//! ziggurat `StandardNormal` and `rand_chacha`; bumping any of them is a
-//! deliberate, visible change.
-
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-mod elementwise;
 mod error;
 mod fans;
 mod gain;
-mod identity;
-mod lsuv;
-mod moments;
 mod npy;
 mod number;
-mod orthogonal;
-mod recurrent;
 mod rng;
 mod scheme;
-mod sparse;
 mod spec;
 mod summary;
-mod truncated;
-mod variance_scaling;
+
+pub mod defaults;
+pub mod elementwise;
+pub mod identity;
+pub mod lsuv;
+pub mod orthogonal;
+pub mod recurrent;
+pub mod sparse;
+pub mod truncated;
+pub mod variance_scaling;
+
+use std::str::FromStr;
 
 pub use crate::{
     error::Error,
@@ -101,8 +30,222 @@ pub use crate::{
     gain::{calculate_gain, Nonlinearity},
     lsuv::{lsuv, LsuvLayer, LsuvModel},
     npy::npy_bytes,
+    number::format_number,
     rng::{init_rng, InitRng},
-    scheme::{LsuvSettings, Scheme},
+    scheme::{Initializer, Layer, LsuvSettings, Needs, Scheme, Target},
+    spec::{Check, Key, Keys, Names, Registry, Row, SchemeKind},
     summary::{summary, Orthogonality, Summary},
     variance_scaling::{Distribution, TRUNCATED_NORMAL_STD},
 };
+
+/// Every scheme a spec may name, in catalogue order: the one list a new
+/// scheme joins (its kind lives in its family's file).
+pub const SCHEMES: Registry = Registry(&[
+    &elementwise::ZEROS,
+    &elementwise::ONES,
+    &elementwise::CONSTANT,
+    &elementwise::UNIFORM,
+    &elementwise::NORMAL,
+    &truncated::TRUNCATED_NORMAL,
+    &truncated::CLIPPED_NORMAL,
+    &variance_scaling::XAVIER_UNIFORM,
+    &variance_scaling::XAVIER_NORMAL,
+    &variance_scaling::XAVIER_STANDARD,
+    &variance_scaling::KAIMING_UNIFORM,
+    &variance_scaling::KAIMING_NORMAL,
+    &variance_scaling::LECUN_UNIFORM,
+    &variance_scaling::LECUN_NORMAL,
+    &variance_scaling::VARIANCE_SCALING,
+    &orthogonal::ORTHOGONAL,
+    &identity::IDENTITY,
+    &sparse::SPARSE,
+    &defaults::PYTORCH_LINEAR_DEFAULT,
+    &defaults::PYTORCH_RNN_DEFAULT,
+    &defaults::KERAS_DENSE_DEFAULT,
+    &recurrent::CHRONO,
+    &lsuv::LSUV,
+]);
+
+impl Scheme {
+    /// Every spec name of [`SCHEMES`], in catalogue order (aliases last).
+    pub const NAMES: Names = SCHEMES.names();
+}
+
+impl FromStr for Scheme {
+    type Err = Error;
+
+    /// Parses a spec against [`SCHEMES`] (see [`Registry::parse`]).
+    fn from_str(spec: &str) -> Result<Self, Error> {
+        SCHEMES.parse(spec)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::elementwise::{Constant, Normal, Uniform};
+    use crate::orthogonal::Orthogonal;
+    use crate::recurrent::Chrono;
+    use crate::truncated::{BoundedNormal, Tails};
+    use crate::variance_scaling::{Kaiming, Lecun, Xavier};
+
+    fn parse(spec: &str) -> Scheme {
+        spec.parse()
+            .unwrap_or_else(|e| panic!("`{spec}` should parse: {e}"))
+    }
+
+    fn draw(spec: &str, shape: &[usize], seed: u64) -> Vec<f32> {
+        parse(spec)
+            .sample(shape, &mut init_rng(seed))
+            .unwrap_or_else(|e| panic!("`{spec}` on {shape:?}: {e}"))
+    }
+
+    #[test]
+    fn first_study_specs_parse_to_their_schemes() {
+        assert_eq!(parse("zeros"), Scheme::new(Constant::Zeros));
+        let normal = parse("normal(mean=0,std=1)");
+        let expected = Normal {
+            mean: 0.0,
+            std: 1.0,
+        };
+        assert_eq!(normal.downcast_ref::<Normal>(), Some(&expected));
+        let xavier = parse("xavier-normal(distribution=truncated-normal)");
+        let expected = Xavier {
+            gain: 1.0,
+            distribution: Some(Distribution::TruncatedNormal),
+        };
+        assert_eq!(xavier.downcast_ref::<Xavier>(), Some(&expected));
+        let kaiming = parse("kaiming-normal(distribution=truncated-normal)");
+        let expected = Kaiming {
+            mode: FanMode::FanIn,
+            nonlinearity: Nonlinearity::LeakyRelu {
+                negative_slope: 0.0,
+            },
+            distribution: Some(Distribution::TruncatedNormal),
+        };
+        assert_eq!(kaiming.downcast_ref::<Kaiming>(), Some(&expected));
+        assert_eq!(kaiming.downcast_ref::<Xavier>(), None);
+    }
+
+    #[test]
+    fn every_kind_parses_to_a_scheme_of_its_name() {
+        for kind in SCHEMES.kinds() {
+            let mut keys = kind.keys.iter().map(|k| k.name);
+            assert!(keys.clone().zip(keys.clone().skip(1)).all(|(a, b)| a < b));
+            if kind.keys.iter().any(|k| k.default.is_none()) {
+                continue;
+            }
+            assert!(keys.all(|k| !k.is_empty()));
+            let scheme = parse(kind.name);
+            assert_eq!(scheme.name(), kind.name);
+            // The catalogue's spec column is the canonical spec of the defaults.
+            let column = kind.spec_with_defaults();
+            assert!(column.starts_with(&format!("`{scheme}`")), "{column}");
+        }
+    }
+    #[test]
+    fn hand_written_invalid_schemes_error_instead_of_panicking() {
+        let bad = [
+            Scheme::new(Normal {
+                mean: 0.0,
+                std: -1.0,
+            }),
+            Scheme::new(Uniform {
+                low: 1.0,
+                high: 0.0,
+            }),
+            Scheme::new(Uniform {
+                low: -f64::MAX,
+                high: f64::MAX,
+            }),
+            Scheme::new(BoundedNormal {
+                mean: 0.0,
+                std: 1.0,
+                low: f64::NAN,
+                high: 1.0,
+                tails: Tails::Redraw,
+            }),
+            Scheme::new(Kaiming {
+                mode: FanMode::FanAvg,
+                nonlinearity: Nonlinearity::Relu,
+                distribution: None,
+            }),
+            Scheme::new(Lecun {
+                distribution: Some(Distribution::Uniform),
+            }),
+            Scheme::new(Chrono { t_max: 1.0 }),
+            Scheme::new(crate::lsuv::Lsuv {
+                tolerance: 0.1,
+                max_iter: 0,
+                pre: Scheme::new(Orthogonal { gain: 1.0 }),
+                batch: None,
+            }),
+            Scheme::new(crate::lsuv::Lsuv {
+                tolerance: 0.1,
+                max_iter: 10,
+                pre: Scheme::new(Orthogonal { gain: 0.0 }),
+                batch: None,
+            }),
+        ];
+        for scheme in bad {
+            assert!(
+                matches!(
+                    scheme.sample(&[4, 4], &mut init_rng(0)),
+                    Err(Error::InvalidValue { .. })
+                ),
+                "{scheme:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn uniform_families_stay_within_their_bounds() {
+        let (fan_in, fan_out) = (50.0_f64, 30.0_f64);
+        let cases = [
+            ("uniform(low=-0.3,high=0.7)", -0.3, 0.7),
+            (
+                "xavier-uniform(gain=2)",
+                -2.0 * (6.0 / 80.0_f64).sqrt(),
+                2.0 * (6.0 / 80.0_f64).sqrt(),
+            ),
+            ("xavier-standard", -1.0 / fan_in.sqrt(), 1.0 / fan_in.sqrt()),
+            (
+                "kaiming-uniform(mode=fan-out,nonlinearity=relu)",
+                -(6.0 / fan_out).sqrt(),
+                (6.0 / fan_out).sqrt(),
+            ),
+            (
+                "lecun-uniform",
+                -(3.0 / fan_in).sqrt(),
+                (3.0 / fan_in).sqrt(),
+            ),
+            (
+                "pytorch-linear-default",
+                -1.0 / fan_in.sqrt(),
+                1.0 / fan_in.sqrt(),
+            ),
+            ("truncated-normal(mean=1,std=3,low=0.5,high=1.5)", 0.5, 1.5),
+            ("clipped-normal(mean=0,std=3,low=-1,high=2)", -1.0, 2.0),
+            (
+                "kaiming-normal(distribution=truncated-normal)",
+                -2.0 * (2.0 / fan_in).sqrt() / TN,
+                2.0 * (2.0 / fan_in).sqrt() / TN,
+            ),
+            ("chrono(t_max=10)", 0.0, 9.0_f64.ln()),
+        ];
+        for (spec, low, high) in cases {
+            let w = draw(spec, &[30, 50], 8);
+            let (lo, hi) = (low as f32, high as f32);
+            assert!(
+                w.iter().all(|&x| lo <= x && x <= hi),
+                "{spec}: outside [{lo}, {hi}]: {:?}",
+                w.iter()
+                    .copied()
+                    .fold((f32::MAX, f32::MIN), |(a, b), x| (a.min(x), b.max(x)))
+            );
+        }
+    }
+
+    const TN: f64 = crate::TRUNCATED_NORMAL_STD;
+
+}

@@ -3,7 +3,7 @@
 /// Formats a number canonically: Rust's shortest round-trip decimal, in
 /// exponent form below `1e-5` or from `1e16` up, `0` for either zero,
 /// `inf`/`-inf` for infinite bounds (see [`crate::Scheme`]'s `Display`).
-pub(crate) fn format_number(x: f64) -> String {
+pub fn format_number(x: f64) -> String {
     if x == 0.0 {
         "0".to_string()
     } else if x.is_infinite() {

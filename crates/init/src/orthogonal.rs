@@ -19,7 +19,68 @@
 use rand::Rng;
 use rand_distr::StandardNormal;
 
-use crate::InitRng;
+use crate::number::format_number;
+use crate::scheme::{Initializer, Layer, Needs, Target};
+use crate::spec::{Check, Key, Row, SchemeKind};
+use crate::{Error, InitRng, Scheme};
+
+/// `gain · Q`, `Q` from the sign-corrected QR of a Gaussian matrix (Saxe et
+/// al. 2014); shapes of more than 2 dims are flattened to
+/// `(out, in · receptive)`. Spec `orthogonal(gain=1)`. PyTorch `orthogonal_`,
+/// Keras `Orthogonal`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Orthogonal {
+    /// Gain; finite, `> 0`.
+    pub gain: f64,
+}
+
+/// `orthogonal(gain=1)`.
+pub const ORTHOGONAL: SchemeKind = SchemeKind {
+    name: "orthogonal",
+    aliases: &[],
+    keys: &[Key::new("gain", "1")],
+    row: Row {
+        formula: "`gain·Q`, `QR` of a Gaussian `max×min` matrix with `diag R > 0`; 2+ dims, flattened to `(out, in·r)`",
+        reference: "Saxe et al. 2014",
+        pytorch: "`orthogonal_`",
+        keras: "`Orthogonal`",
+    },
+    parse: |keys| Ok(Scheme::new(Orthogonal { gain: keys.number("gain")? })),
+};
+
+impl Initializer for Orthogonal {
+    fn name(&self) -> &'static str {
+        ORTHOGONAL.name
+    }
+
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        vec![("gain", format_number(self.gain))]
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        Check(self.name()).positive("gain", self.gain)
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::Matrix
+    }
+
+    fn draw(&self, target: &Target<'_>, rng: &mut InitRng) -> Vec<f32> {
+        let (rows, cols) = target.matrix();
+        orthogonal(rows, cols, self.gain, rng)
+    }
+
+    /// Each entry of a matrix with orthonormal rows or columns.
+    fn variance(&self, layer: &Layer<'_>) -> Result<Option<f64>, Error> {
+        let f = layer.fans()?;
+        let rows = layer.shape.first().copied().unwrap_or(f.fan_out);
+        Ok(Some(self.gain * self.gain / (rows.max(f.fan_in) as f64)))
+    }
+
+    fn orthogonal_gain(&self) -> Option<f64> {
+        Some(self.gain)
+    }
+}
 
 /// Samples `gain · Q` for a weight of `rows × cols` (flattened), row-major.
 pub(crate) fn orthogonal(rows: usize, cols: usize, gain: f64, rng: &mut InitRng) -> Vec<f32> {

@@ -1,4 +1,6 @@
-//! The truncated normal that resamples: `N(μ, σ²)` conditioned on `[low, high]`.
+//! Normals restricted to `[low, high]`: the truncated normal, which redraws
+//! outside (`N(μ, σ²)` conditioned on the interval), and the clipped normal,
+//! which clamps.
 //!
 //! # Notes
 //! The algorithm is Robert (1995), "Simulation of truncated normal variables",
@@ -18,7 +20,149 @@
 use rand::Rng;
 use rand_distr::StandardNormal;
 
-use crate::InitRng;
+use crate::number::format_number;
+use crate::scheme::{Initializer, Needs, Target};
+use crate::spec::{Check, Key, Keys, Row, SchemeKind};
+use crate::{Error, InitRng, Scheme};
+
+/// `N(mean, std²)` restricted to `[low, high]`, by [`Tails`]. Specs
+/// `truncated-normal(high=2,low=-2,mean=0,std=1)` and
+/// `clipped-normal(high=2,low=-2,mean=0,std=1)`; `low`, `high` are absolute,
+/// not in units of `std`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BoundedNormal {
+    /// Mean `μ` of the unrestricted normal; finite.
+    pub mean: f64,
+    /// Standard deviation `σ` of the unrestricted normal; finite, `> 0`.
+    pub std: f64,
+    /// Lower bound; `< high`, may be `-inf`.
+    pub low: f64,
+    /// Upper bound; may be `inf`.
+    pub high: f64,
+    /// What becomes of a draw outside.
+    pub tails: Tails,
+}
+
+/// What a [`BoundedNormal`] does with a draw outside `[low, high]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tails {
+    /// Draw again (`truncated-normal`): the density is the normal's rescaled
+    /// by `1 / (Φ(β) − Φ(α))`. PyTorch `trunc_normal_` (same defaults); Keras
+    /// `TruncatedNormal(stddev=s)` is `truncated-normal(high=2s,low=-2s,std=s)`.
+    Redraw,
+    /// Clamp (`clipped-normal`): the mass outside becomes atoms at the
+    /// bounds; what the RNN/LSTM study calls "truncated" (N(0, 1) clipped to
+    /// ±2). No PyTorch or Keras equivalent (`normal_` then `clamp_`).
+    Clamp,
+}
+
+const BOUNDED_KEYS: &[Key] = &[
+    Key::new("high", "2"),
+    Key::new("low", "-2"),
+    Key::new("mean", "0"),
+    Key::new("std", "1"),
+];
+
+/// `truncated-normal(high=2,low=-2,mean=0,std=1)`.
+pub const TRUNCATED_NORMAL: SchemeKind = SchemeKind {
+    name: "truncated-normal",
+    aliases: &[],
+    keys: BOUNDED_KEYS,
+    row: Row {
+        formula: "`N(mean, std²)` conditioned on `[low, high]` (redrawn outside); bounds absolute",
+        reference: "Robert 1995 (sampler)",
+        pytorch: "`trunc_normal_`",
+        keras: "`TruncatedNormal(stddev=s)` = `high=2s,low=-2s,std=s`",
+    },
+    parse: |keys| bounded(keys, Tails::Redraw),
+};
+
+/// `clipped-normal(high=2,low=-2,mean=0,std=1)`.
+pub const CLIPPED_NORMAL: SchemeKind = SchemeKind {
+    name: "clipped-normal",
+    aliases: &[],
+    keys: BOUNDED_KEYS,
+    row: Row {
+        formula: "`clamp(N(mean, std²), low, high)`: atoms at the bounds",
+        reference: "the RNN/LSTM study's \"truncated\"",
+        pytorch: "`normal_` + `clamp_`",
+        keras: "–",
+    },
+    parse: |keys| bounded(keys, Tails::Clamp),
+};
+
+fn bounded(keys: &Keys<'_>, tails: Tails) -> Result<Scheme, Error> {
+    Ok(Scheme::new(BoundedNormal {
+        mean: keys.number("mean")?,
+        std: keys.number("std")?,
+        low: keys.number("low")?,
+        high: keys.number("high")?,
+        tails,
+    }))
+}
+
+impl Initializer for BoundedNormal {
+    fn name(&self) -> &'static str {
+        match self.tails {
+            Tails::Redraw => TRUNCATED_NORMAL.name,
+            Tails::Clamp => CLIPPED_NORMAL.name,
+        }
+    }
+
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        let num = format_number;
+        let (mean, std) = (num(self.mean), num(self.std));
+        vec![
+            ("mean", mean),
+            ("std", std),
+            ("low", num(self.low)),
+            ("high", num(self.high)),
+        ]
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        let (check, BoundedNormal { low, high, .. }) = (Check(self.name()), *self);
+        check.finite("mean", self.mean)?;
+        check.positive("std", self.std)?;
+        let low_ok = !low.is_nan() && low != f64::INFINITY;
+        check.that("low", low, low_ok, "a number < high")?;
+        check.that("high", high, !high.is_nan() && high > low, "a number > low")
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::Anything
+    }
+
+    fn draw(&self, target: &Target<'_>, rng: &mut InitRng) -> Vec<f32> {
+        self.fill(target.n, rng)
+    }
+}
+
+impl BoundedNormal {
+    /// `n` draws; the caller has checked `std > 0` and `low < high`.
+    fn fill(&self, n: usize, rng: &mut InitRng) -> Vec<f32> {
+        let BoundedNormal {
+            mean,
+            std,
+            low,
+            high,
+            tails,
+        } = *self;
+        let a = (low - mean) / std;
+        let b = (high - mean) / std;
+        (0..n)
+            .map(|_| {
+                let z = match tails {
+                    Tails::Redraw => standard_truncated(a, b, rng),
+                    Tails::Clamp => rng.sample(StandardNormal),
+                };
+                // The affine map may round one ulp past a bound; clamping
+                // keeps the promise that no value lies outside [low, high].
+                (mean + std * z).clamp(low, high) as f32
+            })
+            .collect()
+    }
+}
 
 /// `√(2π)`: below this width, a uniform proposal on `[a, b] ∋ 0` beats the
 /// normal one (Robert 1995, §2.2).
@@ -34,16 +178,14 @@ pub(crate) fn fill_truncated_normal(
     high: f64,
     rng: &mut InitRng,
 ) -> Vec<f32> {
-    let a = (low - mean) / std;
-    let b = (high - mean) / std;
-    (0..n)
-        .map(|_| {
-            let z = standard_truncated(a, b, rng);
-            // The affine map may round one ulp past a bound; clamping keeps
-            // the promise that no value lies outside [low, high].
-            (mean + std * z).clamp(low, high) as f32
-        })
-        .collect()
+    let normal = BoundedNormal {
+        mean,
+        std,
+        low,
+        high,
+        tails: Tails::Redraw,
+    };
+    normal.fill(n, rng)
 }
 
 /// One draw of `N(0, 1)` restricted to `[a, b]`, `a < b` (either may be infinite).

@@ -11,9 +11,14 @@
 //! | `kaiming-*`       | gain²      | fan_in or fan_out (mode) |
 //! | `lecun-*`         | 1          | fan_in                   |
 
-use crate::elementwise::{fill_normal, fill_uniform};
+use crate::elementwise::{fill_normal, fill_uniform, uniform_variance};
+use crate::fans::{FanMode, Fans};
+use crate::gain::Nonlinearity;
+use crate::number::format_number;
+use crate::scheme::{Initializer, Layer, Needs, Target};
+use crate::spec::{Check, Key, Keys, Row, SchemeKind};
 use crate::truncated::fill_truncated_normal;
-use crate::InitRng;
+use crate::{Error, InitRng, Scheme};
 
 /// The standard deviation of `N(0, 1)` truncated to `[-2, 2]`.
 ///
@@ -93,6 +98,489 @@ pub(crate) fn kaiming_std(gain: f64, fan: f64) -> f64 {
 /// Keras's `σ = √(scale / max(1, fan))`.
 pub(crate) fn variance_scaling_std(scale: f64, fan: f64) -> f64 {
     (scale / fan.max(1.0)).sqrt()
+}
+
+/// Glorot & Bengio's `σ = gain · √(2 / (fan_in + fan_out))`. Specs
+/// `xavier-uniform(gain=1)` (`U(±√3σ)`, Glorot & Bengio 2010, eq. 16:
+/// "normalized initialization"; the alias `xavier-normalized` is
+/// `xavier-uniform(gain=1)`; PyTorch `xavier_uniform_`, Keras
+/// `GlorotUniform`) and `xavier-normal(distribution=normal,gain=1)`
+/// (`distribution=normal` is PyTorch `xavier_normal_`,
+/// `distribution=truncated-normal` Keras `GlorotNormal`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Xavier {
+    /// Gain; finite, `> 0`.
+    pub gain: f64,
+    /// `None`: `xavier-uniform`; `Some`: `xavier-normal`, with `Normal` or
+    /// `TruncatedNormal`.
+    pub distribution: Option<Distribution>,
+}
+
+/// `xavier-uniform(gain=1)`.
+pub const XAVIER_UNIFORM: SchemeKind = SchemeKind {
+    name: "xavier-uniform",
+    aliases: &["xavier-normalized"],
+    keys: &[Key::new("gain", "1")],
+    row: Row {
+        formula: "`U(±a)`, `a = gain·√(6/(fan_in+fan_out))`",
+        reference: "Glorot & Bengio 2010, eq. 16 (\"normalized\")",
+        pytorch: "`xavier_uniform_`",
+        keras: "`GlorotUniform`",
+    },
+    parse: |keys| {
+        let gain = keys.number("gain")?;
+        Ok(Scheme::new(Xavier {
+            gain,
+            distribution: None,
+        }))
+    },
+};
+
+/// `xavier-normal(distribution=normal,gain=1)`.
+pub const XAVIER_NORMAL: SchemeKind = SchemeKind {
+    name: "xavier-normal",
+    aliases: &[],
+    keys: &[Key::new("distribution", "normal"), Key::new("gain", "1")],
+    row: Row {
+        formula: "`σ = gain·√(2/(fan_in+fan_out))`; `N(0, σ²)` or `TN(σ)`",
+        reference: "Glorot & Bengio 2010",
+        pytorch: "`xavier_normal_`",
+        keras: "`GlorotNormal` = `distribution=truncated-normal`",
+    },
+    parse: |keys| {
+        let gain = keys.number("gain")?;
+        let distribution = Some(distribution(keys)?);
+        Ok(Scheme::new(Xavier { gain, distribution }))
+    },
+};
+
+impl Initializer for Xavier {
+    fn name(&self) -> &'static str {
+        match self.distribution {
+            None => XAVIER_UNIFORM.name,
+            Some(_) => XAVIER_NORMAL.name,
+        }
+    }
+
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        let gain = ("gain", format_number(self.gain));
+        [Some(gain), distribution_pair(self.distribution)]
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        Check(self.name()).positive("gain", self.gain)?;
+        normal_only(self.name(), self.distribution)
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::Fans
+    }
+
+    fn draw(&self, target: &Target<'_>, rng: &mut InitRng) -> Vec<f32> {
+        let f = target.fans();
+        let std = xavier_std(self.gain, f.fan_in, f.fan_out);
+        fill_with_std(target.n, std, drawn(self.distribution), rng)
+    }
+
+    fn variance(&self, layer: &Layer<'_>) -> Result<Option<f64>, Error> {
+        let f = layer.fans()?;
+        Ok(Some(xavier_std(self.gain, f.fan_in, f.fan_out).powi(2)))
+    }
+}
+
+/// `U(−1/√fan, 1/√fan)`: the "standard" initialization that Glorot & Bengio
+/// (2010, eq. 1) compare against, with `fan = fan_in`. Spec
+/// `xavier-standard(mode=fan-in)`. The RNN/LSTM study calls it "xavier" and
+/// takes `n` as the weight's first dimension, which for a 2-D weight
+/// `(out, in)` is its fan-out: `xavier-standard(mode=fan-out)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct XavierStandard {
+    /// Which fan `n` is: `FanIn` or `FanOut`.
+    pub mode: FanMode,
+}
+
+/// `xavier-standard(mode=fan-in)`.
+pub const XAVIER_STANDARD: SchemeKind = SchemeKind {
+    name: "xavier-standard",
+    aliases: &[],
+    keys: &[Key::new("mode", "fan-in")],
+    row: Row {
+        formula: "`U(±1/√fan)`, `fan` = fan-in or fan-out",
+        reference: "Glorot & Bengio 2010, eq. 1 (\"standard\")",
+        pytorch: "–",
+        keras: "–",
+    },
+    parse: |keys| Ok(Scheme::new(XavierStandard { mode: mode(keys)? })),
+};
+
+impl Initializer for XavierStandard {
+    fn name(&self) -> &'static str {
+        XAVIER_STANDARD.name
+    }
+
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        vec![("mode", self.mode.as_str().to_string())]
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        no_fan_avg(self.name(), self.mode)
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::Fans
+    }
+
+    fn draw(&self, target: &Target<'_>, rng: &mut InitRng) -> Vec<f32> {
+        let bound = 1.0 / self.mode.fan(target.fans()).sqrt();
+        fill_uniform(target.n, -bound, bound, rng)
+    }
+
+    fn variance(&self, layer: &Layer<'_>) -> Result<Option<f64>, Error> {
+        Ok(Some(uniform_variance(1.0) / self.mode.fan(layer.fans()?)))
+    }
+}
+
+/// He et al.'s (2015) `σ = gain / √fan`, the gain from the nonlinearity.
+/// Specs `kaiming-uniform(a=0,mode=fan-in,nonlinearity=leaky-relu)`
+/// (`U(±√3σ)`; PyTorch `kaiming_uniform_`, same defaults; Keras `HeUniform`
+/// is `kaiming-uniform(nonlinearity=relu)`) and
+/// `kaiming-normal(a=0,distribution=normal,mode=fan-in,nonlinearity=leaky-relu)`
+/// (PyTorch `kaiming_normal_`; Keras `HeNormal` is
+/// `kaiming-normal(distribution=truncated-normal)`); `a` is present only with
+/// `leaky-relu`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Kaiming {
+    /// `FanIn` or `FanOut`.
+    pub mode: FanMode,
+    /// Gives the gain.
+    pub nonlinearity: Nonlinearity,
+    /// `None`: `kaiming-uniform`; `Some`: `kaiming-normal`, with `Normal` or
+    /// `TruncatedNormal`.
+    pub distribution: Option<Distribution>,
+}
+
+/// `kaiming-uniform(a=0,mode=fan-in,nonlinearity=leaky-relu)`.
+pub const KAIMING_UNIFORM: SchemeKind = SchemeKind {
+    name: "kaiming-uniform",
+    aliases: &[],
+    keys: &[
+        Key::new("a", "0"),
+        Key::new("mode", "fan-in"),
+        Key::new("nonlinearity", "leaky-relu"),
+    ],
+    row: Row {
+        formula: "`U(±gain·√(3/fan))`",
+        reference: "He et al. 2015",
+        pytorch: "`kaiming_uniform_`",
+        keras: "`HeUniform` = `nonlinearity=relu`",
+    },
+    parse: |keys| {
+        let (mode, nonlinearity) = (mode(keys)?, nonlinearity(keys)?);
+        Ok(Scheme::new(Kaiming {
+            mode,
+            nonlinearity,
+            distribution: None,
+        }))
+    },
+};
+
+/// `kaiming-normal(a=0,distribution=normal,mode=fan-in,nonlinearity=leaky-relu)`.
+pub const KAIMING_NORMAL: SchemeKind = SchemeKind {
+    name: "kaiming-normal",
+    aliases: &[],
+    keys: &[
+        Key::new("a", "0"),
+        Key::new("distribution", "normal"),
+        Key::new("mode", "fan-in"),
+        Key::new("nonlinearity", "leaky-relu"),
+    ],
+    row: Row {
+        formula: "`σ = gain/√fan`; `N(0, σ²)` or `TN(σ)`",
+        reference: "He et al. 2015",
+        pytorch: "`kaiming_normal_`",
+        keras: "`HeNormal` = `distribution=truncated-normal`",
+    },
+    parse: |keys| {
+        let (mode, nonlinearity) = (mode(keys)?, nonlinearity(keys)?);
+        let distribution = Some(distribution(keys)?);
+        Ok(Scheme::new(Kaiming {
+            mode,
+            nonlinearity,
+            distribution,
+        }))
+    },
+};
+
+impl Kaiming {
+    fn std(&self, fans: Fans) -> f64 {
+        kaiming_std(self.nonlinearity.gain(), self.mode.fan(fans))
+    }
+}
+
+impl Initializer for Kaiming {
+    fn name(&self) -> &'static str {
+        match self.distribution {
+            None => KAIMING_UNIFORM.name,
+            Some(_) => KAIMING_NORMAL.name,
+        }
+    }
+
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        let mut pairs = vec![("mode", self.mode.as_str().to_string())];
+        if let Nonlinearity::LeakyRelu { negative_slope } = self.nonlinearity {
+            pairs.push(("a", format_number(negative_slope)));
+        }
+        pairs.push(("nonlinearity", self.nonlinearity.as_str().to_string()));
+        pairs.extend(distribution_pair(self.distribution));
+        pairs
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        no_fan_avg(self.name(), self.mode)?;
+        if let Nonlinearity::LeakyRelu { negative_slope } = self.nonlinearity {
+            Check(self.name()).finite("a", negative_slope)?;
+        }
+        normal_only(self.name(), self.distribution)
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::Fans
+    }
+
+    fn draw(&self, target: &Target<'_>, rng: &mut InitRng) -> Vec<f32> {
+        let std = self.std(target.fans());
+        fill_with_std(target.n, std, drawn(self.distribution), rng)
+    }
+
+    fn variance(&self, layer: &Layer<'_>) -> Result<Option<f64>, Error> {
+        Ok(Some(self.std(layer.fans()?).powi(2)))
+    }
+}
+
+/// LeCun et al.'s (1998, "Efficient BackProp") `σ = 1 / √fan_in`. Specs
+/// `lecun-uniform` (`U(±√3σ)`, Keras `LecunUniform`) and
+/// `lecun-normal(distribution=normal)` (Keras `LecunNormal` is
+/// `distribution=truncated-normal`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Lecun {
+    /// `None`: `lecun-uniform`; `Some`: `lecun-normal`, with `Normal` or
+    /// `TruncatedNormal`.
+    pub distribution: Option<Distribution>,
+}
+
+/// `lecun-uniform`.
+pub const LECUN_UNIFORM: SchemeKind = SchemeKind {
+    name: "lecun-uniform",
+    aliases: &[],
+    keys: &[],
+    row: Row {
+        formula: "`U(±√(3/fan_in))`",
+        reference: "LeCun et al. 1998",
+        pytorch: "–",
+        keras: "`LecunUniform`",
+    },
+    parse: |_| Ok(Scheme::new(Lecun { distribution: None })),
+};
+
+/// `lecun-normal(distribution=normal)`.
+pub const LECUN_NORMAL: SchemeKind = SchemeKind {
+    name: "lecun-normal",
+    aliases: &[],
+    keys: &[Key::new("distribution", "normal")],
+    row: Row {
+        formula: "`σ = 1/√fan_in`; `N(0, σ²)` or `TN(σ)`",
+        reference: "LeCun et al. 1998",
+        pytorch: "–",
+        keras: "`LecunNormal` = `distribution=truncated-normal`",
+    },
+    parse: |keys| {
+        let distribution = Some(distribution(keys)?);
+        Ok(Scheme::new(Lecun { distribution }))
+    },
+};
+
+impl Initializer for Lecun {
+    fn name(&self) -> &'static str {
+        match self.distribution {
+            None => LECUN_UNIFORM.name,
+            Some(_) => LECUN_NORMAL.name,
+        }
+    }
+
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        distribution_pair(self.distribution).into_iter().collect()
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        normal_only(self.name(), self.distribution)
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::Fans
+    }
+
+    fn draw(&self, target: &Target<'_>, rng: &mut InitRng) -> Vec<f32> {
+        let std = variance_scaling_std(1.0, target.fans().fan_in as f64);
+        fill_with_std(target.n, std, drawn(self.distribution), rng)
+    }
+
+    fn variance(&self, layer: &Layer<'_>) -> Result<Option<f64>, Error> {
+        Ok(Some(1.0 / layer.fans()?.fan_in as f64))
+    }
+}
+
+/// `σ = √(scale / max(1, fan))` from any [`Distribution`], as Keras's
+/// `VarianceScaling` and Flax's `variance_scaling` define it. Spec
+/// `variance-scaling(distribution=truncated-normal,mode=fan-in,scale=1)`
+/// (Keras's defaults).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct VarianceScaling {
+    /// Scale; finite, `> 0`.
+    pub scale: f64,
+    /// Which fan divides the scale.
+    pub mode: FanMode,
+    /// The distribution of standard deviation `σ`.
+    pub distribution: Distribution,
+}
+
+/// `variance-scaling(distribution=truncated-normal,mode=fan-in,scale=1)`.
+pub const VARIANCE_SCALING: SchemeKind = SchemeKind {
+    name: "variance-scaling",
+    aliases: &[],
+    keys: &[
+        Key::new("distribution", "truncated-normal"),
+        Key::new("mode", "fan-in"),
+        Key::new("scale", "1"),
+    ],
+    row: Row {
+        formula: "`σ = √(scale/max(1, fan))`; `N`, `TN` or `U(±√3·σ)`; `fan` = fan-in, fan-out or fan-avg",
+        reference: "Keras; Flax",
+        pytorch: "–",
+        keras: "`VarianceScaling`",
+    },
+    parse: |keys| {
+        Ok(Scheme::new(VarianceScaling {
+            scale: keys.number("scale")?,
+            mode: mode(keys)?,
+            distribution: distribution(keys)?,
+        }))
+    },
+};
+
+impl Initializer for VarianceScaling {
+    fn name(&self) -> &'static str {
+        VARIANCE_SCALING.name
+    }
+
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("scale", format_number(self.scale)),
+            ("mode", self.mode.as_str().to_string()),
+            ("distribution", self.distribution.as_str().to_string()),
+        ]
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        Check(self.name()).positive("scale", self.scale)
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::Fans
+    }
+
+    fn draw(&self, target: &Target<'_>, rng: &mut InitRng) -> Vec<f32> {
+        let std = variance_scaling_std(self.scale, self.mode.fan(target.fans()));
+        fill_with_std(target.n, std, self.distribution, rng)
+    }
+
+    fn variance(&self, layer: &Layer<'_>) -> Result<Option<f64>, Error> {
+        let fan = self.mode.fan(layer.fans()?);
+        Ok(Some(variance_scaling_std(self.scale, fan).powi(2)))
+    }
+}
+
+/// `mode`, one of [`FanMode::ALL`].
+fn mode(keys: &Keys<'_>) -> Result<FanMode, Error> {
+    keys.word("mode", &FanMode::ALL.map(|m| (m.as_str(), m)))
+}
+
+/// `distribution`, one of [`Distribution::ALL`].
+fn distribution(keys: &Keys<'_>) -> Result<Distribution, Error> {
+    keys.word("distribution", &Distribution::ALL.map(|d| (d.as_str(), d)))
+}
+
+/// `nonlinearity` (default `leaky-relu`, PyTorch's `kaiming_*_` default)
+/// and its slope `a` (default 0), which only `leaky-relu` takes.
+fn nonlinearity(keys: &Keys<'_>) -> Result<Nonlinearity, Error> {
+    let options = [
+        ("linear", Nonlinearity::Linear),
+        ("sigmoid", Nonlinearity::Sigmoid),
+        ("tanh", Nonlinearity::Tanh),
+        ("relu", Nonlinearity::Relu),
+        (
+            "leaky-relu",
+            Nonlinearity::LeakyRelu {
+                negative_slope: 0.0,
+            },
+        ),
+        ("selu", Nonlinearity::Selu),
+    ];
+    match keys.word("nonlinearity", &options)? {
+        Nonlinearity::LeakyRelu { .. } => Ok(Nonlinearity::LeakyRelu {
+            negative_slope: keys.number("a")?,
+        }),
+        _ if keys.given("a").is_some() => Err(Error::KeyNotApplicable {
+            scheme: keys.scheme(),
+            key: "a",
+            reason: "`a` is the negative slope of `nonlinearity=leaky-relu` only",
+        }),
+        other => Ok(other),
+    }
+}
+
+/// The distribution a `*-uniform` (`None`) or `*-normal` name draws from.
+fn drawn(distribution: Option<Distribution>) -> Distribution {
+    distribution.unwrap_or(Distribution::Uniform)
+}
+
+/// The `distribution` key of a `*-normal` name; a `*-uniform` name has none.
+fn distribution_pair(distribution: Option<Distribution>) -> Option<(&'static str, String)> {
+    distribution.map(|d| ("distribution", d.as_str().to_string()))
+}
+
+/// A `*-normal` name draws a normal; a uniform draw is the `*-uniform` name
+/// (one spelling per distribution, so one hash).
+fn normal_only(scheme: &'static str, distribution: Option<Distribution>) -> Result<(), Error> {
+    if distribution != Some(Distribution::Uniform) {
+        return Ok(());
+    }
+    Err(Error::InvalidValue {
+        scheme,
+        key: "distribution",
+        value: Distribution::Uniform.as_str().to_string(),
+        expected: format!(
+            "one of normal, truncated-normal (for a uniform draw write `{}`)",
+            scheme.replace("-normal", "-uniform")
+        ),
+    })
+}
+
+/// Kaiming and `xavier-standard` divide by one fan; the average is
+/// `xavier-*` or `variance-scaling`.
+fn no_fan_avg(scheme: &'static str, mode: FanMode) -> Result<(), Error> {
+    if mode != FanMode::FanAvg {
+        return Ok(());
+    }
+    Err(Error::InvalidValue {
+        scheme,
+        key: "mode",
+        value: mode.as_str().to_string(),
+        expected: "one of fan-in, fan-out (fan-avg is `xavier-*` or `variance-scaling`)"
+            .to_string(),
+    })
 }
 
 #[cfg(test)]
