@@ -2,8 +2,8 @@
 //! study can start from what a framework would have drawn.
 
 use crate::elementwise::{fill_constant, fill_uniform, uniform_variance};
-use crate::scheme::{Initializer, Layer, Needs, Target};
-use crate::spec::{Row, SchemeKind};
+use crate::scheme::{Initializer, Layer, Needs, Spec, Target};
+use crate::spec::SchemeKind;
 use crate::variance_scaling::{fill_with_std, xavier_std, Distribution};
 use crate::{Error, InitRng, Scheme};
 
@@ -30,66 +30,31 @@ pub enum FrameworkDefault {
 }
 
 /// `pytorch-linear-default`.
-pub const PYTORCH_LINEAR_DEFAULT: SchemeKind = SchemeKind {
-    name: "pytorch-linear-default",
-    aliases: &[],
-    keys: &[],
-    row: Row {
-        formula: "`U(±1/√fan_in)`, weight and bias (the weight's fan-in)",
-        reference: "–",
-        pytorch: "`nn.Linear`, `nn.Conv*` defaults",
-        keras: "–",
-    },
-    parse: |_| Ok(Scheme::new(FrameworkDefault::PytorchLinear)),
-};
+pub const PYTORCH_LINEAR_DEFAULT: SchemeKind = SchemeKind::new(
+    "pytorch-linear-default | `U(±1/√fan_in)`, weight and bias (the weight's fan-in) | – | `nn.Linear`, `nn.Conv*` defaults | –",
+    |_| Ok(Scheme::new(FrameworkDefault::PytorchLinear)),
+);
 
 /// `pytorch-rnn-default`.
-pub const PYTORCH_RNN_DEFAULT: SchemeKind = SchemeKind {
-    name: "pytorch-rnn-default",
-    aliases: &[],
-    keys: &[],
-    row: Row {
-        formula: "`U(±1/√hidden)` for every parameter; hidden passed as `fan_in`",
-        reference: "–",
-        pytorch: "`nn.RNN`/`LSTM`/`GRU` defaults",
-        keras: "–",
-    },
-    parse: |_| Ok(Scheme::new(FrameworkDefault::PytorchRnn)),
-};
+pub const PYTORCH_RNN_DEFAULT: SchemeKind = SchemeKind::new(
+    "pytorch-rnn-default | `U(±1/√hidden)` for every parameter; hidden passed as `fan_in` | – | `nn.RNN`/`LSTM`/`GRU` defaults | –",
+    |_| Ok(Scheme::new(FrameworkDefault::PytorchRnn)),
+);
 
 /// `keras-dense-default`.
-pub const KERAS_DENSE_DEFAULT: SchemeKind = SchemeKind {
-    name: "keras-dense-default",
-    aliases: &[],
-    keys: &[],
-    row: Row {
-        formula: "Glorot uniform for 2+ dims, zeros for a bias",
-        reference: "–",
-        pytorch: "–",
-        keras: "`Dense` defaults",
-    },
-    parse: |_| Ok(Scheme::new(FrameworkDefault::KerasDense)),
-};
+pub const KERAS_DENSE_DEFAULT: SchemeKind = SchemeKind::new(
+    "keras-dense-default | Glorot uniform for 2+ dims, zeros for a bias | – | – | `Dense` defaults",
+    |_| Ok(Scheme::new(FrameworkDefault::KerasDense)),
+);
 
 impl Initializer for FrameworkDefault {
-    fn name(&self) -> &'static str {
-        match self {
-            FrameworkDefault::PytorchLinear => PYTORCH_LINEAR_DEFAULT.name,
-            FrameworkDefault::PytorchRnn => PYTORCH_RNN_DEFAULT.name,
-            FrameworkDefault::KerasDense => KERAS_DENSE_DEFAULT.name,
-        }
-    }
-
-    fn pairs(&self) -> Vec<(&'static str, String)> {
-        Vec::new()
-    }
-
-    fn needs(&self) -> Needs {
-        match self {
-            FrameworkDefault::PytorchLinear => Needs::Fans,
-            FrameworkDefault::PytorchRnn => Needs::ExplicitFans,
-            FrameworkDefault::KerasDense => Needs::FansIfWeight,
-        }
+    fn spec(&self) -> Spec {
+        let (kind, needs) = match self {
+            FrameworkDefault::PytorchLinear => (PYTORCH_LINEAR_DEFAULT, Needs::Fans),
+            FrameworkDefault::PytorchRnn => (PYTORCH_RNN_DEFAULT, Needs::ExplicitFans),
+            FrameworkDefault::KerasDense => (KERAS_DENSE_DEFAULT, Needs::FansIfWeight),
+        };
+        Spec::new(kind.name, needs)
     }
 
     fn draw(&self, target: &Target<'_>, rng: &mut InitRng) -> Vec<f32> {

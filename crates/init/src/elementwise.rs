@@ -5,10 +5,25 @@ use rand::distributions::{Distribution as _, Uniform as UniformLaw};
 use rand::Rng;
 use rand_distr::StandardNormal;
 
-use crate::number::format_number;
-use crate::scheme::{Initializer, Layer, Needs, Target};
-use crate::spec::{Check, Key, Row, SchemeKind};
+use crate::scheme::{Initializer, Layer, Needs, Spec, Target};
+use crate::spec::SchemeKind;
 use crate::{Error, InitRng, Scheme};
+
+/// `zeros`.
+pub const ZEROS: SchemeKind = SchemeKind::new("zeros | 0 | – | `zeros_` | `Zeros`", |_| {
+    Ok(Scheme::new(Constant::Zeros))
+});
+
+/// `ones`.
+pub const ONES: SchemeKind = SchemeKind::new("ones | 1 | – | `ones_` | `Ones`", |_| {
+    Ok(Scheme::new(Constant::Ones))
+});
+
+/// `constant(value=…)`.
+pub const CONSTANT: SchemeKind = SchemeKind::new(
+    "constant(value=…) | `value`; `constant(value=1)` is the LSTM forget-gate bias | Jozefowicz et al. 2015 | `constant_` | `Constant`",
+    |keys| Ok(Scheme::new(Constant::Value(keys.number("value")?))),
+);
 
 /// Every element the same. Specs `zeros`, `ones`, `constant(value=…)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -22,80 +37,15 @@ pub enum Constant {
     Value(f64),
 }
 
-/// `zeros`.
-pub const ZEROS: SchemeKind = SchemeKind {
-    name: "zeros",
-    aliases: &[],
-    keys: &[],
-    row: Row {
-        formula: "0",
-        reference: "–",
-        pytorch: "`zeros_`",
-        keras: "`Zeros`",
-    },
-    parse: |_| Ok(Scheme::new(Constant::Zeros)),
-};
-
-/// `ones`.
-pub const ONES: SchemeKind = SchemeKind {
-    name: "ones",
-    aliases: &[],
-    keys: &[],
-    row: Row {
-        formula: "1",
-        reference: "–",
-        pytorch: "`ones_`",
-        keras: "`Ones`",
-    },
-    parse: |_| Ok(Scheme::new(Constant::Ones)),
-};
-
-/// `constant(value=…)`.
-pub const CONSTANT: SchemeKind = SchemeKind {
-    name: "constant",
-    aliases: &[],
-    keys: &[Key::required("value")],
-    row: Row {
-        formula: "`value`; `constant(value=1)` is the LSTM forget-gate bias",
-        reference: "Jozefowicz et al. 2015",
-        pytorch: "`constant_`",
-        keras: "`Constant`",
-    },
-    parse: |keys| Ok(Scheme::new(Constant::Value(keys.number("value")?))),
-};
-
-impl Constant {
-    fn value(self) -> f64 {
-        match self {
-            Constant::Zeros => 0.0,
-            Constant::Ones => 1.0,
-            Constant::Value(value) => value,
-        }
-    }
-}
-
 impl Initializer for Constant {
-    fn name(&self) -> &'static str {
-        match self {
-            Constant::Zeros => ZEROS.name,
-            Constant::Ones => ONES.name,
-            Constant::Value(_) => CONSTANT.name,
+    fn spec(&self) -> Spec {
+        match *self {
+            Constant::Zeros => Spec::new(ZEROS.name, Needs::Anything),
+            Constant::Ones => Spec::new(ONES.name, Needs::Anything),
+            Constant::Value(value) => {
+                Spec::new(CONSTANT.name, Needs::Anything).finite("value", value)
+            }
         }
-    }
-
-    fn pairs(&self) -> Vec<(&'static str, String)> {
-        match self {
-            Constant::Value(value) => vec![("value", format_number(*value))],
-            _ => Vec::new(),
-        }
-    }
-
-    fn validate(&self) -> Result<(), Error> {
-        Check(self.name()).finite("value", self.value())
-    }
-
-    fn needs(&self) -> Needs {
-        Needs::Anything
     }
 
     fn draw(&self, target: &Target<'_>, _: &mut InitRng) -> Vec<f32> {
@@ -107,6 +57,25 @@ impl Initializer for Constant {
     }
 }
 
+impl Constant {
+    fn value(self) -> f64 {
+        match self {
+            Constant::Zeros => 0.0,
+            Constant::Ones => 1.0,
+            Constant::Value(value) => value,
+        }
+    }
+}
+
+/// `uniform(high=1,low=0)`.
+pub const UNIFORM: SchemeKind = SchemeKind::new(
+    "uniform(high=1,low=0) | `U(low, high)` | – | `uniform_` | `RandomUniform`",
+    |keys| {
+        keys.numbers(["low", "high"])
+            .map(|[low, high]| Scheme::new(Uniform { low, high }))
+    },
+);
+
 /// `U(low, high)`. Spec `uniform(high=1,low=0)`. PyTorch `uniform_`, Keras
 /// `RandomUniform` (whose defaults are ±0.05).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -117,46 +86,15 @@ pub struct Uniform {
     pub high: f64,
 }
 
-/// `uniform(high=1,low=0)`.
-pub const UNIFORM: SchemeKind = SchemeKind {
-    name: "uniform",
-    aliases: &[],
-    keys: &[Key::new("high", "1"), Key::new("low", "0")],
-    row: Row {
-        formula: "`U(low, high)`",
-        reference: "–",
-        pytorch: "`uniform_`",
-        keras: "`RandomUniform`",
-    },
-    parse: |keys| {
-        Ok(Scheme::new(Uniform {
-            low: keys.number("low")?,
-            high: keys.number("high")?,
-        }))
-    },
-};
-
 impl Initializer for Uniform {
-    fn name(&self) -> &'static str {
-        UNIFORM.name
-    }
-
-    fn pairs(&self) -> Vec<(&'static str, String)> {
-        let (low, high) = (format_number(self.low), format_number(self.high));
-        vec![("low", low), ("high", high)]
-    }
-
-    fn validate(&self) -> Result<(), Error> {
-        let (check, Uniform { low, high }) = (Check(self.name()), *self);
-        check.finite("low", low)?;
-        check.finite("high", high)?;
-        check.that("high", high, high > low, "a number > low")?;
+    fn spec(&self) -> Spec {
+        let Uniform { low, high } = *self;
         let width = "a number such that high - low is finite";
-        check.that("high", high, (high - low).is_finite(), width)
-    }
-
-    fn needs(&self) -> Needs {
-        Needs::Anything
+        Spec::new(UNIFORM.name, Needs::Anything)
+            .finite("low", low)
+            .finite("high", high)
+            .that("high", high, high > low, "a number > low")
+            .that("high", high, (high - low).is_finite(), width)
     }
 
     fn draw(&self, target: &Target<'_>, rng: &mut InitRng) -> Vec<f32> {
@@ -169,6 +107,15 @@ impl Initializer for Uniform {
     }
 }
 
+/// `normal(mean=0,std=1)`.
+pub const NORMAL: SchemeKind = SchemeKind::new(
+    "normal(mean=0,std=1) | `N(mean, std²)` | – | `normal_` | `RandomNormal`",
+    |keys| {
+        keys.numbers(["mean", "std"])
+            .map(|[mean, std]| Scheme::new(Normal { mean, std }))
+    },
+);
+
 /// `N(mean, std²)`. Spec `normal(mean=0,std=1)`. PyTorch `normal_`, Keras
 /// `RandomNormal` (whose default std is 0.05).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -179,42 +126,11 @@ pub struct Normal {
     pub std: f64,
 }
 
-/// `normal(mean=0,std=1)`.
-pub const NORMAL: SchemeKind = SchemeKind {
-    name: "normal",
-    aliases: &[],
-    keys: &[Key::new("mean", "0"), Key::new("std", "1")],
-    row: Row {
-        formula: "`N(mean, std²)`",
-        reference: "–",
-        pytorch: "`normal_`",
-        keras: "`RandomNormal`",
-    },
-    parse: |keys| {
-        Ok(Scheme::new(Normal {
-            mean: keys.number("mean")?,
-            std: keys.number("std")?,
-        }))
-    },
-};
-
 impl Initializer for Normal {
-    fn name(&self) -> &'static str {
-        NORMAL.name
-    }
-
-    fn pairs(&self) -> Vec<(&'static str, String)> {
-        let (mean, std) = (format_number(self.mean), format_number(self.std));
-        vec![("mean", mean), ("std", std)]
-    }
-
-    fn validate(&self) -> Result<(), Error> {
-        Check(self.name()).finite("mean", self.mean)?;
-        Check(self.name()).positive("std", self.std)
-    }
-
-    fn needs(&self) -> Needs {
-        Needs::Anything
+    fn spec(&self) -> Spec {
+        Spec::new(NORMAL.name, Needs::Anything)
+            .finite("mean", self.mean)
+            .positive("std", self.std)
     }
 
     fn draw(&self, target: &Target<'_>, rng: &mut InitRng) -> Vec<f32> {

@@ -1,10 +1,15 @@
 //! Identity initialization (Le, Jaitly & Hinton 2015, "A simple way to
 //! initialize recurrent networks of rectified linear units": IRNN).
 
-use crate::number::format_number;
-use crate::scheme::{Initializer, Needs, Target};
-use crate::spec::{Check, Key, Row, SchemeKind};
-use crate::{Error, InitRng, Scheme};
+use crate::scheme::{Initializer, Needs, Spec, Target};
+use crate::spec::SchemeKind;
+use crate::{InitRng, Scheme};
+
+/// `identity(scale=1)`.
+pub const IDENTITY: SchemeKind = SchemeKind::new(
+    "identity(scale=1) | `scale·I` on the leading diagonal; 2-D only | Le et al. 2015 (IRNN) | `eye_` | `Identity`",
+    |keys| keys.number("scale").map(|scale| Scheme::new(Identity { scale })),
+);
 
 /// `scale · I` on the leading diagonal of a 2-D weight: the recurrent matrix
 /// of an IRNN, which the RNN study scales as `identity(scale=0.01)`. Spec
@@ -16,35 +21,9 @@ pub struct Identity {
     pub scale: f64,
 }
 
-/// `identity(scale=1)`.
-pub const IDENTITY: SchemeKind = SchemeKind {
-    name: "identity",
-    aliases: &[],
-    keys: &[Key::new("scale", "1")],
-    row: Row {
-        formula: "`scale·I` on the leading diagonal; 2-D only",
-        reference: "Le et al. 2015 (IRNN)",
-        pytorch: "`eye_`",
-        keras: "`Identity`",
-    },
-    parse: |keys| Ok(Scheme::new(Identity { scale: keys.number("scale")? })),
-};
-
 impl Initializer for Identity {
-    fn name(&self) -> &'static str {
-        IDENTITY.name
-    }
-
-    fn pairs(&self) -> Vec<(&'static str, String)> {
-        vec![("scale", format_number(self.scale))]
-    }
-
-    fn validate(&self) -> Result<(), Error> {
-        Check(self.name()).finite("scale", self.scale)
-    }
-
-    fn needs(&self) -> Needs {
-        Needs::TwoDims
+    fn spec(&self) -> Spec {
+        Spec::new(IDENTITY.name, Needs::TwoDims).finite("scale", self.scale)
     }
 
     /// A rectangular matrix gets `scale` on its leading diagonal `(i, i)`,

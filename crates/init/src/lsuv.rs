@@ -8,10 +8,22 @@
 //! forward passes need a model, which this crate knows nothing of, so the
 //! model side is the trait [`LsuvModel`] and the loop is [`lsuv`].
 
-use crate::number::format_number;
-use crate::scheme::{Initializer, LsuvSettings, Needs, Target};
-use crate::spec::{Check, Key, Keys, Row, SchemeKind};
+use crate::scheme::{Initializer, LsuvSettings, Spec, Target};
+use crate::spec::{Keys, SchemeKind};
 use crate::{Error, InitRng, Scheme};
+
+/// `lsuv(batch=train,max_iter=10,pre=orthogonal,tolerance=0.1)`.
+pub const LSUV: SchemeKind = SchemeKind::new(
+    "lsuv(batch=train,max_iter=10,pre=orthogonal,tolerance=0.1) | `pre` (a scheme name, its defaults), then each layer divided by the std of its pre-activation on a batch of `batch` training examples until `abs(Var−1) < tolerance` | Mishkin & Matas 2015, Alg. 1 | – | –",
+    |keys| {
+        Ok(Scheme::new(Lsuv {
+            tolerance: keys.number("tolerance")?,
+            max_iter: keys.integer("max_iter")?,
+            pre: keys.scheme_name("pre")?,
+            batch: batch(keys)?,
+        }))
+    },
+);
 
 /// Layer-sequential unit-variance (Mishkin & Matas 2015, Algorithm 1): a
 /// pre-init (orthogonal, the paper's, unless `pre` names another; this is
@@ -34,33 +46,6 @@ pub struct Lsuv {
     pub batch: Option<u32>,
 }
 
-/// `lsuv(batch=train,max_iter=10,pre=orthogonal,tolerance=0.1)`.
-pub const LSUV: SchemeKind = SchemeKind {
-    name: "lsuv",
-    aliases: &[],
-    keys: &[
-        Key::new("batch", "train"),
-        Key::new("max_iter", "10"),
-        Key::new("pre", "orthogonal"),
-        Key::new("tolerance", "0.1"),
-    ],
-    row: Row {
-        formula: "`pre` (a scheme name, its defaults), then each layer divided by the std of its \
-                  pre-activation on a batch of `batch` training examples until `abs(Var−1) < tolerance`",
-        reference: "Mishkin & Matas 2015, Alg. 1",
-        pytorch: "–",
-        keras: "–",
-    },
-    parse: |keys| {
-        Ok(Scheme::new(Lsuv {
-            tolerance: keys.number("tolerance")?,
-            max_iter: keys.integer("max_iter")?,
-            pre: keys.scheme_name("pre")?,
-            batch: batch(keys)?,
-        }))
-    },
-};
-
 /// `batch`: a size, or `train` for the training batch size.
 fn batch(keys: &Keys<'_>) -> Result<Option<u32>, Error> {
     match keys.value("batch") {
@@ -73,51 +58,29 @@ fn batch(keys: &Keys<'_>) -> Result<Option<u32>, Error> {
 }
 
 impl Initializer for Lsuv {
-    fn name(&self) -> &'static str {
-        LSUV.name
-    }
-
-    fn pairs(&self) -> Vec<(&'static str, String)> {
-        let batch = self.batch.map_or_else(|| "train".to_string(), |b| b.to_string());
-        vec![
-            ("tolerance", format_number(self.tolerance)),
-            ("max_iter", self.max_iter.to_string()),
+    fn spec(&self) -> Spec {
+        let name = LSUV.name;
+        let batch = self
+            .batch
+            .map_or_else(|| "train".to_string(), |b| b.to_string());
+        let mut spec = Spec::new(name, self.pre.needs())
+            .positive("tolerance", self.tolerance)
+            .text("max_iter", self.max_iter.to_string())
             // The name alone: `pre` always holds its defaults.
-            ("pre", self.pre.name().to_string()),
-            ("batch", batch),
-        ]
-    }
-
-    fn validate(&self) -> Result<(), Error> {
-        let scheme = self.name();
-        Check(scheme).positive("tolerance", self.tolerance)?;
+            .text("pre", self.pre.name())
+            .text("batch", batch);
         for (key, value) in [("max_iter", Some(self.max_iter)), ("batch", self.batch)] {
-            if value == Some(0) {
-                let expected = "an integer >= 1".to_string();
-                let value = "0".to_string();
-                return Err(Error::InvalidValue {
-                    scheme,
-                    key,
-                    value,
-                    expected,
-                });
-            }
+            spec = spec.that(key, 0.0, value != Some(0), "an integer >= 1");
         }
-        if self.pre.name() == scheme {
-            let expected = "a scheme other than lsuv".to_string();
-            let (key, value) = ("pre", scheme.to_string());
-            return Err(Error::InvalidValue {
-                scheme,
-                key,
-                value,
-                expected,
-            });
+        if self.pre.name() == name {
+            return spec.check(Err(Error::InvalidValue {
+                scheme: name,
+                key: "pre",
+                value: name.to_string(),
+                expected: "a scheme other than lsuv".to_string(),
+            }));
         }
-        self.pre.validate()
-    }
-
-    fn needs(&self) -> Needs {
-        self.pre.needs()
+        spec.check(self.pre.validate())
     }
 
     fn draw(&self, target: &Target<'_>, rng: &mut InitRng) -> Vec<f32> {

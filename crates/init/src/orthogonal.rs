@@ -19,10 +19,15 @@
 use rand::Rng;
 use rand_distr::StandardNormal;
 
-use crate::number::format_number;
-use crate::scheme::{Initializer, Layer, Needs, Target};
-use crate::spec::{Check, Key, Row, SchemeKind};
+use crate::scheme::{Initializer, Layer, Needs, Spec, Target};
+use crate::spec::SchemeKind;
 use crate::{Error, InitRng, Scheme};
+
+/// `orthogonal(gain=1)`.
+pub const ORTHOGONAL: SchemeKind = SchemeKind::new(
+    "orthogonal(gain=1) | `gain·Q`, `QR` of a Gaussian `max×min` matrix with `diag R > 0`; 2+ dims, flattened to `(out, in·r)` | Saxe et al. 2014 | `orthogonal_` | `Orthogonal`",
+    |keys| keys.number("gain").map(|gain| Scheme::new(Orthogonal { gain })),
+);
 
 /// `gain · Q`, `Q` from the sign-corrected QR of a Gaussian matrix (Saxe et
 /// al. 2014); shapes of more than 2 dims are flattened to
@@ -34,35 +39,9 @@ pub struct Orthogonal {
     pub gain: f64,
 }
 
-/// `orthogonal(gain=1)`.
-pub const ORTHOGONAL: SchemeKind = SchemeKind {
-    name: "orthogonal",
-    aliases: &[],
-    keys: &[Key::new("gain", "1")],
-    row: Row {
-        formula: "`gain·Q`, `QR` of a Gaussian `max×min` matrix with `diag R > 0`; 2+ dims, flattened to `(out, in·r)`",
-        reference: "Saxe et al. 2014",
-        pytorch: "`orthogonal_`",
-        keras: "`Orthogonal`",
-    },
-    parse: |keys| Ok(Scheme::new(Orthogonal { gain: keys.number("gain")? })),
-};
-
 impl Initializer for Orthogonal {
-    fn name(&self) -> &'static str {
-        ORTHOGONAL.name
-    }
-
-    fn pairs(&self) -> Vec<(&'static str, String)> {
-        vec![("gain", format_number(self.gain))]
-    }
-
-    fn validate(&self) -> Result<(), Error> {
-        Check(self.name()).positive("gain", self.gain)
-    }
-
-    fn needs(&self) -> Needs {
-        Needs::Matrix
+    fn spec(&self) -> Spec {
+        Spec::new(ORTHOGONAL.name, Needs::Matrix).positive("gain", self.gain)
     }
 
     fn draw(&self, target: &Target<'_>, rng: &mut InitRng) -> Vec<f32> {

@@ -6,10 +6,15 @@
 
 use rand::distributions::{Distribution as _, Uniform};
 
-use crate::number::format_number;
-use crate::scheme::{Initializer, Needs, Target};
-use crate::spec::{Check, Key, Row, SchemeKind};
-use crate::{Error, InitRng, Scheme};
+use crate::scheme::{Initializer, Needs, Spec, Target};
+use crate::spec::SchemeKind;
+use crate::{InitRng, Scheme};
+
+/// `chrono(t_max=…)`.
+pub const CHRONO: SchemeKind = SchemeKind::new(
+    "chrono(t_max=…) | forget bias `log(U(1, t_max−1))`, input bias its negation | Tallec & Ollivier 2018 | – | –",
+    |keys| keys.number("t_max").map(|t_max| Scheme::new(Chrono { t_max })),
+);
 
 /// Chrono initialization (Tallec & Ollivier 2018, "Can recurrent neural
 /// networks warp time?"): `b_f = log(U(1, T_max − 1))` for the forget gate.
@@ -23,37 +28,13 @@ pub struct Chrono {
     pub t_max: f64,
 }
 
-/// `chrono(t_max=…)`.
-pub const CHRONO: SchemeKind = SchemeKind {
-    name: "chrono",
-    aliases: &[],
-    keys: &[Key::required("t_max")],
-    row: Row {
-        formula: "forget bias `log(U(1, t_max−1))`, input bias its negation",
-        reference: "Tallec & Ollivier 2018",
-        pytorch: "–",
-        keras: "–",
-    },
-    parse: |keys| Ok(Scheme::new(Chrono { t_max: keys.number("t_max")? })),
-};
-
 impl Initializer for Chrono {
-    fn name(&self) -> &'static str {
-        CHRONO.name
-    }
-
-    fn pairs(&self) -> Vec<(&'static str, String)> {
-        vec![("t_max", format_number(self.t_max))]
-    }
-
-    fn validate(&self) -> Result<(), Error> {
+    fn spec(&self) -> Spec {
         let t_max = self.t_max;
         let ok = t_max.is_finite() && t_max > 2.0;
-        Check(self.name()).that("t_max", t_max, ok, "a finite number > 2")
-    }
-
-    fn needs(&self) -> Needs {
-        Needs::Anything
+        Spec::new(CHRONO.name, Needs::Anything)
+            .number("t_max", t_max)
+            .that("t_max", t_max, ok, "a finite number > 2")
     }
 
     fn draw(&self, target: &Target<'_>, rng: &mut InitRng) -> Vec<f32> {

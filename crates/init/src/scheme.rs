@@ -8,33 +8,18 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::fans::{fans, numel, Fans};
+use crate::number::format_number;
 use crate::{Error, InitRng};
 
 /// What one scheme is, with its parameters: the part of a scheme its family
 /// file writes. [`Scheme`] holds one and does the rest.
 pub trait Initializer: Any + fmt::Debug + Send + Sync {
-    /// The spec name (never an alias).
-    fn name(&self) -> &'static str;
+    /// The canonical spec, what the scheme needs of a shape, and the checks
+    /// of its parameters against the constraints in their docs.
+    fn spec(&self) -> Spec;
 
-    /// The `(key, value)` pairs of the canonical spec, every key with its
-    /// value in canonical spelling (numbers through
-    /// [`format_number`](crate::format_number)), in any order.
-    fn pairs(&self) -> Vec<(&'static str, String)>;
-
-    /// Checks every parameter against the constraint in its doc.
-    ///
-    /// # Errors
-    /// [`Error::InvalidValue`] naming the key and the constraint (see
-    /// [`Check`](crate::Check)).
-    fn validate(&self) -> Result<(), Error> {
-        Ok(())
-    }
-
-    /// What the scheme needs of the shape it fills.
-    fn needs(&self) -> Needs;
-
-    /// Draws `target.n > 0` values for a shape that meets
-    /// [`needs`](Initializer::needs), from `rng` in a fixed order.
+    /// Draws `target.n > 0` values for a shape that meets the spec's
+    /// [`Needs`], from `rng` in a fixed order.
     fn draw(&self, target: &Target<'_>, rng: &mut InitRng) -> Vec<f32>;
 
     /// The variance of one element (see [`Scheme::variance`]); `None` where
@@ -57,6 +42,83 @@ pub trait Initializer: Any + fmt::Debug + Send + Sync {
     /// [`Scheme::lsuv_settings`]).
     fn lsuv_settings(&self) -> Option<LsuvSettings> {
         None
+    }
+}
+
+/// A scheme's canonical spec as its family writes it, key by key, with what
+/// it needs of a shape; each key's check runs as it is written, and the
+/// first that fails is [`Scheme::validate`]'s error.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spec {
+    name: &'static str,
+    needs: Needs,
+    pairs: Vec<(&'static str, String)>,
+    error: Option<Error>,
+}
+
+impl Spec {
+    /// The spec name (never an alias) and what the scheme needs of a shape.
+    pub fn new(name: &'static str, needs: Needs) -> Spec {
+        Spec {
+            name,
+            needs,
+            pairs: Vec::new(),
+            error: None,
+        }
+    }
+
+    /// The spec name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// A number key, in canonical spelling; unchecked.
+    pub fn number(self, key: &'static str, value: f64) -> Spec {
+        self.text(key, format_number(value))
+    }
+
+    /// A number key that must be finite.
+    pub fn finite(self, key: &'static str, value: f64) -> Spec {
+        let ok = value.is_finite();
+        self.number(key, value)
+            .that(key, value, ok, "a finite number")
+    }
+
+    /// A number key that must be finite and `> 0`.
+    pub fn positive(self, key: &'static str, value: f64) -> Spec {
+        let ok = value.is_finite() && value > 0.0;
+        self.number(key, value)
+            .that(key, value, ok, "a finite number > 0")
+    }
+
+    /// A key spelled as given (a word, an integer).
+    pub fn text(mut self, key: &'static str, value: impl Into<String>) -> Spec {
+        self.pairs.push((key, value.into()));
+        self
+    }
+
+    /// A check of `key`'s value: [`Error::InvalidValue`] with `expected`
+    /// unless `ok`.
+    pub fn that(self, key: &'static str, value: f64, ok: bool, expected: &str) -> Spec {
+        let scheme = self.name;
+        self.check(if ok {
+            Ok(())
+        } else {
+            Err(Error::InvalidValue {
+                scheme,
+                key,
+                value: format_number(value),
+                expected: expected.to_string(),
+            })
+        })
+    }
+
+    /// Any other check; the first error is kept.
+    pub fn check(mut self, result: Result<(), Error>) -> Spec {
+        if let (None, Err(e)) = (&self.error, result) {
+            self.error = Some(e);
+        }
+        self
     }
 }
 
@@ -176,7 +238,7 @@ impl Scheme {
 
     /// The spec name of this scheme (never an alias).
     pub fn name(&self) -> &'static str {
-        self.0.name()
+        self.0.spec().name
     }
 
     /// The gain an orthogonal draw is scaled by (`orthogonal` and the LSUV
@@ -201,12 +263,12 @@ impl Scheme {
     /// [`Error::InvalidValue`] naming the key and the constraint, or
     /// [`Error::KeyNotApplicable`].
     pub fn validate(&self) -> Result<(), Error> {
-        self.0.validate()
+        self.0.spec().error.map_or(Ok(()), Err)
     }
 
     /// What the scheme needs of the shape it fills.
     pub fn needs(&self) -> Needs {
-        self.0.needs()
+        self.0.spec().needs
     }
 
     /// Whether the scheme needs fans that no shape carries (the hidden size of
@@ -353,8 +415,10 @@ impl fmt::Display for Scheme {
     /// The canonical spec: all keys including defaults, sorted, normalized
     /// numbers (see the crate's spec syntax).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())?;
-        let mut pairs = self.0.pairs();
+        let Spec {
+            name, mut pairs, ..
+        } = self.0.spec();
+        f.write_str(name)?;
         if pairs.is_empty() {
             return Ok(());
         }
@@ -374,268 +438,5 @@ impl PartialEq for Scheme {
     /// The same canonical spec: the same scheme with the same parameters.
     fn eq(&self, other: &Scheme) -> bool {
         self.to_string() == other.to_string()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::init_rng;
-
-    fn parse(spec: &str) -> Scheme {
-        spec.parse()
-            .unwrap_or_else(|e| panic!("`{spec}` should parse: {e}"))
-    }
-
-    fn draw(spec: &str, shape: &[usize], seed: u64) -> Vec<f32> {
-        parse(spec)
-            .sample(shape, &mut init_rng(seed))
-            .unwrap_or_else(|e| panic!("`{spec}` on {shape:?}: {e}"))
-    }
-
-    #[test]
-    fn fan_out_takes_the_first_dimension_of_a_2d_weight() {
-        // The RNN study's `weight_ih_l0` (128, 28): n = 128, not 28.
-        let w = draw("xavier-standard(mode=fan-out)", &[128, 28], 3);
-        let bound = 1.0 / 128f32.sqrt();
-        assert!(w.iter().all(|v| v.abs() <= bound));
-        assert!(w.iter().any(|v| v.abs() > 0.95 * bound));
-        assert_eq!(
-            draw("xavier-standard", &[128, 28], 3),
-            draw("xavier-standard(mode=fan-in)", &[128, 28], 3)
-        );
-        // The LSTM's gate-stacked (4H, in) weight: n = 4H = 1440.
-        let w = draw(
-            "kaiming-normal(mode=fan-out,nonlinearity=relu)",
-            &[1440, 32],
-            4,
-        );
-        let var = w.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() / w.len() as f64;
-        assert!((var / (2.0 / 1440.0) - 1.0).abs() < 0.05, "{var}");
-        let err = "xavier-standard(mode=fan-avg)"
-            .parse::<Scheme>()
-            .expect_err("fan-avg");
-        assert!(err.to_string().contains("fan-in, fan-out"), "{err}");
-    }
-
-    #[test]
-    fn canonical_strings_round_trip_for_every_scheme() {
-        for spec in EXAMPLES {
-            let scheme = parse(spec);
-            let canonical = scheme.to_string();
-            assert_eq!(parse(&canonical), scheme, "{spec} → {canonical}");
-            assert_eq!(parse(&canonical).to_string(), canonical);
-        }
-    }
-
-    /// One spec per scheme, with non-default values where there are keys.
-    const EXAMPLES: [&str; 27] = [
-        "zeros",
-        "ones",
-        "constant(value=0.5)",
-        "uniform(low=-1,high=1)",
-        "normal(mean=0,std=1)",
-        "truncated-normal(mean=0,std=1,low=-2,high=2)",
-        "clipped-normal(mean=0.1,std=3,low=-inf,high=2)",
-        "xavier-uniform(gain=1.5)",
-        "xavier-normal(gain=1)",
-        "xavier-normal(distribution=truncated-normal)",
-        "xavier-standard(mode=fan-out)",
-        "kaiming-uniform(mode=fan-out,nonlinearity=relu)",
-        "kaiming-normal(mode=fan-in,nonlinearity=leaky-relu,a=0.1)",
-        "kaiming-normal(distribution=truncated-normal)",
-        "kaiming-normal(nonlinearity=selu)",
-        "lecun-uniform",
-        "lecun-normal(distribution=truncated-normal)",
-        "variance-scaling(scale=2,mode=fan-avg,distribution=uniform)",
-        "orthogonal(gain=1)",
-        "identity(scale=0.01)",
-        "sparse(sparsity=0.9)",
-        "pytorch-linear-default",
-        "pytorch-rnn-default",
-        "keras-dense-default",
-        "chrono(t_max=784)",
-        "lsuv(tolerance=0.05,max_iter=20)",
-        "xavier-normalized",
-    ];
-
-    #[test]
-    fn lsuv_draws_its_pre_init() {
-        for (lsuv, pre) in [
-            ("lsuv", "orthogonal"),
-            ("lsuv(pre=kaiming-normal,batch=32)", "kaiming-normal"),
-            ("lsuv(pre=normal)", "normal"),
-        ] {
-            assert_eq!(draw(lsuv, &[6, 9], 3), draw(pre, &[6, 9], 3), "{lsuv}");
-        }
-        assert_eq!(parse("lsuv(pre=normal)").orthogonal_gain(), None);
-    }
-
-    #[test]
-    fn constants_are_exact() {
-        assert_eq!(draw("zeros", &[3, 4], 0), vec![0.0; 12]);
-        assert_eq!(draw("ones", &[5], 0), vec![1.0; 5]);
-        assert_eq!(draw("constant(value=0.25)", &[2, 2, 2], 0), vec![0.25; 8]);
-        assert_eq!(draw("constant(value=-3)", &[], 0), vec![-3.0]);
-    }
-
-    #[test]
-    fn identity_is_exact_for_square_and_rectangular_shapes() {
-        assert_eq!(
-            draw("identity(scale=0.01)", &[3, 3], 0),
-            vec![0.01, 0.0, 0.0, 0.0, 0.01, 0.0, 0.0, 0.0, 0.01]
-        );
-        assert_eq!(
-            draw("identity", &[2, 3], 0),
-            vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
-        );
-        assert_eq!(
-            draw("identity(scale=2)", &[3, 2], 0),
-            vec![2.0, 0.0, 0.0, 2.0, 0.0, 0.0]
-        );
-    }
-
-    #[test]
-    fn keras_dense_default_zeroes_a_bias() {
-        assert_eq!(draw("keras-dense-default", &[7], 0), vec![0.0; 7]);
-        let w = draw("keras-dense-default", &[30, 20], 0);
-        let bound = (6.0_f64 / 50.0).sqrt() as f32;
-        assert!(w.iter().all(|x| x.abs() <= bound) && w.iter().any(|&x| x != 0.0));
-    }
-
-    #[test]
-    fn schemes_that_need_a_matrix_reject_other_shapes() {
-        let cases: [(&str, &[usize]); 10] = [
-            ("orthogonal", &[10]),
-            ("orthogonal", &[]),
-            ("lsuv", &[10]),
-            ("identity", &[3, 3, 3]),
-            ("identity", &[3]),
-            ("sparse(sparsity=0.5)", &[4, 4, 4]),
-            ("xavier-uniform", &[10]),
-            ("kaiming-normal", &[]),
-            ("pytorch-linear-default", &[10]),
-            ("pytorch-rnn-default", &[40, 10]),
-        ];
-        for (spec, shape) in cases {
-            let scheme = parse(spec);
-            let err = scheme.check_shape(shape).unwrap_err();
-            assert!(
-                matches!(err, Error::UnsupportedShape { .. }),
-                "{spec} {shape:?}: {err:?}"
-            );
-            assert!(err.to_string().contains(&scheme.to_string()), "{err}");
-            assert_eq!(scheme.sample(shape, &mut init_rng(0)), Err(err));
-        }
-    }
-
-    #[test]
-    fn every_example_fits_a_2d_weight() {
-        for spec in EXAMPLES {
-            let scheme = parse(spec);
-            let fans = Fans {
-                fan_in: 6,
-                fan_out: 5,
-            };
-            scheme.check_shape_with_fans(&[5, 6], fans).unwrap();
-            let w = scheme
-                .sample_with_fans(&[5, 6], fans, &mut init_rng(1))
-                .unwrap();
-            assert_eq!(w.len(), 30, "{spec}");
-            assert!(w.iter().all(|x| x.is_finite()), "{spec}");
-        }
-    }
-
-    #[test]
-    fn a_bias_takes_the_layer_fans() {
-        let fans = Fans {
-            fan_in: 100,
-            fan_out: 10,
-        };
-        let b = parse("pytorch-linear-default")
-            .sample_with_fans(&[10], fans, &mut init_rng(2))
-            .unwrap();
-        assert!(b.iter().all(|x| x.abs() <= 0.1));
-        let zero = Fans {
-            fan_in: 0,
-            fan_out: 10,
-        };
-        assert!(matches!(
-            parse("xavier-uniform").check_shape_with_fans(&[10], zero),
-            Err(Error::ZeroFan { .. })
-        ));
-    }
-
-    #[test]
-    fn only_the_rnn_default_needs_explicit_fans() {
-        for spec in EXAMPLES {
-            let scheme = parse(spec);
-            let explicit = scheme.needs_explicit_fans();
-            assert_eq!(explicit, scheme.name() == "pytorch-rnn-default", "{spec}");
-            // A scheme that needs explicit fans cannot fill even a 2-D weight alone.
-            assert_eq!(scheme.check_shape(&[4, 3]).is_err(), explicit, "{spec}");
-        }
-    }
-
-    #[test]
-    fn empty_shapes_sample_empty_vectors() {
-        for spec in EXAMPLES {
-            let w = parse(spec)
-                .sample_with_fans(
-                    &[0, 4],
-                    Fans {
-                        fan_in: 4,
-                        fan_out: 0,
-                    },
-                    &mut init_rng(3),
-                )
-                .unwrap();
-            assert!(w.is_empty(), "{spec}");
-        }
-    }
-
-    #[test]
-    fn same_seed_same_numbers_other_seed_other_numbers() {
-        for spec in EXAMPLES {
-            let scheme = parse(spec);
-            let fans = Fans {
-                fan_in: 8,
-                fan_out: 8,
-            };
-            let a = scheme
-                .sample_with_fans(&[8, 8], fans, &mut init_rng(4))
-                .unwrap();
-            let b = scheme
-                .sample_with_fans(&[8, 8], fans, &mut init_rng(4))
-                .unwrap();
-            assert_eq!(a, b, "{spec}");
-        }
-        assert_ne!(draw("normal", &[8], 5), draw("normal", &[8], 6));
-    }
-
-    #[test]
-    fn orthogonal_is_orthogonal_up_to_gain() {
-        for shape in [&[60, 20][..], &[20, 60], &[16, 4, 3, 3], &[25, 25]] {
-            let gain = 1.7;
-            let w = parse("orthogonal(gain=1.7)")
-                .sample(shape, &mut init_rng(7))
-                .unwrap();
-            let o = crate::summary(&w, shape).unwrap().orthogonality.unwrap();
-            assert!(
-                (o.gram_scale - gain * gain).abs() < 1e-5,
-                "{shape:?}: {o:?}"
-            );
-            assert!(o.max_abs_error < 1e-6, "{shape:?}: {o:?}");
-        }
-    }
-
-    #[test]
-    fn sparse_zeroes_the_same_count_in_every_column() {
-        let (rows, cols) = (20, 15);
-        let w = draw("sparse(sparsity=0.33,std=0.5)", &[rows, cols], 9);
-        for col in 0..cols {
-            let zeros = (0..rows).filter(|r| w[r * cols + col] == 0.0).count();
-            assert_eq!(zeros, 7, "column {col}"); // ⌈0.33 · 20⌉
-        }
     }
 }

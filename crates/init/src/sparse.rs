@@ -4,10 +4,18 @@
 use rand::seq::index;
 
 use crate::elementwise::fill_normal;
-use crate::number::format_number;
-use crate::scheme::{Initializer, Layer, Needs, Target};
-use crate::spec::{Check, Key, Row, SchemeKind};
+use crate::scheme::{Initializer, Layer, Needs, Spec, Target};
+use crate::spec::SchemeKind;
 use crate::{Error, InitRng, Scheme};
+
+/// `sparse(sparsity=…,std=0.01)`.
+pub const SPARSE: SchemeKind = SchemeKind::new(
+    "sparse(sparsity=…,std=0.01) | `N(0, std²)`, then `⌈sparsity·out⌉` zeros per column; 2-D only | Martens 2010 | `sparse_` | –",
+    |keys| {
+        let [sparsity, std] = keys.numbers(["sparsity", "std"])?;
+        Ok(Scheme::new(Sparse { sparsity, std }))
+    },
+);
 
 /// `N(0, std²)`, then `⌈sparsity · out⌉` entries of each column set to zero.
 /// 2-D only. Spec `sparse(sparsity=…,std=0.01)`, `sparsity` required.
@@ -20,44 +28,14 @@ pub struct Sparse {
     pub std: f64,
 }
 
-/// `sparse(sparsity=…,std=0.01)`.
-pub const SPARSE: SchemeKind = SchemeKind {
-    name: "sparse",
-    aliases: &[],
-    keys: &[Key::required("sparsity"), Key::new("std", "0.01")],
-    row: Row {
-        formula: "`N(0, std²)`, then `⌈sparsity·out⌉` zeros per column; 2-D only",
-        reference: "Martens 2010",
-        pytorch: "`sparse_`",
-        keras: "–",
-    },
-    parse: |keys| {
-        Ok(Scheme::new(Sparse {
-            sparsity: keys.number("sparsity")?,
-            std: keys.number("std")?,
-        }))
-    },
-};
-
 impl Initializer for Sparse {
-    fn name(&self) -> &'static str {
-        SPARSE.name
-    }
-
-    fn pairs(&self) -> Vec<(&'static str, String)> {
-        let (sparsity, std) = (format_number(self.sparsity), format_number(self.std));
-        vec![("sparsity", sparsity), ("std", std)]
-    }
-
-    fn validate(&self) -> Result<(), Error> {
-        let (check, sparsity) = (Check(self.name()), self.sparsity);
+    fn spec(&self) -> Spec {
+        let sparsity = self.sparsity;
         let fraction = (0.0..=1.0).contains(&sparsity);
-        check.that("sparsity", sparsity, fraction, "a number in [0, 1]")?;
-        check.positive("std", self.std)
-    }
-
-    fn needs(&self) -> Needs {
-        Needs::TwoDims
+        Spec::new(SPARSE.name, Needs::TwoDims)
+            .number("sparsity", sparsity)
+            .that("sparsity", sparsity, fraction, "a number in [0, 1]")
+            .positive("std", self.std)
     }
 
     fn draw(&self, target: &Target<'_>, rng: &mut InitRng) -> Vec<f32> {
@@ -75,13 +53,7 @@ impl Initializer for Sparse {
 /// A `rows × cols` matrix, row-major: every entry from `N(0, std²)`, then in
 /// each column `⌈sparsity · rows⌉` rows, chosen uniformly without
 /// replacement, set to zero.
-fn sparse(
-    rows: usize,
-    cols: usize,
-    sparsity: f64,
-    std: f64,
-    rng: &mut InitRng,
-) -> Vec<f32> {
+fn sparse(rows: usize, cols: usize, sparsity: f64, std: f64, rng: &mut InitRng) -> Vec<f32> {
     let mut w = fill_normal(rows * cols, 0.0, std, rng);
     let zeros = zeros_per_column(rows, sparsity);
     for col in 0..cols {

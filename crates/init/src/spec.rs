@@ -16,33 +16,91 @@
 //! `1e-3`, `inf`). An unknown name, an unknown or repeated key, a value of
 //! the wrong type or out of range, are errors that list what is allowed.
 
-use crate::number::format_number;
 use crate::{Error, Scheme};
 
-/// One scheme as the registry knows it before any value is given: its spec
-/// name, its keys with their defaults, its catalogue row and its parser.
+/// One scheme as the registry knows it before any value is given: its
+/// catalogue row, which starts with its canonical spec with every default
+/// (so its name and keys), and its parser.
 ///
 /// A family file declares one `const` of this type per scheme, next to the
-/// type that [`parse`](SchemeKind::parse) builds (an
-/// [`Initializer`](crate::Initializer)); one line in the crate's
-/// [`SCHEMES`](crate::SCHEMES) makes it parseable, and the catalogue test
-/// then asks for its row in `README.md`.
+/// type that the parser builds (an [`Initializer`](crate::Initializer)); one
+/// line in the crate's [`SCHEMES`](crate::SCHEMES) makes it parseable, and
+/// the catalogue test then asks for its row in `README.md`.
 #[derive(Clone, Copy, Debug)]
 pub struct SchemeKind {
     /// The spec name, kebab-case.
     pub name: &'static str,
+    /// The catalogue row as Markdown cells,
+    /// `spec | formula | reference | PyTorch | Keras` (`–` where there is
+    /// nothing to say): the spec is the canonical one with every default,
+    /// keys sorted, `…` for a required key.
+    pub row: &'static str,
+    /// Builds the scheme from the given keys (read with [`Keys`], which fills
+    /// in defaults); parsing then runs the checks of its
+    /// [`Spec`](crate::Spec).
+    pub parse: fn(&Keys<'_>) -> Result<Scheme, Error>,
     /// Other names that parse to this scheme with all its defaults and take
     /// no keys.
     pub aliases: &'static [&'static str],
-    /// Every key, sorted (the canonical order), with its default.
-    pub keys: &'static [Key],
-    /// The catalogue columns after the spec.
-    pub row: Row,
-    /// Builds the scheme from the given keys (read with [`Keys`], which fills
-    /// in defaults); range checks belong in
-    /// [`Initializer::validate`](crate::Initializer::validate), which parsing
-    /// runs afterwards.
-    pub parse: fn(&Keys<'_>) -> Result<Scheme, Error>,
+}
+
+impl SchemeKind {
+    /// A kind without aliases, named by the start of its row.
+    pub const fn new(
+        row: &'static str,
+        parse: fn(&Keys<'_>) -> Result<Scheme, Error>,
+    ) -> SchemeKind {
+        let bytes = row.as_bytes();
+        let mut end = 0;
+        while end < bytes.len() && bytes[end] != b'(' && bytes[end] != b' ' {
+            end += 1;
+        }
+        SchemeKind {
+            name: row.split_at(end).0,
+            row,
+            parse,
+            aliases: &[],
+        }
+    }
+
+    /// The kind, also parsed from `aliases`.
+    pub const fn with_aliases(self, aliases: &'static [&'static str]) -> SchemeKind {
+        SchemeKind { aliases, ..self }
+    }
+
+    /// The canonical spec with every default, `…` for a required key: the
+    /// first cell of the row.
+    pub fn spec_with_defaults(&self) -> &'static str {
+        self.row.split(" | ").next().unwrap_or(self.row)
+    }
+
+    /// Every key with its default, in the order of the row (sorted).
+    pub fn keys(&self) -> Vec<Key> {
+        let spec = self.spec_with_defaults();
+        let body = spec
+            .strip_prefix(self.name)
+            .and_then(|rest| rest.strip_prefix('('))
+            .and_then(|rest| rest.strip_suffix(')'))
+            .unwrap_or("");
+        body.split(',')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(name, default)| Key {
+                name,
+                default: (default != "…").then_some(default),
+            })
+            .collect()
+    }
+
+    /// The scheme's row of the catalogue table, in Markdown.
+    pub fn catalogue_row(&self) -> String {
+        let (spec, rest) = self.row.split_once(" | ").unwrap_or((self.row, ""));
+        let aliases: String = self
+            .aliases
+            .iter()
+            .map(|alias| format!(" (alias `{alias}`)"))
+            .collect();
+        format!("| `{spec}`{aliases} | {rest} |")
+    }
 }
 
 /// A key of a spec and its default, as the spec spells it.
@@ -52,71 +110,6 @@ pub struct Key {
     pub name: &'static str,
     /// The default value's spelling; `None`: the key is required.
     pub default: Option<&'static str>,
-}
-
-impl Key {
-    /// A key that defaults to `default`.
-    pub const fn new(name: &'static str, default: &'static str) -> Key {
-        Key {
-            name,
-            default: Some(default),
-        }
-    }
-
-    /// A key without a sensible default.
-    pub const fn required(name: &'static str) -> Key {
-        Key {
-            name,
-            default: None,
-        }
-    }
-}
-
-/// A scheme's catalogue columns, as Markdown cells (`–` where there is
-/// nothing to say).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Row {
-    /// What is drawn, in the notation of the catalogue's preamble.
-    pub formula: &'static str,
-    /// The paper the scheme comes from.
-    pub reference: &'static str,
-    /// PyTorch's equivalent.
-    pub pytorch: &'static str,
-    /// Keras's equivalent.
-    pub keras: &'static str,
-}
-
-impl SchemeKind {
-    /// The catalogue's spec column: the canonical spec with every default,
-    /// `…` for a required key, then the aliases.
-    pub fn spec_with_defaults(&self) -> String {
-        let mut spec = format!("`{}", self.name);
-        if !self.keys.is_empty() {
-            let keys: Vec<String> = self
-                .keys
-                .iter()
-                .map(|k| format!("{}={}", k.name, k.default.unwrap_or("…")))
-                .collect();
-            spec.push_str(&format!("({})", keys.join(",")));
-        }
-        spec.push('`');
-        for alias in self.aliases {
-            spec.push_str(&format!(" (alias `{alias}`)"));
-        }
-        spec
-    }
-
-    /// The scheme's row of the catalogue table, in Markdown.
-    pub fn catalogue_row(&self) -> String {
-        let Row {
-            formula,
-            reference,
-            pytorch,
-            keras,
-        } = self.row;
-        let spec = self.spec_with_defaults();
-        format!("| {spec} | {formula} | {reference} | {pytorch} | {keras} |")
-    }
 }
 
 /// A list of scheme kinds: the names a spec may use, in catalogue order.
@@ -208,13 +201,13 @@ impl Registry {
 
     /// The kind a spec name stands for, the name as the registry spells it,
     /// and the keys it may be given (none for an alias).
-    fn find(self, name: &str) -> Option<(&'static SchemeKind, &'static str, &'static [Key])> {
+    fn find(self, name: &str) -> Option<(&'static SchemeKind, &'static str, Vec<Key>)> {
         self.0.iter().find_map(|&kind| {
             if kind.name == name {
-                return Some((kind, kind.name, kind.keys));
+                return Some((kind, kind.name, kind.keys()));
             }
             let alias = kind.aliases.iter().find(|&&a| a == name)?;
-            Some((kind, *alias, &[][..]))
+            Some((kind, *alias, Vec::new()))
         })
     }
 }
@@ -260,7 +253,7 @@ impl<'a> Keys<'a> {
         registry: Registry,
         kind: &'static SchemeKind,
         scheme: &'static str,
-        allowed: &'static [Key],
+        allowed: Vec<Key>,
         given: Vec<(&'a str, &'a str)>,
     ) -> Result<Self, Error> {
         let names = || allowed.iter().map(|k| k.name).collect::<Vec<_>>();
@@ -303,8 +296,8 @@ impl<'a> Keys<'a> {
     /// required and missing.
     pub fn value(&self, key: &str) -> Option<&'a str> {
         self.given(key).or_else(|| {
-            let default = self.kind.keys.iter().find(|k| k.name == key)?.default;
-            default
+            let keys = self.kind.keys();
+            keys.into_iter().find(|k| k.name == key)?.default
         })
     }
 
@@ -331,12 +324,26 @@ impl<'a> Keys<'a> {
     /// # Errors
     /// [`Error::InvalidValue`], or [`Error::MissingKey`] for a required key.
     pub fn number(&self, key: &'static str) -> Result<f64, Error> {
-        let value = self.value(key).ok_or_else(|| self.missing(key, "a number"))?;
+        let value = self
+            .value(key)
+            .ok_or_else(|| self.missing(key, "a number"))?;
         value
             .parse::<f64>()
             .ok()
             .filter(|x| !x.is_nan())
             .ok_or_else(|| self.invalid(key, value, "a number".to_string()))
+    }
+
+    /// Numbers, read in order.
+    ///
+    /// # Errors
+    /// As [`number`](Keys::number), for the first key that fails.
+    pub fn numbers<const N: usize>(&self, keys: [&'static str; N]) -> Result<[f64; N], Error> {
+        let mut values = [0.0; N];
+        for (value, key) in values.iter_mut().zip(keys) {
+            *value = self.number(key)?;
+        }
+        Ok(values)
     }
 
     /// A non-negative integer.
@@ -383,45 +390,6 @@ impl<'a> Keys<'a> {
                 format!("the name of a scheme whose keys all have defaults ({e})"),
             )
         })
-    }
-}
-
-/// The range checks of [`Initializer::validate`](crate::Initializer::validate),
-/// each naming the scheme, the key and what is allowed.
-#[derive(Clone, Copy, Debug)]
-pub struct Check(pub &'static str);
-
-impl Check {
-    /// [`Error::InvalidValue`] unless `ok`.
-    ///
-    /// # Errors
-    /// When `!ok`.
-    pub fn that(self, key: &'static str, value: f64, ok: bool, expected: &str) -> Result<(), Error> {
-        if ok {
-            return Ok(());
-        }
-        Err(Error::InvalidValue {
-            scheme: self.0,
-            key,
-            value: format_number(value),
-            expected: expected.to_string(),
-        })
-    }
-
-    /// A finite number.
-    ///
-    /// # Errors
-    /// When `x` is not finite.
-    pub fn finite(self, key: &'static str, x: f64) -> Result<(), Error> {
-        self.that(key, x, x.is_finite(), "a finite number")
-    }
-
-    /// A finite number `> 0`.
-    ///
-    /// # Errors
-    /// When `x` is not.
-    pub fn positive(self, key: &'static str, x: f64) -> Result<(), Error> {
-        self.that(key, x, x.is_finite() && x > 0.0, "a finite number > 0")
     }
 }
 

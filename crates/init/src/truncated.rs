@@ -20,9 +20,8 @@
 use rand::Rng;
 use rand_distr::StandardNormal;
 
-use crate::number::format_number;
-use crate::scheme::{Initializer, Needs, Target};
-use crate::spec::{Check, Key, Keys, Row, SchemeKind};
+use crate::scheme::{Initializer, Needs, Spec, Target};
+use crate::spec::{Keys, SchemeKind};
 use crate::{Error, InitRng, Scheme};
 
 /// `N(mean, std²)` restricted to `[low, high]`, by [`Tails`]. Specs
@@ -56,81 +55,44 @@ pub enum Tails {
     Clamp,
 }
 
-const BOUNDED_KEYS: &[Key] = &[
-    Key::new("high", "2"),
-    Key::new("low", "-2"),
-    Key::new("mean", "0"),
-    Key::new("std", "1"),
-];
-
 /// `truncated-normal(high=2,low=-2,mean=0,std=1)`.
-pub const TRUNCATED_NORMAL: SchemeKind = SchemeKind {
-    name: "truncated-normal",
-    aliases: &[],
-    keys: BOUNDED_KEYS,
-    row: Row {
-        formula: "`N(mean, std²)` conditioned on `[low, high]` (redrawn outside); bounds absolute",
-        reference: "Robert 1995 (sampler)",
-        pytorch: "`trunc_normal_`",
-        keras: "`TruncatedNormal(stddev=s)` = `high=2s,low=-2s,std=s`",
-    },
-    parse: |keys| bounded(keys, Tails::Redraw),
-};
+pub const TRUNCATED_NORMAL: SchemeKind = SchemeKind::new(
+    "truncated-normal(high=2,low=-2,mean=0,std=1) | `N(mean, std²)` conditioned on `[low, high]` (redrawn outside); bounds absolute | Robert 1995 (sampler) | `trunc_normal_` | `TruncatedNormal(stddev=s)` = `high=2s,low=-2s,std=s`",
+    |keys| bounded(keys, Tails::Redraw),
+);
 
 /// `clipped-normal(high=2,low=-2,mean=0,std=1)`.
-pub const CLIPPED_NORMAL: SchemeKind = SchemeKind {
-    name: "clipped-normal",
-    aliases: &[],
-    keys: BOUNDED_KEYS,
-    row: Row {
-        formula: "`clamp(N(mean, std²), low, high)`: atoms at the bounds",
-        reference: "the RNN/LSTM study's \"truncated\"",
-        pytorch: "`normal_` + `clamp_`",
-        keras: "–",
-    },
-    parse: |keys| bounded(keys, Tails::Clamp),
-};
+pub const CLIPPED_NORMAL: SchemeKind = SchemeKind::new(
+    "clipped-normal(high=2,low=-2,mean=0,std=1) | `clamp(N(mean, std²), low, high)`: atoms at the bounds | the RNN/LSTM study's \"truncated\" | `normal_` + `clamp_` | –",
+    |keys| bounded(keys, Tails::Clamp),
+);
 
 fn bounded(keys: &Keys<'_>, tails: Tails) -> Result<Scheme, Error> {
+    let [mean, std, low, high] = keys.numbers(["mean", "std", "low", "high"])?;
     Ok(Scheme::new(BoundedNormal {
-        mean: keys.number("mean")?,
-        std: keys.number("std")?,
-        low: keys.number("low")?,
-        high: keys.number("high")?,
+        mean,
+        std,
+        low,
+        high,
         tails,
     }))
 }
 
 impl Initializer for BoundedNormal {
-    fn name(&self) -> &'static str {
-        match self.tails {
+    fn spec(&self) -> Spec {
+        let name = match self.tails {
             Tails::Redraw => TRUNCATED_NORMAL.name,
             Tails::Clamp => CLIPPED_NORMAL.name,
-        }
-    }
-
-    fn pairs(&self) -> Vec<(&'static str, String)> {
-        let num = format_number;
-        let (mean, std) = (num(self.mean), num(self.std));
-        vec![
-            ("mean", mean),
-            ("std", std),
-            ("low", num(self.low)),
-            ("high", num(self.high)),
-        ]
-    }
-
-    fn validate(&self) -> Result<(), Error> {
-        let (check, BoundedNormal { low, high, .. }) = (Check(self.name()), *self);
-        check.finite("mean", self.mean)?;
-        check.positive("std", self.std)?;
+        };
+        let BoundedNormal { low, high, .. } = *self;
         let low_ok = !low.is_nan() && low != f64::INFINITY;
-        check.that("low", low, low_ok, "a number < high")?;
-        check.that("high", high, !high.is_nan() && high > low, "a number > low")
-    }
-
-    fn needs(&self) -> Needs {
-        Needs::Anything
+        Spec::new(name, Needs::Anything)
+            .finite("mean", self.mean)
+            .positive("std", self.std)
+            .number("low", low)
+            .that("low", low, low_ok, "a number < high")
+            .number("high", high)
+            .that("high", high, !high.is_nan() && high > low, "a number > low")
     }
 
     fn draw(&self, target: &Target<'_>, rng: &mut InitRng) -> Vec<f32> {

@@ -14,9 +14,8 @@
 use crate::elementwise::{fill_normal, fill_uniform, uniform_variance};
 use crate::fans::{FanMode, Fans};
 use crate::gain::Nonlinearity;
-use crate::number::format_number;
-use crate::scheme::{Initializer, Layer, Needs, Target};
-use crate::spec::{Check, Key, Keys, Row, SchemeKind};
+use crate::scheme::{Initializer, Layer, Needs, Spec, Target};
+use crate::spec::{Keys, SchemeKind};
 use crate::truncated::fill_truncated_normal;
 use crate::{Error, InitRng, Scheme};
 
@@ -28,6 +27,19 @@ use crate::{Error, InitRng, Scheme};
 /// Written with Keras's digits so that it can be found in its source.
 #[allow(clippy::excessive_precision)]
 pub const TRUNCATED_NORMAL_STD: f64 = 0.879_625_661_034_239_78;
+
+/// `xavier-uniform(gain=1)`.
+pub const XAVIER_UNIFORM: SchemeKind = SchemeKind::new(
+    "xavier-uniform(gain=1) | `U(±a)`, `a = gain·√(6/(fan_in+fan_out))` | Glorot & Bengio 2010, eq. 16 (\"normalized\") | `xavier_uniform_` | `GlorotUniform`",
+    |keys| xavier(keys, false),
+)
+.with_aliases(&["xavier-normalized"]);
+
+/// `xavier-normal(distribution=normal,gain=1)`.
+pub const XAVIER_NORMAL: SchemeKind = SchemeKind::new(
+    "xavier-normal(distribution=normal,gain=1) | `σ = gain·√(2/(fan_in+fan_out))`; `N(0, σ²)` or `TN(σ)` | Glorot & Bengio 2010 | `xavier_normal_` | `GlorotNormal` = `distribution=truncated-normal`",
+    |keys| xavier(keys, true),
+);
 
 /// The distribution a variance-scaling scheme draws from, all three with the
 /// same target standard deviation `σ`.
@@ -116,67 +128,18 @@ pub struct Xavier {
     pub distribution: Option<Distribution>,
 }
 
-/// `xavier-uniform(gain=1)`.
-pub const XAVIER_UNIFORM: SchemeKind = SchemeKind {
-    name: "xavier-uniform",
-    aliases: &["xavier-normalized"],
-    keys: &[Key::new("gain", "1")],
-    row: Row {
-        formula: "`U(±a)`, `a = gain·√(6/(fan_in+fan_out))`",
-        reference: "Glorot & Bengio 2010, eq. 16 (\"normalized\")",
-        pytorch: "`xavier_uniform_`",
-        keras: "`GlorotUniform`",
-    },
-    parse: |keys| {
-        let gain = keys.number("gain")?;
-        Ok(Scheme::new(Xavier {
-            gain,
-            distribution: None,
-        }))
-    },
-};
-
-/// `xavier-normal(distribution=normal,gain=1)`.
-pub const XAVIER_NORMAL: SchemeKind = SchemeKind {
-    name: "xavier-normal",
-    aliases: &[],
-    keys: &[Key::new("distribution", "normal"), Key::new("gain", "1")],
-    row: Row {
-        formula: "`σ = gain·√(2/(fan_in+fan_out))`; `N(0, σ²)` or `TN(σ)`",
-        reference: "Glorot & Bengio 2010",
-        pytorch: "`xavier_normal_`",
-        keras: "`GlorotNormal` = `distribution=truncated-normal`",
-    },
-    parse: |keys| {
-        let gain = keys.number("gain")?;
-        let distribution = Some(distribution(keys)?);
-        Ok(Scheme::new(Xavier { gain, distribution }))
-    },
-};
+/// Reads `gain`, then `distribution` for the `-normal` name.
+fn xavier(keys: &Keys<'_>, normal: bool) -> Result<Scheme, Error> {
+    let gain = keys.number("gain")?;
+    let distribution = normal.then(|| distribution(keys)).transpose()?;
+    Ok(Scheme::new(Xavier { gain, distribution }))
+}
 
 impl Initializer for Xavier {
-    fn name(&self) -> &'static str {
-        match self.distribution {
-            None => XAVIER_UNIFORM.name,
-            Some(_) => XAVIER_NORMAL.name,
-        }
-    }
-
-    fn pairs(&self) -> Vec<(&'static str, String)> {
-        let gain = ("gain", format_number(self.gain));
-        [Some(gain), distribution_pair(self.distribution)]
-            .into_iter()
-            .flatten()
-            .collect()
-    }
-
-    fn validate(&self) -> Result<(), Error> {
-        Check(self.name()).positive("gain", self.gain)?;
-        normal_only(self.name(), self.distribution)
-    }
-
-    fn needs(&self) -> Needs {
-        Needs::Fans
+    fn spec(&self) -> Spec {
+        let name = named(self.distribution, &XAVIER_UNIFORM, &XAVIER_NORMAL);
+        let spec = Spec::new(name, Needs::Fans).positive("gain", self.gain);
+        normal_only(spec, self.distribution)
     }
 
     fn draw(&self, target: &Target<'_>, rng: &mut InitRng) -> Vec<f32> {
@@ -191,6 +154,12 @@ impl Initializer for Xavier {
     }
 }
 
+/// `xavier-standard(mode=fan-in)`.
+pub const XAVIER_STANDARD: SchemeKind = SchemeKind::new(
+    "xavier-standard(mode=fan-in) | `U(±1/√fan)`, `fan` = fan-in or fan-out | Glorot & Bengio 2010, eq. 1 (\"standard\") | – | –",
+    |keys| Ok(Scheme::new(XavierStandard { mode: mode(keys)? })),
+);
+
 /// `U(−1/√fan, 1/√fan)`: the "standard" initialization that Glorot & Bengio
 /// (2010, eq. 1) compare against, with `fan = fan_in`. Spec
 /// `xavier-standard(mode=fan-in)`. The RNN/LSTM study calls it "xavier" and
@@ -202,35 +171,10 @@ pub struct XavierStandard {
     pub mode: FanMode,
 }
 
-/// `xavier-standard(mode=fan-in)`.
-pub const XAVIER_STANDARD: SchemeKind = SchemeKind {
-    name: "xavier-standard",
-    aliases: &[],
-    keys: &[Key::new("mode", "fan-in")],
-    row: Row {
-        formula: "`U(±1/√fan)`, `fan` = fan-in or fan-out",
-        reference: "Glorot & Bengio 2010, eq. 1 (\"standard\")",
-        pytorch: "–",
-        keras: "–",
-    },
-    parse: |keys| Ok(Scheme::new(XavierStandard { mode: mode(keys)? })),
-};
-
 impl Initializer for XavierStandard {
-    fn name(&self) -> &'static str {
-        XAVIER_STANDARD.name
-    }
-
-    fn pairs(&self) -> Vec<(&'static str, String)> {
-        vec![("mode", self.mode.as_str().to_string())]
-    }
-
-    fn validate(&self) -> Result<(), Error> {
-        no_fan_avg(self.name(), self.mode)
-    }
-
-    fn needs(&self) -> Needs {
-        Needs::Fans
+    fn spec(&self) -> Spec {
+        let spec = Spec::new(XAVIER_STANDARD.name, Needs::Fans);
+        no_fan_avg(spec, self.mode)
     }
 
     fn draw(&self, target: &Target<'_>, rng: &mut InitRng) -> Vec<f32> {
@@ -242,6 +186,18 @@ impl Initializer for XavierStandard {
         Ok(Some(uniform_variance(1.0) / self.mode.fan(layer.fans()?)))
     }
 }
+
+/// `kaiming-uniform(a=0,mode=fan-in,nonlinearity=leaky-relu)`.
+pub const KAIMING_UNIFORM: SchemeKind = SchemeKind::new(
+    "kaiming-uniform(a=0,mode=fan-in,nonlinearity=leaky-relu) | `U(±gain·√(3/fan))` | He et al. 2015 | `kaiming_uniform_` | `HeUniform` = `nonlinearity=relu`",
+    |keys| kaiming(keys, false),
+);
+
+/// `kaiming-normal(a=0,distribution=normal,mode=fan-in,nonlinearity=leaky-relu)`.
+pub const KAIMING_NORMAL: SchemeKind = SchemeKind::new(
+    "kaiming-normal(a=0,distribution=normal,mode=fan-in,nonlinearity=leaky-relu) | `σ = gain/√fan`; `N(0, σ²)` or `TN(σ)` | He et al. 2015 | `kaiming_normal_` | `HeNormal` = `distribution=truncated-normal`",
+    |keys| kaiming(keys, true),
+);
 
 /// He et al.'s (2015) `σ = gain / √fan`, the gain from the nonlinearity.
 /// Specs `kaiming-uniform(a=0,mode=fan-in,nonlinearity=leaky-relu)`
@@ -262,57 +218,17 @@ pub struct Kaiming {
     pub distribution: Option<Distribution>,
 }
 
-/// `kaiming-uniform(a=0,mode=fan-in,nonlinearity=leaky-relu)`.
-pub const KAIMING_UNIFORM: SchemeKind = SchemeKind {
-    name: "kaiming-uniform",
-    aliases: &[],
-    keys: &[
-        Key::new("a", "0"),
-        Key::new("mode", "fan-in"),
-        Key::new("nonlinearity", "leaky-relu"),
-    ],
-    row: Row {
-        formula: "`U(±gain·√(3/fan))`",
-        reference: "He et al. 2015",
-        pytorch: "`kaiming_uniform_`",
-        keras: "`HeUniform` = `nonlinearity=relu`",
-    },
-    parse: |keys| {
-        let (mode, nonlinearity) = (mode(keys)?, nonlinearity(keys)?);
-        Ok(Scheme::new(Kaiming {
-            mode,
-            nonlinearity,
-            distribution: None,
-        }))
-    },
-};
-
-/// `kaiming-normal(a=0,distribution=normal,mode=fan-in,nonlinearity=leaky-relu)`.
-pub const KAIMING_NORMAL: SchemeKind = SchemeKind {
-    name: "kaiming-normal",
-    aliases: &[],
-    keys: &[
-        Key::new("a", "0"),
-        Key::new("distribution", "normal"),
-        Key::new("mode", "fan-in"),
-        Key::new("nonlinearity", "leaky-relu"),
-    ],
-    row: Row {
-        formula: "`σ = gain/√fan`; `N(0, σ²)` or `TN(σ)`",
-        reference: "He et al. 2015",
-        pytorch: "`kaiming_normal_`",
-        keras: "`HeNormal` = `distribution=truncated-normal`",
-    },
-    parse: |keys| {
-        let (mode, nonlinearity) = (mode(keys)?, nonlinearity(keys)?);
-        let distribution = Some(distribution(keys)?);
-        Ok(Scheme::new(Kaiming {
-            mode,
-            nonlinearity,
-            distribution,
-        }))
-    },
-};
+/// Reads `mode`, `nonlinearity` (with `a`), then `distribution` for the
+/// `-normal` name.
+fn kaiming(keys: &Keys<'_>, normal: bool) -> Result<Scheme, Error> {
+    let (mode, nonlinearity) = (mode(keys)?, nonlinearity(keys)?);
+    let distribution = normal.then(|| distribution(keys)).transpose()?;
+    Ok(Scheme::new(Kaiming {
+        mode,
+        nonlinearity,
+        distribution,
+    }))
+}
 
 impl Kaiming {
     fn std(&self, fans: Fans) -> f64 {
@@ -321,33 +237,14 @@ impl Kaiming {
 }
 
 impl Initializer for Kaiming {
-    fn name(&self) -> &'static str {
-        match self.distribution {
-            None => KAIMING_UNIFORM.name,
-            Some(_) => KAIMING_NORMAL.name,
-        }
-    }
-
-    fn pairs(&self) -> Vec<(&'static str, String)> {
-        let mut pairs = vec![("mode", self.mode.as_str().to_string())];
+    fn spec(&self) -> Spec {
+        let name = named(self.distribution, &KAIMING_UNIFORM, &KAIMING_NORMAL);
+        let mut spec = no_fan_avg(Spec::new(name, Needs::Fans), self.mode);
         if let Nonlinearity::LeakyRelu { negative_slope } = self.nonlinearity {
-            pairs.push(("a", format_number(negative_slope)));
+            spec = spec.finite("a", negative_slope);
         }
-        pairs.push(("nonlinearity", self.nonlinearity.as_str().to_string()));
-        pairs.extend(distribution_pair(self.distribution));
-        pairs
-    }
-
-    fn validate(&self) -> Result<(), Error> {
-        no_fan_avg(self.name(), self.mode)?;
-        if let Nonlinearity::LeakyRelu { negative_slope } = self.nonlinearity {
-            Check(self.name()).finite("a", negative_slope)?;
-        }
-        normal_only(self.name(), self.distribution)
-    }
-
-    fn needs(&self) -> Needs {
-        Needs::Fans
+        let spec = spec.text("nonlinearity", self.nonlinearity.as_str());
+        normal_only(spec, self.distribution)
     }
 
     fn draw(&self, target: &Target<'_>, rng: &mut InitRng) -> Vec<f32> {
@@ -360,6 +257,21 @@ impl Initializer for Kaiming {
     }
 }
 
+/// `lecun-uniform`.
+pub const LECUN_UNIFORM: SchemeKind = SchemeKind::new(
+    "lecun-uniform | `U(±√(3/fan_in))` | LeCun et al. 1998 | – | `LecunUniform`",
+    |_| Ok(Scheme::new(Lecun { distribution: None })),
+);
+
+/// `lecun-normal(distribution=normal)`.
+pub const LECUN_NORMAL: SchemeKind = SchemeKind::new(
+    "lecun-normal(distribution=normal) | `σ = 1/√fan_in`; `N(0, σ²)` or `TN(σ)` | LeCun et al. 1998 | – | `LecunNormal` = `distribution=truncated-normal`",
+    |keys| {
+        let distribution = Some(distribution(keys)?);
+        Ok(Scheme::new(Lecun { distribution }))
+    },
+);
+
 /// LeCun et al.'s (1998, "Efficient BackProp") `σ = 1 / √fan_in`. Specs
 /// `lecun-uniform` (`U(±√3σ)`, Keras `LecunUniform`) and
 /// `lecun-normal(distribution=normal)` (Keras `LecunNormal` is
@@ -371,55 +283,10 @@ pub struct Lecun {
     pub distribution: Option<Distribution>,
 }
 
-/// `lecun-uniform`.
-pub const LECUN_UNIFORM: SchemeKind = SchemeKind {
-    name: "lecun-uniform",
-    aliases: &[],
-    keys: &[],
-    row: Row {
-        formula: "`U(±√(3/fan_in))`",
-        reference: "LeCun et al. 1998",
-        pytorch: "–",
-        keras: "`LecunUniform`",
-    },
-    parse: |_| Ok(Scheme::new(Lecun { distribution: None })),
-};
-
-/// `lecun-normal(distribution=normal)`.
-pub const LECUN_NORMAL: SchemeKind = SchemeKind {
-    name: "lecun-normal",
-    aliases: &[],
-    keys: &[Key::new("distribution", "normal")],
-    row: Row {
-        formula: "`σ = 1/√fan_in`; `N(0, σ²)` or `TN(σ)`",
-        reference: "LeCun et al. 1998",
-        pytorch: "–",
-        keras: "`LecunNormal` = `distribution=truncated-normal`",
-    },
-    parse: |keys| {
-        let distribution = Some(distribution(keys)?);
-        Ok(Scheme::new(Lecun { distribution }))
-    },
-};
-
 impl Initializer for Lecun {
-    fn name(&self) -> &'static str {
-        match self.distribution {
-            None => LECUN_UNIFORM.name,
-            Some(_) => LECUN_NORMAL.name,
-        }
-    }
-
-    fn pairs(&self) -> Vec<(&'static str, String)> {
-        distribution_pair(self.distribution).into_iter().collect()
-    }
-
-    fn validate(&self) -> Result<(), Error> {
-        normal_only(self.name(), self.distribution)
-    }
-
-    fn needs(&self) -> Needs {
-        Needs::Fans
+    fn spec(&self) -> Spec {
+        let name = named(self.distribution, &LECUN_UNIFORM, &LECUN_NORMAL);
+        normal_only(Spec::new(name, Needs::Fans), self.distribution)
     }
 
     fn draw(&self, target: &Target<'_>, rng: &mut InitRng) -> Vec<f32> {
@@ -431,6 +298,20 @@ impl Initializer for Lecun {
         Ok(Some(1.0 / layer.fans()?.fan_in as f64))
     }
 }
+
+/// `variance-scaling(distribution=truncated-normal,mode=fan-in,scale=1)`.
+pub const VARIANCE_SCALING: SchemeKind = SchemeKind::new(
+    "variance-scaling(distribution=truncated-normal,mode=fan-in,scale=1) | `σ = √(scale/max(1, fan))`; `N`, `TN` or `U(±√3·σ)`; `fan` = fan-in, fan-out or fan-avg | Keras; Flax | – | `VarianceScaling`",
+    |keys| {
+        let scale = keys.number("scale")?;
+        let (mode, distribution) = (mode(keys)?, distribution(keys)?);
+        Ok(Scheme::new(VarianceScaling {
+            scale,
+            mode,
+            distribution,
+        }))
+    },
+);
 
 /// `σ = √(scale / max(1, fan))` from any [`Distribution`], as Keras's
 /// `VarianceScaling` and Flax's `variance_scaling` define it. Spec
@@ -446,49 +327,12 @@ pub struct VarianceScaling {
     pub distribution: Distribution,
 }
 
-/// `variance-scaling(distribution=truncated-normal,mode=fan-in,scale=1)`.
-pub const VARIANCE_SCALING: SchemeKind = SchemeKind {
-    name: "variance-scaling",
-    aliases: &[],
-    keys: &[
-        Key::new("distribution", "truncated-normal"),
-        Key::new("mode", "fan-in"),
-        Key::new("scale", "1"),
-    ],
-    row: Row {
-        formula: "`σ = √(scale/max(1, fan))`; `N`, `TN` or `U(±√3·σ)`; `fan` = fan-in, fan-out or fan-avg",
-        reference: "Keras; Flax",
-        pytorch: "–",
-        keras: "`VarianceScaling`",
-    },
-    parse: |keys| {
-        Ok(Scheme::new(VarianceScaling {
-            scale: keys.number("scale")?,
-            mode: mode(keys)?,
-            distribution: distribution(keys)?,
-        }))
-    },
-};
-
 impl Initializer for VarianceScaling {
-    fn name(&self) -> &'static str {
-        VARIANCE_SCALING.name
-    }
-
-    fn pairs(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("scale", format_number(self.scale)),
-            ("mode", self.mode.as_str().to_string()),
-            ("distribution", self.distribution.as_str().to_string()),
-        ]
-    }
-
-    fn validate(&self) -> Result<(), Error> {
-        Check(self.name()).positive("scale", self.scale)
-    }
-
-    fn needs(&self) -> Needs {
-        Needs::Fans
+    fn spec(&self) -> Spec {
+        Spec::new(VARIANCE_SCALING.name, Needs::Fans)
+            .positive("scale", self.scale)
+            .text("mode", self.mode.as_str())
+            .text("distribution", self.distribution.as_str())
     }
 
     fn draw(&self, target: &Target<'_>, rng: &mut InitRng) -> Vec<f32> {
@@ -515,17 +359,15 @@ fn distribution(keys: &Keys<'_>) -> Result<Distribution, Error> {
 /// `nonlinearity` (default `leaky-relu`, PyTorch's `kaiming_*_` default)
 /// and its slope `a` (default 0), which only `leaky-relu` takes.
 fn nonlinearity(keys: &Keys<'_>) -> Result<Nonlinearity, Error> {
+    let leaky = Nonlinearity::LeakyRelu {
+        negative_slope: 0.0,
+    };
     let options = [
         ("linear", Nonlinearity::Linear),
         ("sigmoid", Nonlinearity::Sigmoid),
         ("tanh", Nonlinearity::Tanh),
         ("relu", Nonlinearity::Relu),
-        (
-            "leaky-relu",
-            Nonlinearity::LeakyRelu {
-                negative_slope: 0.0,
-            },
-        ),
+        ("leaky-relu", leaky),
         ("selu", Nonlinearity::Selu),
     ];
     match keys.word("nonlinearity", &options)? {
@@ -541,46 +383,62 @@ fn nonlinearity(keys: &Keys<'_>) -> Result<Nonlinearity, Error> {
     }
 }
 
+/// The name of a `*-uniform` (`None`) or `*-normal` scheme.
+fn named(
+    distribution: Option<Distribution>,
+    uniform: &SchemeKind,
+    normal: &SchemeKind,
+) -> &'static str {
+    match distribution {
+        None => uniform.name,
+        Some(_) => normal.name,
+    }
+}
+
 /// The distribution a `*-uniform` (`None`) or `*-normal` name draws from.
 fn drawn(distribution: Option<Distribution>) -> Distribution {
     distribution.unwrap_or(Distribution::Uniform)
 }
 
-/// The `distribution` key of a `*-normal` name; a `*-uniform` name has none.
-fn distribution_pair(distribution: Option<Distribution>) -> Option<(&'static str, String)> {
-    distribution.map(|d| ("distribution", d.as_str().to_string()))
+/// The `distribution` key of a `*-normal` name (a `*-uniform` name has none),
+/// which draws a normal: a uniform draw is the `*-uniform` name (one
+/// spelling per distribution, so one hash).
+fn normal_only(spec: Spec, distribution: Option<Distribution>) -> Spec {
+    let Some(d) = distribution else {
+        return spec;
+    };
+    let scheme = spec.name();
+    let check = if d == Distribution::Uniform {
+        Err(Error::InvalidValue {
+            scheme,
+            key: "distribution",
+            value: d.as_str().to_string(),
+            expected: format!(
+                "one of normal, truncated-normal (for a uniform draw write `{}`)",
+                scheme.replace("-normal", "-uniform")
+            ),
+        })
+    } else {
+        Ok(())
+    };
+    spec.text("distribution", d.as_str()).check(check)
 }
 
-/// A `*-normal` name draws a normal; a uniform draw is the `*-uniform` name
-/// (one spelling per distribution, so one hash).
-fn normal_only(scheme: &'static str, distribution: Option<Distribution>) -> Result<(), Error> {
-    if distribution != Some(Distribution::Uniform) {
-        return Ok(());
-    }
-    Err(Error::InvalidValue {
-        scheme,
-        key: "distribution",
-        value: Distribution::Uniform.as_str().to_string(),
-        expected: format!(
-            "one of normal, truncated-normal (for a uniform draw write `{}`)",
-            scheme.replace("-normal", "-uniform")
-        ),
-    })
-}
-
-/// Kaiming and `xavier-standard` divide by one fan; the average is
-/// `xavier-*` or `variance-scaling`.
-fn no_fan_avg(scheme: &'static str, mode: FanMode) -> Result<(), Error> {
-    if mode != FanMode::FanAvg {
-        return Ok(());
-    }
-    Err(Error::InvalidValue {
-        scheme,
-        key: "mode",
-        value: mode.as_str().to_string(),
-        expected: "one of fan-in, fan-out (fan-avg is `xavier-*` or `variance-scaling`)"
-            .to_string(),
-    })
+/// The `mode` key of Kaiming and `xavier-standard`, which divide by one fan;
+/// the average is `xavier-*` or `variance-scaling`.
+fn no_fan_avg(spec: Spec, mode: FanMode) -> Spec {
+    let check = if mode == FanMode::FanAvg {
+        Err(Error::InvalidValue {
+            scheme: spec.name(),
+            key: "mode",
+            value: mode.as_str().to_string(),
+            expected: "one of fan-in, fan-out (fan-avg is `xavier-*` or `variance-scaling`)"
+                .to_string(),
+        })
+    } else {
+        Ok(())
+    };
+    spec.text("mode", mode.as_str()).check(check)
 }
 
 #[cfg(test)]
