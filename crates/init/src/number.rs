@@ -35,7 +35,7 @@ mod tests {
             1e300,
             -1e-300,
             5e-324,
-            crate::TRUNCATED_NORMAL_STD,
+            std::f64::consts::FRAC_1_SQRT_2,
         ] {
             let s = format_number(x);
             assert_eq!(s.parse::<f64>().unwrap(), x, "{x} printed as {s}");
