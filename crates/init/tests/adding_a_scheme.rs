@@ -7,10 +7,10 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use initlab_init::{init_rng, Error, Registry, Scheme, SCHEMES};
+use initlab_init::{init_rng, Error, Registry, SCHEMES};
 
 // The README's example, verbatim (a test below checks it is).
-use initlab_init::{InitRng, Initializer, Needs, SchemeKind, Spec, Target};
+use initlab_init::{InitRng, Initializer, Needs, Scheme, SchemeKind, Spec, Target};
 use rand::Rng;
 
 /// `rademacher(scale=1)`.
