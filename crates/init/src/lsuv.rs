@@ -2,13 +2,103 @@
 //! (Mishkin & Matas 2015, "All you need is a good init", Algorithm 1).
 //!
 //! LSUV is data-dependent: after a pre-init (orthogonal by default;
-//! [`Scheme::Lsuv`](crate::Scheme::Lsuv) samples it), each layer in forward
+//! [`Lsuv`]'s [`sample`](crate::Scheme::sample) draws it), each layer in forward
 //! order is divided by the standard deviation of its output on one batch until
 //! that variance is within `tolerance` of 1 or `max_iter` steps have run. The
 //! forward passes need a model, which this crate knows nothing of, so the
 //! model side is the trait [`LsuvModel`] and the loop is [`lsuv`].
 
-use crate::Error;
+use crate::scheme::{Initializer, LsuvSettings, Spec, Target};
+use crate::spec::{Keys, SchemeKind};
+use crate::{Error, InitRng, Scheme};
+
+/// `lsuv(batch=train,max_iter=10,pre=orthogonal,tolerance=0.1)`.
+pub const LSUV: SchemeKind = SchemeKind::new(
+    "lsuv(batch=train,max_iter=10,pre=orthogonal,tolerance=0.1) | `pre` (a scheme name, its defaults), then each layer divided by the std of its pre-activation on a batch of `batch` training examples until `abs(Var−1) < tolerance` | Mishkin & Matas 2015, Alg. 1 | – | –",
+    |keys| {
+        Ok(Scheme::new(Lsuv {
+            tolerance: keys.number("tolerance")?,
+            max_iter: keys.integer("max_iter")?,
+            pre: keys.scheme_name("pre")?,
+            batch: batch(keys)?,
+        }))
+    },
+);
+
+/// Layer-sequential unit-variance (Mishkin & Matas 2015, Algorithm 1): a
+/// pre-init (orthogonal, the paper's, unless `pre` names another; this is
+/// what [`sample`](crate::Scheme::sample) draws), then the data-dependent
+/// rescaling of [`lsuv`](crate::lsuv()), which the models run on the host on
+/// one batch of training examples. Spec
+/// `lsuv(batch=train,max_iter=10,pre=orthogonal,tolerance=0.1)`: the paper's
+/// `Tol_var` and `T_max`; `batch`, the calibration batch's size (`train`: the
+/// run's training batch size, as in the paper).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lsuv {
+    /// `|Var − 1|` below which a layer is done; finite, `> 0`.
+    pub tolerance: f64,
+    /// Rescaling steps per layer at most; `≥ 1`.
+    pub max_iter: u32,
+    /// The pre-init, by name with its default keys (a spec value cannot hold
+    /// parentheses); any scheme but `lsuv` itself.
+    pub pre: Scheme,
+    /// Examples in the calibration batch; `None`: the training batch size.
+    pub batch: Option<u32>,
+}
+
+/// `batch`: a size, or `train` for the training batch size.
+fn batch(keys: &Keys<'_>) -> Result<Option<u32>, Error> {
+    match keys.value("batch") {
+        None | Some("train") => Ok(None),
+        Some(value) => value.parse::<u32>().map(Some).map_err(|_| {
+            let expected = "a positive integer, or `train` for the training batch size";
+            keys.invalid("batch", value, expected.to_string())
+        }),
+    }
+}
+
+impl Initializer for Lsuv {
+    fn spec(&self) -> Spec {
+        let name = LSUV.name;
+        let batch = self
+            .batch
+            .map_or_else(|| "train".to_string(), |b| b.to_string());
+        let mut spec = Spec::new(name, self.pre.needs())
+            .positive("tolerance", self.tolerance)
+            .text("max_iter", self.max_iter.to_string())
+            // The name alone: `pre` always holds its defaults.
+            .text("pre", self.pre.name())
+            .text("batch", batch);
+        for (key, value) in [("max_iter", Some(self.max_iter)), ("batch", self.batch)] {
+            spec = spec.that(key, 0.0, value != Some(0), "an integer >= 1");
+        }
+        if self.pre.name() == name {
+            return spec.check(Err(Error::InvalidValue {
+                scheme: name,
+                key: "pre",
+                value: name.to_string(),
+                expected: "a scheme other than lsuv".to_string(),
+            }));
+        }
+        spec.check(self.pre.validate())
+    }
+
+    fn draw(&self, target: &Target<'_>, rng: &mut InitRng) -> Vec<f32> {
+        self.pre.initializer().draw(target, rng)
+    }
+
+    fn orthogonal_gain(&self) -> Option<f64> {
+        self.pre.orthogonal_gain()
+    }
+
+    fn lsuv_settings(&self) -> Option<LsuvSettings> {
+        Some(LsuvSettings {
+            tolerance: self.tolerance,
+            max_iter: self.max_iter,
+            batch: self.batch,
+        })
+    }
+}
 
 /// What a model provides so that [`lsuv`] can rescale it.
 ///

@@ -3,7 +3,7 @@
 /// Formats a number canonically: Rust's shortest round-trip decimal, in
 /// exponent form below `1e-5` or from `1e16` up, `0` for either zero,
 /// `inf`/`-inf` for infinite bounds (see [`crate::Scheme`]'s `Display`).
-pub(crate) fn format_number(x: f64) -> String {
+pub fn format_number(x: f64) -> String {
     if x == 0.0 {
         "0".to_string()
     } else if x.is_infinite() {
@@ -35,7 +35,7 @@ mod tests {
             1e300,
             -1e-300,
             5e-324,
-            crate::TRUNCATED_NORMAL_STD,
+            std::f64::consts::FRAC_1_SQRT_2,
         ] {
             let s = format_number(x);
             assert_eq!(s.parse::<f64>().unwrap(), x, "{x} printed as {s}");

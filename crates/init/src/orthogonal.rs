@@ -19,7 +19,47 @@
 use rand::Rng;
 use rand_distr::StandardNormal;
 
-use crate::InitRng;
+use crate::scheme::{Initializer, Layer, Needs, Spec, Target};
+use crate::spec::SchemeKind;
+use crate::{Error, InitRng, Scheme};
+
+/// `orthogonal(gain=1)`.
+pub const ORTHOGONAL: SchemeKind = SchemeKind::new(
+    "orthogonal(gain=1) | `gain·Q`, `QR` of a Gaussian `max×min` matrix with `diag R > 0`; 2+ dims, flattened to `(out, in·r)` | Saxe et al. 2014 | `orthogonal_` | `Orthogonal`",
+    |keys| keys.number("gain").map(|gain| Scheme::new(Orthogonal { gain })),
+);
+
+/// `gain · Q`, `Q` from the sign-corrected QR of a Gaussian matrix (Saxe et
+/// al. 2014); shapes of more than 2 dims are flattened to
+/// `(out, in · receptive)`. Spec `orthogonal(gain=1)`. PyTorch `orthogonal_`,
+/// Keras `Orthogonal`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Orthogonal {
+    /// Gain; finite, `> 0`.
+    pub gain: f64,
+}
+
+impl Initializer for Orthogonal {
+    fn spec(&self) -> Spec {
+        Spec::new(ORTHOGONAL.name, Needs::Matrix).positive("gain", self.gain)
+    }
+
+    fn draw(&self, target: &Target<'_>, rng: &mut InitRng) -> Vec<f32> {
+        let (rows, cols) = target.matrix();
+        orthogonal(rows, cols, self.gain, rng)
+    }
+
+    /// Each entry of a matrix with orthonormal rows or columns.
+    fn variance(&self, layer: &Layer<'_>) -> Result<Option<f64>, Error> {
+        let f = layer.fans()?;
+        let rows = layer.shape.first().copied().unwrap_or(f.fan_out);
+        Ok(Some(self.gain * self.gain / (rows.max(f.fan_in) as f64)))
+    }
+
+    fn orthogonal_gain(&self) -> Option<f64> {
+        Some(self.gain)
+    }
+}
 
 /// Samples `gain · Q` for a weight of `rows × cols` (flattened), row-major.
 pub(crate) fn orthogonal(rows: usize, cols: usize, gain: f64, rng: &mut InitRng) -> Vec<f32> {

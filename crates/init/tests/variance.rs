@@ -1,7 +1,9 @@
 //! `Scheme::variance` against the draws: the stated variance is what the
 //! samples have, and the named schemes give the σ_w² mean-field theory expects.
 
-use initlab_init::{init_rng, Fans, Scheme};
+use initlab_init::defaults::FrameworkDefault;
+use initlab_init::variance_scaling::Lecun;
+use initlab_init::{init_rng, Distribution, Fans, Scheme};
 
 fn mean_square(values: &[f32]) -> f64 {
     values.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / values.len() as f64
@@ -54,7 +56,7 @@ fn sigma_w2_of_the_named_schemes() {
     let xavier = sigma_w2("xavier-uniform", &[128, 784]);
     assert!((xavier - 2.0 * 784.0 / (784.0 + 128.0)).abs() < 1e-12);
     // A bias takes its layer's fans.
-    let bias = Scheme::PytorchLinearDefault
+    let bias = Scheme::new(FrameworkDefault::PytorchLinear)
         .variance(
             &[128],
             Some(Fans {
@@ -80,9 +82,8 @@ fn schemes_the_theory_cannot_describe_say_so() {
         assert_eq!(scheme.variance(&[10, 10], None).unwrap(), None, "{spec}");
     }
     // Fans are needed and a 1-D shape has none.
-    assert!(Scheme::LecunNormal {
-        distribution: initlab_init::Distribution::Normal
-    }
-    .variance(&[10], None)
-    .is_err());
+    let lecun = Scheme::new(Lecun {
+        distribution: Some(Distribution::Normal),
+    });
+    assert!(lecun.variance(&[10], None).is_err());
 }

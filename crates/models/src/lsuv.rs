@@ -332,7 +332,7 @@ impl Stage {
 }
 
 fn is_lsuv(scheme: &Scheme) -> bool {
-    matches!(scheme, Scheme::Lsuv { .. })
+    scheme.lsuv_settings().is_some()
 }
 
 /// Checks where the plan puts `lsuv` and returns its one set of settings.

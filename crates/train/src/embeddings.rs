@@ -26,6 +26,7 @@ use initlab_data::maestro::{
     EventOptions, Maestro, Piece, Split, SplitScheme, Vocabulary, Windows,
 };
 use initlab_data::{sha256_bytes, write_atomic, Cache, Manifest};
+use initlab_init::elementwise::Constant;
 use initlab_init::Scheme;
 use initlab_models::{
     params_sha256, EmbeddingScratch, HostNoteEmbedding, HostParams, InitPlan, NoteEmbeddingConfig,
@@ -254,7 +255,7 @@ impl EmbeddingConfig {
 
     /// The initializer of each parameter group.
     pub fn plan(&self) -> Result<InitPlan> {
-        let mut plan = InitPlan::new(Scheme::Zeros);
+        let mut plan = InitPlan::new(Scheme::new(Constant::Zeros));
         for (group, spec) in &self.init {
             let scheme: Scheme = spec
                 .parse()

@@ -5,7 +5,8 @@
 //! layer), and whose biases have one variance σ_b² in every layer. Other runs
 //! get none, so no other study's records change.
 
-use initlab_init::{FanMode, Scheme};
+use initlab_init::variance_scaling::VarianceScaling;
+use initlab_init::FanMode;
 use initlab_models::{InitPlan, MlpConfig};
 use initlab_theory::{Activation, MeanField};
 
@@ -24,14 +25,10 @@ pub(crate) fn metrics(
     for spec in &specs {
         let scheme = plan.scheme_for_param(spec);
         let value = if spec.group == "weight" {
-            match scheme {
-                Scheme::VarianceScaling {
-                    scale,
-                    mode: FanMode::FanIn,
-                    ..
-                } => Some(*scale),
-                _ => None,
-            }
+            scheme
+                .downcast_ref::<VarianceScaling>()
+                .filter(|v| v.mode == FanMode::FanIn)
+                .map(|v| v.scale)
         } else {
             scheme.variance(&spec.shape, spec.fans).ok().flatten()
         };
