@@ -103,14 +103,10 @@ impl Figure for PhaseDiagram {
                     .x_label_area_size(62)
                     .y_label_area_size(86)
                     .build_cartesian_2d($x, 0.0..y_max)?;
-                chart
-                    .configure_mesh()
+                let mut mesh = chart.configure_mesh();
+                style::house_mesh(&mut mesh)
                     .x_desc(x_desc)
                     .y_desc("σ_b² (bias variance)")
-                    .axis_desc_style(style::axis_font())
-                    .label_style(style::tick_font())
-                    .light_line_style(style::grid_color())
-                    .bold_line_style(BLACK.mix(0.2))
                     .max_light_lines(4)
                     .x_label_formatter(&|v: &f64| style::fmt_tick(*v))
                     .y_label_formatter(&|v: &f64| style::fmt_tick(*v))

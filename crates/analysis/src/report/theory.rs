@@ -422,43 +422,7 @@ pub(super) fn phase_diagrams(
             format!("Phase diagram ({})", activation.name()),
         ));
         blocks.push(figure(&plot, caption, out));
-        let rows = placed
-            .iter()
-            .map(|p| {
-                let chis: Vec<f64> = p
-                    .layers
-                    .iter()
-                    .zip(&p.q)
-                    .filter_map(|(&(w, b), &q)| chi1(*activation, w, b, q))
-                    .collect();
-                let phase = if chis.is_empty() {
-                    "–".to_string()
-                } else if chis.iter().all(|&c| (c - 1.0).abs() < 0.05) {
-                    "at the edge (|χ₁ − 1| < 0.05)".into()
-                } else if chis.iter().all(|&c| c < 1.0) {
-                    "ordered".into()
-                } else if chis.iter().all(|&c| c > 1.0) {
-                    "chaotic".into()
-                } else {
-                    "layers on both sides".into()
-                };
-                vec![
-                    format!("`{}`", code(&p.label)),
-                    format!(
-                        "{}{}",
-                        span(p.layers.iter().map(|l| l.0)),
-                        if p.drawn_w { " (drawn)" } else { "" }
-                    ),
-                    format!(
-                        "{}{}",
-                        span(p.layers.iter().map(|l| l.1)),
-                        if p.drawn_b { " (drawn)" } else { "" }
-                    ),
-                    span(chis.iter().copied()),
-                    phase,
-                ]
-            })
-            .collect();
+        let rows = placed.iter().map(|p| placed_row(*activation, p)).collect();
         blocks.push(Block::Table {
             head: vec![
                 "initializer".into(),
@@ -485,4 +449,40 @@ pub(super) fn phase_diagrams(
         plots.push(plot);
     }
     Ok((blocks, plots))
+}
+
+/// The table row of one placed initializer: its ranges, χ₁ and phase.
+fn placed_row(activation: Activation, p: &Placed) -> Vec<String> {
+    let chis: Vec<f64> = p
+        .layers
+        .iter()
+        .zip(&p.q)
+        .filter_map(|(&(w, b), &q)| chi1(activation, w, b, q))
+        .collect();
+    let phase = if chis.is_empty() {
+        "–".to_string()
+    } else if chis.iter().all(|&c| (c - 1.0).abs() < 0.05) {
+        "at the edge (|χ₁ − 1| < 0.05)".into()
+    } else if chis.iter().all(|&c| c < 1.0) {
+        "ordered".into()
+    } else if chis.iter().all(|&c| c > 1.0) {
+        "chaotic".into()
+    } else {
+        "layers on both sides".into()
+    };
+    vec![
+        format!("`{}`", code(&p.label)),
+        format!(
+            "{}{}",
+            span(p.layers.iter().map(|l| l.0)),
+            if p.drawn_w { " (drawn)" } else { "" }
+        ),
+        format!(
+            "{}{}",
+            span(p.layers.iter().map(|l| l.1)),
+            if p.drawn_b { " (drawn)" } else { "" }
+        ),
+        span(chis.iter().copied()),
+        phase,
+    ]
 }
