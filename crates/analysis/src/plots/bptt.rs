@@ -148,10 +148,7 @@ pub(crate) fn figures(
                 {
                     let (points, cut) = within_measured(curve, &lines);
                     if let Some(t) = cut {
-                        notes.push(format!(
-                            "prediction beyond ×/÷ {PREDICTION_SPAN} of the measured norms at \
-                             some steps up to t = {t}: not drawn there"
-                        ));
+                        notes.push(format!("prediction off scale up to t = {t}: not drawn"));
                     }
                     lines.push(Line {
                         color: PREDICTED,
@@ -220,6 +217,24 @@ pub(crate) fn figures(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_prediction_far_below_the_measurement_is_cut_and_said() {
+        let measured = Line {
+            color: PREDICTED,
+            points: vec![(1.0, 1e-3), (2.0, 1e-2), (3.0, 1e-1)],
+        };
+        // 1e-300 at t = 1 would stretch the log axis over 300 decades.
+        let (points, cut) = within_measured(&[1e-300, 1e-5, 1e-1], &[measured]);
+        assert_eq!(points, vec![(2.0, 1e-5), (3.0, 1e-1)]);
+        assert_eq!(cut, Some(1));
+        let (_, none) = within_measured(&[1e-3, 1e-2], &[]);
+        assert_eq!(
+            none,
+            Some(2),
+            "nothing measured: nothing to anchor, nothing drawn"
+        );
+    }
 
     #[test]
     fn rows_keep_initialization_and_the_last_epoch() {

@@ -248,3 +248,35 @@ pub fn write_phase_diagram(path: &Path, diagram: &PhaseDiagram) -> Result<()> {
         _ => Err(format_error()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn diagram(marks: &[(&str, f64, f64)]) -> PhaseDiagram {
+        PhaseDiagram {
+            activation: "relu".into(),
+            boundary: vec![(2.0, 0.0), (2.0, 0.1)],
+            marks: marks
+                .iter()
+                .map(|&(l, w, b)| (l.to_string(), w, b))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn wide_sigma_w2_gets_a_log_axis_and_narrow_a_linear_one() {
+        let (lo, hi, log) = diagram(&[("normal", 784.0, 0.0), ("xavier", 1.2, 0.0)]).x_range();
+        assert!(log && lo < 1.2 && hi > 784.0);
+        let (lo, hi, log) = diagram(&[("kaiming", 2.0, 0.0)]).x_range();
+        assert!(!log && lo == 0.0 && hi > 2.0);
+    }
+
+    #[test]
+    fn marks_sharing_a_label_are_one_initializer_in_sigma_w2_order() {
+        let d = diagram(&[("xavier", 1.7, 0.0), ("he", 2.0, 0.0), ("xavier", 1.2, 0.0)]);
+        let groups = d.groups();
+        assert_eq!(groups.len(), 2);
+        assert_eq!(groups[0], ("xavier", vec![(1.2, 0.0), (1.7, 0.0)]));
+    }
+}

@@ -374,7 +374,15 @@ pub(super) fn table(configs: &[ConfigRun]) -> Vec<Block> {
         },
     ];
     if !elman {
-        // Only gated cells: the Elman derivation would describe nothing in the table.
+        // Only gated cells: the Elman derivation and its columns would describe nothing.
+        if let Block::Table { head, right, rows } = &mut blocks[1] {
+            let keep = [0, 1, 5];
+            *head = keep.iter().map(|&i| head[i].clone()).collect();
+            *right = keep.iter().map(|&i| right[i]).collect();
+            for row in rows.iter_mut() {
+                *row = keep.iter().map(|&i| row[i].clone()).collect();
+            }
+        }
         blocks[0] = Block::P(
             "**Theory beside measurement.** The factor by which ‖∂L/∂h_t‖ of the top \
              recurrent layer changes per step backwards through time (from t to t − 1) at \

@@ -158,7 +158,8 @@ pub(super) fn bptt_figures(
                  rising an exploding one. Zero values cannot be drawn on the log axis and are \
                  left out. Vermillion, where the table above has a prediction (Elman layers): \
                  the mean-field ‖∂L/∂h_t‖ at initialization along q_t, anchored to the \
-                 measured norm at the last step."
+                 measured norm at the last step, and not drawn at steps where it leaves a \
+                 factor 1000 of the measured norms (\"off scale\" under the panel)."
             }
             _ => {
                 "The RMS over the probe batch of the hidden state's norm ‖h_t‖ at each time \

@@ -486,3 +486,28 @@ fn placed_row(activation: Activation, p: &Placed) -> Vec<String> {
         phase,
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relu_chi1_is_half_sigma_w2_where_there_is_no_positive_fixed_point() {
+        // σ_b² = 0: q* = 0 below σ_w² = 2, none above; χ₁ = σ_w²/2 at any q > 0.
+        for w in [1.0, 2.0, 4.0] {
+            let chi = chi1(Activation::Relu, w, 0.0, 0.5).expect("chi1");
+            assert!((chi - w / 2.0).abs() < 1e-9, "σ_w² = {w}: χ₁ = {chi}");
+        }
+        assert_eq!(chi1(Activation::Relu, 0.0, 0.0, 0.0), Some(0.0));
+        // tanh at σ_b² = 0.05 has a finite q* > 0: χ₁ there, edge near 1.76.
+        let at_edge = chi1(Activation::Tanh, 1.7616, 0.05, 123.0).expect("chi1");
+        assert!((at_edge - 1.0).abs() < 0.01, "{at_edge}");
+    }
+
+    #[test]
+    fn spans_collapse_equal_values() {
+        assert_eq!(span([2.0, 2.0].into_iter()), "2.00");
+        assert_eq!(span([1.21, 1.72].into_iter()), "1.21–1.72");
+        assert_eq!(span(std::iter::empty()), "–");
+    }
+}
