@@ -109,6 +109,10 @@ fn points(records: &[RunRecord]) -> Vec<Point> {
 fn provenance(records: &[RunRecord]) -> Option<Block> {
     let json: serde_json::Value = serde_json::from_str(&records.first()?.config_json).ok()?;
     let num = |p: &str| json.pointer(p).and_then(serde_json::Value::as_f64);
+    let dataset = json
+        .pointer("/data/dataset")
+        .and_then(|v| v.as_str())
+        .unwrap_or("?");
     let width = json
         .pointer("/model/hidden/0")
         .and_then(serde_json::Value::as_u64)?;
@@ -132,8 +136,8 @@ fn provenance(records: &[RunRecord]) -> Option<Block> {
         })
         .unwrap_or_else(|| format!("{epochs:.0} epochs of the training split"));
     Some(Block::P(format!(
-        "**Hyperparameters.** From the paper: MNIST, fully connected tanh networks, weights \
-         N(0, σ_w²/fan_in) and biases N(0, σ_b²) with σ_b² = 0.05, σ_w² over [1, 4], depth L \
+        "**Hyperparameters.** From the paper: the dataset (`{dataset}`), fully connected tanh \
+         networks, weights N(0, σ_w²/fan_in) and biases N(0, σ_b²) with σ_b² = 0.05, σ_w² over [1, 4], depth L \
          over [10, 300], trained with SGD (the paper also ran RMSProp; not run here). Chosen \
          here, because the paper's experimental section, where its width, learning rate, batch \
          size and number of steps would be stated, could not be read where this study was \
