@@ -229,18 +229,30 @@ impl Section {
         b.extend(self.what_was_run());
         let mut plots = Vec::new();
         if self.grid {
-            let (blocks, figures) = if self.records.iter().any(|r| !r.val_accuracy.is_empty()) {
+            let classifier = self.records.iter().any(|r| !r.val_accuracy.is_empty());
+            let (blocks, figures) = if classifier {
                 factorial::blocks(self, dir, out)?
             } else {
                 escape::blocks(self, dir, out)?
             };
             b.extend(blocks);
             plots.extend(figures);
+            // A grid of recurrent classifiers: its gradients through time (the
+            // regressions' section draws them itself).
+            if classifier && crate::plots::bptt::has_bptt(&self.records) {
+                let (blocks, figures) =
+                    recurrent::bptt_figures(&self.study, &self.grid_configs(), dir, out)?;
+                b.extend(blocks);
+                plots.extend(figures);
+            }
             if edge::applies(&self.records) {
                 let (blocks, figures) = edge::blocks(self, dir, out)?;
                 b.extend(blocks);
                 plots.extend(figures);
             }
+            let (blocks, figures) = theory::phase_diagrams(&self.records, dir, out)?;
+            b.extend(blocks);
+            plots.extend(figures);
         } else {
             let selected = selection::applies(&self.records);
             if selected {
@@ -253,6 +265,9 @@ impl Section {
                 .filter_map(|g| Some((g.label, *g.runs.first()?)))
                 .collect();
             b.extend(theory::mlp_predictions(&firsts));
+            let (blocks, figures) = theory::phase_diagrams(&self.records, dir, out)?;
+            b.extend(blocks);
+            plots.extend(figures);
             let recurrent = crate::plots::bptt::has_bptt(&self.records);
             if recurrent {
                 b.extend(recurrent::ordering(self, selected));
@@ -278,6 +293,22 @@ impl Section {
         b.extend(lsuv::blocks(&self.records, self.grid));
         b.extend(self.run_table());
         Ok((b, plots))
+    }
+
+    /// The first seed of each grid point, in order, one colour each.
+    fn grid_configs(&self) -> Vec<crate::plots::ConfigRun<'_>> {
+        let mut configs: Vec<crate::plots::ConfigRun<'_>> = Vec::new();
+        for r in &self.records {
+            let name = point_name(&r.grid, &r.label);
+            if configs.iter().all(|c| c.name != name) {
+                configs.push(crate::plots::ConfigRun {
+                    name,
+                    color: crate::plots::Palette::color(configs.len()),
+                    run: r,
+                });
+            }
+        }
+        configs
     }
 
     fn what_was_run(&self) -> Vec<Block> {

@@ -3,6 +3,8 @@
 //! and after training. One panel per configuration, one line per stored
 //! epoch (at most six, light to dark), on a log axis: a gradient that
 //! vanishes or explodes with distance from the loss is a straight line.
+//! Where the caller has a mean-field prediction of ‖∂L/∂h_t‖ at
+//! initialization, the gradient figure draws it as one more line.
 
 use initlab_train::RunRecord;
 use plotters::prelude::*;
@@ -64,8 +66,49 @@ fn row_name(row: usize) -> String {
     }
 }
 
+/// The colour of the predicted line: vermillion, apart from the blues.
+const PREDICTED: RGBColor = RGBColor(213, 94, 0);
+
+/// How far beyond the measured norms a predicted line is drawn: a prediction
+/// that vanishes at a fixed rate reaches 1e-300 over a long sequence, and a
+/// log axis that wide leaves the measurement a flat line.
+const PREDICTION_SPAN: f64 = 1e3;
+
+/// The points of `curve` (t = 1 … T) within a factor [`PREDICTION_SPAN`] of
+/// the measured `lines`, and the last step cut, if any.
+fn within_measured(curve: &[f64], lines: &[Line]) -> (Vec<(f64, f64)>, Option<usize>) {
+    let (lo, hi) = lines
+        .iter()
+        .flat_map(|l| &l.points)
+        .map(|p| p.1)
+        .filter(|y| y.is_finite() && *y > 0.0)
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), y| {
+            (lo.min(y), hi.max(y))
+        });
+    let mut cut = None;
+    let points = curve
+        .iter()
+        .enumerate()
+        .filter(|(t, &v)| {
+            let keep = lo.is_finite() && v >= lo / PREDICTION_SPAN && v <= hi * PREDICTION_SPAN;
+            if !keep {
+                cut = Some(t + 1);
+            }
+            keep
+        })
+        .map(|(t, &v)| ((t + 1) as f64, v))
+        .collect();
+    (points, cut)
+}
+
 /// The two BPTT figures, `(file stem, figure)`, for runs that stored them.
-pub(crate) fn figures(study: &str, configs: &[ConfigRun]) -> Vec<(&'static str, Lines)> {
+/// `predicted[i]`, where present, is configuration i's predicted ‖∂L/∂h_t‖
+/// at t = 1 … T, drawn on the gradient figure.
+pub(crate) fn figures(
+    study: &str,
+    configs: &[ConfigRun],
+    predicted: &[Option<Vec<f64>>],
+) -> Vec<(&'static str, Lines)> {
     let most = configs
         .iter()
         .filter_map(|c| bptt(c.run, "grad_h_norm").map(|b| b.0))
@@ -77,12 +120,14 @@ pub(crate) fn figures(study: &str, configs: &[ConfigRun]) -> Vec<(&'static str, 
         .enumerate()
         .map(|(k, &r)| (row_name(r), shade(k, rows.len()), Swatch::Line))
         .collect();
-    let figure = |name: &str, y_desc: &str, what: &str| {
+    let figure = |name: &str, y_desc: &str, what: &str, with_prediction: bool| {
+        let mut legend = legend.clone();
         let panels = configs
             .iter()
-            .filter_map(|c| {
+            .enumerate()
+            .filter_map(|(i, c)| {
                 let (n, steps, values) = bptt(c.run, name)?;
-                let lines = rows
+                let mut lines: Vec<Line> = rows
                     .iter()
                     .enumerate()
                     .filter(|(_, &r)| r < n)
@@ -95,18 +140,31 @@ pub(crate) fn figures(study: &str, configs: &[ConfigRun]) -> Vec<(&'static str, 
                             .collect(),
                     })
                     .collect();
+                let mut notes = Vec::new();
+                if let Some(curve) = predicted
+                    .get(i)
+                    .and_then(Option::as_ref)
+                    .filter(|_| with_prediction)
+                {
+                    let (points, cut) = within_measured(curve, &lines);
+                    if let Some(t) = cut {
+                        notes.push(format!("prediction off scale up to t = {t}: not drawn"));
+                    }
+                    lines.push(Line {
+                        color: PREDICTED,
+                        points,
+                    });
+                }
                 // Zero has no place on a log axis: say so rather than leave a blank panel.
                 let zero = values.iter().filter(|v| **v == 0.0).count();
-                let notes = if zero == values.len() {
-                    vec!["exactly 0 at every step and epoch: nothing to draw".to_string()]
+                if zero == values.len() {
+                    notes.push("exactly 0 at every step and epoch: nothing to draw".to_string());
                 } else if zero > 0 {
-                    vec![format!(
+                    notes.push(format!(
                         "{zero} of {} values exactly 0, not drawn",
                         values.len()
-                    )]
-                } else {
-                    Vec::new()
-                };
+                    ));
+                }
                 Some(LinePanel {
                     caption: c.name.clone(),
                     lines,
@@ -116,9 +174,16 @@ pub(crate) fn figures(study: &str, configs: &[ConfigRun]) -> Vec<(&'static str, 
                 })
             })
             .collect();
+        if with_prediction && predicted.iter().any(Option::is_some) {
+            legend.push((
+                "mean-field prediction at initialization".into(),
+                PREDICTED,
+                Swatch::Line,
+            ));
+        }
         Lines {
             title: format!("{study}: {what} against the time step t (probe batch, top layer)"),
-            legend: legend.clone(),
+            legend,
             x_desc: "time step t".into(),
             y_desc: y_desc.into(),
             y_axis: YAxis::Log,
@@ -134,6 +199,7 @@ pub(crate) fn figures(study: &str, configs: &[ConfigRun]) -> Vec<(&'static str, 
                 "grad_h_norm",
                 "‖∂L/∂h_t‖ (log scale)",
                 "gradient reaching each hidden state, ‖∂L/∂h_t‖,",
+                true,
             ),
         ),
         (
@@ -142,6 +208,7 @@ pub(crate) fn figures(study: &str, configs: &[ConfigRun]) -> Vec<(&'static str, 
                 "h_norm",
                 "‖h_t‖, RMS over the batch (log scale)",
                 "hidden-state norm ‖h_t‖",
+                false,
             ),
         ),
     ]
@@ -150,6 +217,24 @@ pub(crate) fn figures(study: &str, configs: &[ConfigRun]) -> Vec<(&'static str, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_prediction_far_below_the_measurement_is_cut_and_said() {
+        let measured = Line {
+            color: PREDICTED,
+            points: vec![(1.0, 1e-3), (2.0, 1e-2), (3.0, 1e-1)],
+        };
+        // 1e-300 at t = 1 would stretch the log axis over 300 decades.
+        let (points, cut) = within_measured(&[1e-300, 1e-5, 1e-1], &[measured]);
+        assert_eq!(points, vec![(2.0, 1e-5), (3.0, 1e-1)]);
+        assert_eq!(cut, Some(1));
+        let (_, none) = within_measured(&[1e-3, 1e-2], &[]);
+        assert_eq!(
+            none,
+            Some(2),
+            "nothing measured: nothing to anchor, nothing drawn"
+        );
+    }
 
     #[test]
     fn rows_keep_initialization_and_the_last_epoch() {

@@ -78,6 +78,21 @@ impl Palette {
     }
 }
 
+/// The house style of a chart's mesh: axis and tick fonts, light grid lines.
+pub(crate) fn house_mesh<'m, 'a, 'b, X, Y, DB>(
+    mesh: &'m mut plotters::chart::MeshStyle<'a, 'b, X, Y, DB>,
+) -> &'m mut plotters::chart::MeshStyle<'a, 'b, X, Y, DB>
+where
+    X: plotters::coord::ranged1d::Ranged,
+    Y: plotters::coord::ranged1d::Ranged,
+    DB: DrawingBackend,
+{
+    mesh.axis_desc_style(axis_font())
+        .label_style(tick_font())
+        .light_line_style(grid_color())
+        .bold_line_style(BLACK.mix(0.2))
+}
+
 /// Light grid lines.
 pub(crate) fn grid_color() -> RGBAColor {
     BLACK.mix(0.12)

@@ -24,12 +24,14 @@ struct Row {
     name: String,
     /// How W was read: isometry or random, with its σ_w².
     weights: String,
-    /// σ_u² q_x + σ_b² of the top layer.
-    offset: f64,
+    /// σ_u² q_x + σ_b² of the top layer; `None` for a gated (LSTM) cell.
+    offset: Option<f64>,
     /// √χ at q*, or why there is none.
     predicted: Result<f64, String>,
     /// The same fit as `measured`, of the predicted norms along q_t from h₀ = 0.
     along: Option<f64>,
+    /// The predicted ‖∂L/∂h_t‖ along q_t, t = 1 … T, relative to 1 at t = T.
+    curve: Option<Vec<f64>>,
     /// exp(−slope) of the fit of ln‖∂L/∂h_t‖ at initialization, and the steps used.
     measured: Option<(f64, usize)>,
 }
@@ -145,7 +147,7 @@ fn fitted_factor(norms: &[f64]) -> Option<(f64, usize)> {
 fn row(name: &str, run: &RunRecord, q_x: Option<f64>) -> Option<Row> {
     let json = config(run)?;
     if json.pointer("/model/cell").and_then(|v| v.as_str()) != Some("rnn") {
-        return None;
+        return gated_row(name, run);
     }
     let activation: Activation = json
         .pointer("/model/nonlinearity")
@@ -191,10 +193,10 @@ fn row(name: &str, run: &RunRecord, q_x: Option<f64>) -> Option<Row> {
         (Err(why), _) | (Ok(_), Some(why)) => Err(why.clone()),
         (Ok(w), None) => Ok(*w),
     };
-    let (predicted, along) = match &usable {
-        Err(why) => (Err(why.clone()), None),
+    let (predicted, along, curve) = match &usable {
+        Err(why) => (Err(why.clone()), None, None),
         Ok(w) => match elman_backward_factor(activation, *w, offset, 0.0) {
-            Err(e) => (Err(e.to_string()), None),
+            Err(e) => (Err(e.to_string()), None, None),
             Ok(f) => {
                 // ln‖∂L/∂h_{t−1}‖ = ln‖∂L/∂h_t‖ + ½ ln χ(q_t), from 0 at t = T.
                 let q = elman_lengths(activation, *w, offset, 0.0, steps);
@@ -205,7 +207,8 @@ fn row(name: &str, run: &RunRecord, q_x: Option<f64>) -> Option<Row> {
                     log[t - 1] = log[t] + 0.5 * chi.ln();
                 }
                 let norms: Vec<f64> = log.iter().map(|l| l.exp()).collect();
-                (Ok(f.norm_factor), fitted_factor(&norms).map(|(f, _)| f))
+                let along = fitted_factor(&norms).map(|(f, _)| f);
+                (Ok(f.norm_factor), along, Some(norms))
             }
         },
     };
@@ -213,11 +216,76 @@ fn row(name: &str, run: &RunRecord, q_x: Option<f64>) -> Option<Row> {
     Some(Row {
         name: name.to_string(),
         weights: describe(&weights),
-        offset,
+        offset: Some(offset),
         predicted,
         along,
+        curve,
         measured: fitted_factor(&measured),
     })
+}
+
+/// The norms at initialization of a run's stored `grad_h_norm`, t = 1 … T.
+fn measured_norms(run: &RunRecord) -> Option<Vec<f64>> {
+    let grad = run.bptt.iter().find(|t| t.name == "grad_h_norm")?;
+    let steps = *grad.shape.get(1)?;
+    (steps > 0 && grad.values.len() >= steps)
+        .then(|| grad.values[..steps].iter().map(|&v| f64::from(v)).collect())
+}
+
+/// A gated (LSTM) run: its measured factor, and no prediction (see [`GATED`]).
+fn gated_row(name: &str, run: &RunRecord) -> Option<Row> {
+    let measured = measured_norms(run)?;
+    Some(Row {
+        name: name.to_string(),
+        weights: "LSTM (gated)".into(),
+        offset: None,
+        predicted: Err("LSTM: see below".into()),
+        along: None,
+        curve: None,
+        measured: fitted_factor(&measured),
+    })
+}
+
+/// Why the Elman theory gives no factor for an LSTM, and what stands instead.
+const GATED: &str = "**No prediction for the LSTM runs** (\"LSTM (gated)\" above). The \
+    Elman theory follows one map h_t = φ(W h_{t−1} + U x_t + b), whose Jacobian \
+    ∂h_t/∂h_{t−1} = diag(φ′) W has, in mean field, the squared norm χ = σ_w² E[φ′²] per step, \
+    a function of W's variance and q* alone. An LSTM carries two states (c_t, h_t = o_t ⊙ \
+    tanh c_t), and the gradient's main path back through time is the cell's, ∂c_t/∂c_{t−1} = \
+    diag(f_t) plus terms through the four gates: it is set by the forget gate's value \
+    f_t = σ(W_f h_{t−1} + U_f x_t + b_f), i.e. by the gate biases (PyTorch's default U(±1/√H), \
+    a forget bias of 0.5 or 1 where a study sets one) and the input's drive, not by χ of W_hh. \
+    So neither the map q_t nor the factor √χ applies, and no single σ_w² places the run on the \
+    Elman diagram. A mean-field theory of gated cells exists (Chen, Pennington & Schoenholz \
+    2018, for a minimal gated RNN) but is not carried over to the LSTM here. Shown instead: \
+    the measured per-step factor (the same log-linear fit, last column) and, in the figure \
+    below, the measured ‖∂L/∂h_t‖ with no predicted line.";
+
+/// q_x of the configurations' task, where it states one.
+fn task_q_x(configs: &[ConfigRun]) -> Option<f64> {
+    configs
+        .first()
+        .and_then(|c| config(c.run))
+        .and_then(|j| j.get("data").and_then(input_second_moment))
+}
+
+/// Per configuration, the predicted ‖∂L/∂h_t‖ at initialization along q_t
+/// (t = 1 … T), anchored to the measured norm at the last step where it is
+/// finite and > 0; `None` where there is no prediction or no anchor.
+pub(super) fn predicted_norms(configs: &[ConfigRun]) -> Vec<Option<Vec<f64>>> {
+    let q_x = task_q_x(configs);
+    configs
+        .iter()
+        .map(|c| {
+            let curve = row(&c.name, c.run, q_x)?.curve?;
+            let measured = measured_norms(c.run)?;
+            let t = (0..measured.len().min(curve.len()))
+                .rev()
+                .find(|&t| measured[t].is_finite() && measured[t] > 0.0 && curve[t] > 0.0)?;
+            let scale = measured[t] / curve[t];
+            Some(curve.iter().map(|v| v * scale).collect())
+        })
+        .collect()
 }
 
 fn sig(x: f64) -> String {
@@ -227,10 +295,7 @@ fn sig(x: f64) -> String {
 /// The table for the recurrent runs among `configs` (first seed each):
 /// empty when none is an Elman RNN with stored norms at initialization.
 pub(super) fn table(configs: &[ConfigRun]) -> Vec<Block> {
-    let q_x = configs
-        .first()
-        .and_then(|c| config(c.run))
-        .and_then(|j| j.get("data").and_then(input_second_moment));
+    let q_x = task_q_x(configs);
     let rows: Vec<Row> = configs
         .iter()
         .filter_map(|c| row(&c.name, c.run, q_x))
@@ -255,7 +320,7 @@ pub(super) fn table(configs: &[ConfigRun]) -> Vec<Block> {
             vec![
                 format!("`{}`", code(&r.name)),
                 r.weights.clone(),
-                sig(r.offset),
+                r.offset.map_or("–".into(), sig),
                 match &r.predicted {
                     Ok(f) => sig(*f),
                     Err(why) => format!("– ({why})"),
@@ -268,7 +333,9 @@ pub(super) fn table(configs: &[ConfigRun]) -> Vec<Block> {
             ]
         })
         .collect();
-    vec![
+    let elman = rows.iter().any(|r| r.offset.is_some());
+    let gated = rows.iter().any(|r| r.offset.is_none());
+    let mut blocks = vec![
         Block::P(format!(
             "**Theory beside measurement.** The factor by which ‖∂L/∂h_t‖ of the top recurrent \
              layer changes per step backwards through time (from t to t − 1) at \
@@ -288,7 +355,10 @@ pub(super) fn table(configs: &[ConfigRun]) -> Vec<Block> {
              explodes. The factor E[φ′²] assumes fresh units active at each step; with \
              W_hh = g·I a unit's gradient returns only to itself, so where the same units \
              stay active step after step (inputs of one sign) the norm falls by g, not \
-             g √E[φ′²]. First seed of each grid point."
+             g √E[φ′²]. The figure below draws the prediction along q_t as a vermillion line \
+             in each panel, anchored to the measured norm at initialization at the last \
+             step (the theory predicts the change per step, not the loss's own scale). First \
+             seed of each grid point."
         )),
         Block::Table {
             head: vec![
@@ -302,7 +372,30 @@ pub(super) fn table(configs: &[ConfigRun]) -> Vec<Block> {
             right: vec![false, false, true, true, true, true],
             rows: table_rows,
         },
-    ]
+    ];
+    if !elman {
+        // Only gated cells: the Elman derivation and its columns would describe nothing.
+        if let Block::Table { head, right, rows } = &mut blocks[1] {
+            let keep = [0, 1, 5];
+            *head = keep.iter().map(|&i| head[i].clone()).collect();
+            *right = keep.iter().map(|&i| right[i]).collect();
+            for row in rows.iter_mut() {
+                *row = keep.iter().map(|&i| row[i].clone()).collect();
+            }
+        }
+        blocks[0] = Block::P(
+            "**Theory beside measurement.** The factor by which ‖∂L/∂h_t‖ of the top \
+             recurrent layer changes per step backwards through time (from t to t − 1) at \
+             initialization, measured: exp(−slope) of a least-squares fit of ln‖∂L/∂h_t‖ \
+             against t over the steps where the stored norm at initialization \
+             (`bptt/grad_h_norm` row 0) is finite and > 0. First seed of each grid point."
+                .into(),
+        );
+    }
+    if gated {
+        blocks.push(Block::P(GATED.into()));
+    }
+    blocks
 }
 
 #[cfg(test)]

@@ -104,6 +104,50 @@ fn points(records: &[RunRecord]) -> Vec<Point> {
     out
 }
 
+/// Which of the run's training values come from the paper and which were
+/// chosen here, read from the first run's configuration.
+fn provenance(records: &[RunRecord]) -> Option<Block> {
+    let json: serde_json::Value = serde_json::from_str(&records.first()?.config_json).ok()?;
+    let num = |p: &str| json.pointer(p).and_then(serde_json::Value::as_f64);
+    let dataset = json
+        .pointer("/data/dataset")
+        .and_then(|v| v.as_str())
+        .unwrap_or("?");
+    let width = json
+        .pointer("/model/hidden/0")
+        .and_then(serde_json::Value::as_u64)?;
+    let optimizer = json
+        .pointer("/training/optimizer/kind")
+        .and_then(|v| v.as_str())
+        .unwrap_or("?");
+    let lr = num("/training/optimizer/lr")?;
+    let batch = num("/training/batch_size")?;
+    let epochs = num("/training/epochs")?;
+    let momentum = match num("/training/optimizer/momentum") {
+        Some(m) if m > 0.0 => format!("momentum {m}"),
+        _ => "no momentum".into(),
+    };
+    let steps = num("/training/train_limit")
+        .map(|n| {
+            format!(
+                "{:.0} steps ({epochs:.0} epochs of {n:.0} images)",
+                epochs * (n / batch).ceil()
+            )
+        })
+        .unwrap_or_else(|| format!("{epochs:.0} epochs of the training split"));
+    Some(Block::P(format!(
+        "**Hyperparameters.** From the paper: the dataset (`{dataset}`), fully connected tanh \
+         networks, weights N(0, σ_w²/fan_in) and biases N(0, σ_b²) with σ_b² = 0.05, σ_w² over [1, 4], depth L \
+         over [10, 300], trained with SGD (the paper also ran RMSProp; not run here). Chosen \
+         here, because the paper's experimental section, where its width, learning rate, batch \
+         size and number of steps would be stated, could not be read where this study was \
+         written (see experiments/edge-of-chaos.toml): width {width}, {optimizer} with learning rate \
+         {lr} and {momentum}, batch {batch:.0}, {steps}. A different width or schedule moves \
+         where deep networks near the boundary have learned enough to pass the threshold, \
+         not the theory's ξ_c."
+    )))
+}
+
 /// The section's blocks and its figure.
 pub(super) fn blocks(section: &Section, dir: &Path, out: &Path) -> Result<(Vec<Block>, Vec<Plot>)> {
     let points = points(&section.records);
@@ -159,6 +203,7 @@ pub(super) fn blocks(section: &Section, dir: &Path, out: &Path) -> Result<(Vec<B
     };
     let plot = render(&map, dir, "edge-of-chaos")?;
     let mut b = vec![Block::H(3, "Trainability against 6ξ_c".into())];
+    b.extend(provenance(&section.records));
     b.push(figure(
         &plot,
         format!(

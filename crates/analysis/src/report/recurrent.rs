@@ -142,7 +142,8 @@ pub(super) fn bptt_figures(
 ) -> Result<(Vec<Block>, Vec<Plot>)> {
     let mut b = Vec::new();
     let mut plots = Vec::new();
-    for (name, lines) in bptt::figures(study, configs) {
+    let predicted = bptt_theory::predicted_norms(configs);
+    for (name, lines) in bptt::figures(study, configs, &predicted) {
         if !lines.has_data() {
             continue;
         }
@@ -155,7 +156,10 @@ pub(super) fn bptt_figures(
                  seed of each configuration (`bptt/grad_h_norm`). The loss is read at the last \
                  step: a line falling to the left is a gradient vanishing with distance, one \
                  rising an exploding one. Zero values cannot be drawn on the log axis and are \
-                 left out."
+                 left out. Vermillion, where the table above has a prediction (Elman layers): \
+                 the mean-field ‖∂L/∂h_t‖ at initialization along q_t, anchored to the \
+                 measured norm at the last step, and not drawn at steps where it leaves a \
+                 factor 1000 of the measured norms (\"off scale\" under the panel)."
             }
             _ => {
                 "The RMS over the probe batch of the hidden state's norm ‖h_t‖ at each time \
