@@ -22,11 +22,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use toml::{Table, Value};
 
-pub use self::config::{DataConfig, ModelConfig, OptimizerConfig, TestSchedule, TrainingConfig};
+pub use self::config::{DataConfig, OptimizerConfig, TestSchedule, TrainingConfig};
 pub use self::expand::{Axis, AxisValue};
 
 use crate::backend::BackendKind;
 use crate::embeddings::EmbeddingConfig;
+use crate::network::ModelConfig;
 use crate::record::hex;
 use crate::run::{point_name, RunConfig, RunLabels, RunSpec};
 use crate::toml_file;

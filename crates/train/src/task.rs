@@ -70,6 +70,44 @@ impl Input {
     }
 }
 
+/// The kind of input a task provides and a network reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputKind {
+    /// [`Input::Features`].
+    Features,
+    /// [`Input::Sequences`].
+    Sequences,
+    /// [`Input::Tokens`].
+    Tokens,
+}
+
+impl std::fmt::Display for InputKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            InputKind::Features => "feature vectors",
+            InputKind::Sequences => "sequences",
+            InputKind::Tokens => "token windows",
+        })
+    }
+}
+
+/// An input's kind and size: features per example or per step, or tokens
+/// per window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InputShape {
+    /// The kind.
+    pub kind: InputKind,
+    /// Features per example or step, tokens per window.
+    pub size: usize,
+}
+
+impl InputShape {
+    /// `size` of `kind`.
+    pub fn new(kind: InputKind, size: usize) -> Self {
+        InputShape { kind, size }
+    }
+}
+
 /// A batch's targets on the host.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Target {

@@ -1,6 +1,8 @@
-//! The parts of a run's configuration: network, data, training. Each is what
-//! a study file's `[model]`, `[data]` and `[training]` tables hold after the
-//! grid point and profile are applied, and what the canonical config hashes.
+//! The parts of a run's configuration besides its network (whose
+//! [`ModelConfig`](crate::ModelConfig) lives with the networks): data and
+//! training. Each is what a study file's `[data]` and `[training]` tables hold
+//! after the grid point and profile are applied, and what the canonical config
+//! hashes.
 //!
 //! **Invariant:** a key added here after runs were stored is optional and left
 //! out of the canonical JSON while it has its default value, so configs that
@@ -8,148 +10,10 @@
 
 use initlab_data::adding::MarkerPlacement;
 use initlab_data::Reading;
-use initlab_init::LsuvSettings;
-use initlab_models::{
-    EventLstmConfig, HostParams, InitPlan, LsuvBatch, LsuvRecord, MlpConfig, ParamSpec,
-    RecurrentNetConfig,
-};
 use serde::{Deserialize, Serialize};
 
 use crate::data::Holdout;
-use crate::task::Input;
-
-/// The network a study trains.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum ModelConfig {
-    /// A fully connected network on feature vectors.
-    Mlp(MlpConfig),
-    /// An RNN or LSTM on sequences, read out from its last state.
-    Rnn(RecurrentNetConfig),
-    /// Token embedding → LSTM → every step's output → next-token logits.
-    EventLstm(EventLstmConfig),
-}
-
-impl ModelConfig {
-    /// Every parameter, as the initializers see it.
-    pub fn param_specs(&self) -> Vec<ParamSpec> {
-        match self {
-            ModelConfig::Mlp(m) => m.param_specs(),
-            ModelConfig::Rnn(m) => m.param_specs(),
-            ModelConfig::EventLstm(m) => m.param_specs(),
-        }
-    }
-
-    /// The LSUV settings `plan` asks for, `None` where it names no `lsuv`.
-    ///
-    /// # Errors
-    /// `lsuv` on a parameter it cannot rescale, or two different `lsuv` specs.
-    pub fn lsuv_settings(&self, plan: &InitPlan) -> initlab_models::Result<Option<LsuvSettings>> {
-        match self {
-            ModelConfig::Mlp(m) => m.lsuv_settings(plan),
-            ModelConfig::Rnn(m) => m.lsuv_settings(plan),
-            ModelConfig::EventLstm(m) => m.lsuv_settings(plan),
-        }
-    }
-
-    /// LSUV's rescaling of `params` on `batch`, on the host; nothing where the
-    /// plan names no `lsuv`.
-    ///
-    /// # Errors
-    /// As [`lsuv_settings`](Self::lsuv_settings); a batch the network cannot
-    /// read; a layer whose output variance is 0 or not finite.
-    pub fn calibrate_lsuv(
-        &self,
-        params: &mut HostParams,
-        plan: &InitPlan,
-        batch: &Input,
-    ) -> initlab_models::Result<Vec<LsuvRecord>> {
-        let batch = match batch {
-            Input::Features { values, features } => LsuvBatch::Features {
-                values,
-                features: *features,
-            },
-            Input::Sequences {
-                values,
-                steps,
-                features,
-            } => LsuvBatch::Sequences {
-                values,
-                steps: *steps,
-                features: *features,
-            },
-            Input::Tokens { ids, steps } => LsuvBatch::Tokens { ids, steps: *steps },
-        };
-        match self {
-            ModelConfig::Mlp(m) => m.calibrate_lsuv(params, plan, batch),
-            ModelConfig::Rnn(m) => m.calibrate_lsuv(params, plan, batch),
-            ModelConfig::EventLstm(m) => m.calibrate_lsuv(params, plan, batch),
-        }
-    }
-
-    /// Multiply-accumulates of one forward pass per example on `data`.
-    pub fn forward_macs(&self, data: &DataConfig) -> usize {
-        match self {
-            ModelConfig::Mlp(m) => m.forward_macs(),
-            ModelConfig::Rnn(m) => m.forward_macs(data.steps().unwrap_or(1)),
-            ModelConfig::EventLstm(m) => m.forward_macs(),
-        }
-    }
-
-    /// Whether the network reads the data's examples, or why not.
-    pub fn check_fits(&self, data: &DataConfig) -> Result<(), String> {
-        if let ModelConfig::Rnn(m) = self {
-            m.validate().map_err(|e| e.to_string())?;
-        }
-        let (want, have) = match (self, data) {
-            (ModelConfig::Mlp(m), DataConfig::Mnist { reading: None, .. }) => {
-                (m.inputs, MNIST_PIXELS)
-            }
-            (
-                ModelConfig::Rnn(m),
-                DataConfig::Mnist {
-                    reading: Some(r), ..
-                },
-            ) => {
-                let features = match r {
-                    Reading::Rows => 28,
-                    Reading::Pixels | Reading::PermutedPixels { .. } => 1,
-                };
-                (m.input, features)
-            }
-            (ModelConfig::Rnn(m), DataConfig::Adding { .. }) => (m.input, 2),
-            (ModelConfig::EventLstm(m), DataConfig::Maestro { window, .. }) => (m.window, *window),
-            (model, data) => {
-                return Err(format!(
-                    "a `{}` model cannot read `{}` data{}",
-                    model.kind(),
-                    data.dataset(),
-                    match data {
-                        DataConfig::Mnist { reading: None, .. } => {
-                            " as flat images (set data.reading for sequences)"
-                        }
-                        DataConfig::Mnist { .. } => " as sequences",
-                        _ => "",
-                    }
-                ))
-            }
-        };
-        if want != have {
-            return Err(format!(
-                "the model's input size is {want}, the data gives {have} per example or step"
-            ));
-        }
-        Ok(())
-    }
-
-    fn kind(&self) -> &'static str {
-        match self {
-            ModelConfig::Mlp(_) => "mlp",
-            ModelConfig::Rnn(_) => "rnn",
-            ModelConfig::EventLstm(_) => "event-lstm",
-        }
-    }
-}
+use crate::task::{InputKind, InputShape};
 
 const MNIST_PIXELS: usize = 784;
 
@@ -227,6 +91,37 @@ impl DataConfig {
             DataConfig::Mnist { .. } => "mnist",
             DataConfig::Adding { .. } => "adding",
             DataConfig::Maestro { .. } => "maestro",
+        }
+    }
+
+    /// The input its examples give a network.
+    pub fn provides(&self) -> InputShape {
+        match self {
+            DataConfig::Mnist { reading: None, .. } => {
+                InputShape::new(InputKind::Features, MNIST_PIXELS)
+            }
+            DataConfig::Mnist {
+                reading: Some(r), ..
+            } => {
+                let features = match r {
+                    Reading::Rows => 28,
+                    Reading::Pixels | Reading::PermutedPixels { .. } => 1,
+                };
+                InputShape::new(InputKind::Sequences, features)
+            }
+            DataConfig::Adding { .. } => InputShape::new(InputKind::Sequences, 2),
+            DataConfig::Maestro { window, .. } => InputShape::new(InputKind::Tokens, *window),
+        }
+    }
+
+    /// How the data is read, where another reading would fit another network.
+    pub fn reading_hint(&self) -> &'static str {
+        match self {
+            DataConfig::Mnist { reading: None, .. } => {
+                " as flat images (set data.reading for sequences)"
+            }
+            DataConfig::Mnist { .. } => " as sequences",
+            _ => "",
         }
     }
 
