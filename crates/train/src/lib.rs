@@ -57,14 +57,13 @@ pub use crate::record::{now_rfc3339, ActivationStats, NamedTensor, RunRecord, Ru
 pub use crate::run::{point_name, RunConfig, RunLabels, RunSpec};
 pub use crate::sources::{Sources, TaskSet};
 pub use crate::study::{
-    Axis, AxisValue, DataConfig, GridConfig, GridInitializer, InitConfig, OptimizerConfig,
-    Overrides, Part, Profile, ProfileOverride, Published, Study, StudyInfo, TestSchedule,
-    TrainingConfig,
+    Axis, AxisValue, GridConfig, GridInitializer, InitConfig, OptimizerConfig, Overrides, Part,
+    Profile, ProfileOverride, Published, Study, StudyInfo, TestSchedule, TrainingConfig,
 };
-pub use crate::task::maestro::Sampling;
 pub use crate::task::{
-    cross_entropy, input_second_moment, AddingTask, Batch, EvalSet, Input, InputKind, InputShape,
-    MaestroTask, MnistTask, Objective, Target, Task, TrainStream, PROBE_EXAMPLES,
+    cross_entropy, input_second_moment, AddingConfig, AddingTask, Batch, DataConfig, DataSources,
+    EvalSet, Input, InputKind, InputShape, MaestroConfig, MaestroTask, MnistConfig, MnistTask,
+    Objective, Sampling, Target, Task, TaskConfig, TrainStream, PROBE_EXAMPLES,
 };
 pub use crate::trainer::{
     stepper, time_run, time_steps, train_network, train_run, Observer, Silent, StepTiming, Stepper,

@@ -20,8 +20,7 @@ use initlab_models::{
 use serde::{Deserialize, Serialize};
 
 use crate::range_check::RangeCheck;
-use crate::study::DataConfig;
-use crate::task::{Input, InputKind, InputShape};
+use crate::task::{DataConfig, Input, InputKind, InputShape};
 use crate::{Error, Result};
 
 /// Declares every network: its module under `network/`, its [`ModelConfig`]
@@ -191,7 +190,7 @@ pub fn check_fits(
             "a `{}` model cannot read `{}` data{}",
             network.kind(),
             data.dataset(),
-            data.reading_hint()
+            data.task().reading_hint()
         ));
     }
     if want.size != have.size {

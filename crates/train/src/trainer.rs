@@ -14,6 +14,7 @@ use initlab_models::{BpttProbe, HostParams, LsuvRecord};
 
 use crate::activations;
 use crate::backend::{dispatch, BackendKind, BackendTask};
+use crate::embeddings::EmbeddingObserver;
 use crate::network::{
     lsuv_batch, BuildNetwork, DeviceInput, LayerOutputs, Network, NetworkConfig, VisitNetwork,
 };
@@ -38,6 +39,8 @@ pub struct Silent;
 impl Observer for Silent {
     fn step(&self, _: &str, _: f32) {}
 }
+
+impl EmbeddingObserver for Silent {}
 
 /// Trains one run on backend `B` and returns its record. A NaN or infinite loss
 /// ends the run with status `diverged`; that is a result, not an error.

@@ -16,9 +16,10 @@ use initlab_models::{
     ParamSpec,
 };
 use initlab_train::{
-    check_fits, train_network, AddingTask, BackendKind, BuildNetwork, DataConfig, DeviceInput,
-    InputKind, InputShape, LayerOutputs, ModelConfig, Network, NetworkConfig, OptimizerConfig,
-    RangeCheck, RunConfig, RunLabels, RunSpec, RunStatus, Silent, TestSchedule, TrainingConfig,
+    check_fits, train_network, AddingConfig, AddingTask, BackendKind, BuildNetwork, DataConfig,
+    DeviceInput, InputKind, InputShape, LayerOutputs, MnistConfig, ModelConfig, Network,
+    NetworkConfig, OptimizerConfig, RangeCheck, RunConfig, RunLabels, RunSpec, RunStatus, Silent,
+    TestSchedule, TrainingConfig,
 };
 
 // The model file: the config lists the parameters, the module holds them.
@@ -169,14 +170,14 @@ impl<B: AutodiffBackend> Network<B> for FlatLinear<B> {
 // The study's side: data, a plan and a training config, as any run has.
 
 fn adding(length: usize) -> DataConfig {
-    DataConfig::Adding {
+    DataConfig::Adding(AddingConfig {
         length,
         placement: Default::default(),
         examples_per_epoch: 256,
         eval_examples: 64,
         eval_batch: 32,
         escape_below: 0.1,
-    }
+    })
 }
 
 #[test]
@@ -186,13 +187,13 @@ fn the_fit_check_takes_a_new_network_by_what_it_reads() {
         features: 2,
     };
     assert_eq!(check_fits(&net, &adding(4)), Ok(()));
-    let flat = DataConfig::Mnist {
+    let flat = DataConfig::Mnist(MnistConfig {
         validation_fraction: 0.2,
         holdout: Default::default(),
         reading: None,
         normalize: None,
         eval_batch: None,
-    };
+    });
     let err = check_fits(&net, &flat).expect_err("sequences only");
     assert!(
         err.contains("a `flat-linear` model cannot read `mnist` data as flat images"),

@@ -3,9 +3,10 @@
 //! positive number. Each is found where the config is expanded, so the error
 //! names the study file and the key (with its line where the file writes it).
 
-use super::config::{DataConfig, OptimizerConfig, TrainingConfig};
+use super::config::{OptimizerConfig, TrainingConfig};
 use crate::network::ModelConfig;
 use crate::range_check::RangeCheck;
+use crate::task::DataConfig;
 
 /// The first out-of-range value: its key as a study file writes it
 /// (`data.validation_fraction`) and what is wrong with it.
@@ -28,7 +29,7 @@ pub(super) fn out_of_range(
             );
         }
     }
-    data_ranges(data, &mut found);
+    data.task().check_ranges(&mut found);
     training_ranges(training, &mut found);
     found.first()
 }
@@ -40,70 +41,6 @@ const MAX_PARAMETERS: u128 = 1 << 30;
 /// Seeds a study or profile may ask for: every run of the grid is expanded
 /// (and its config held) when the file is read.
 pub(super) const MAX_SEEDS: u32 = 10_000;
-
-fn data_ranges(data: &DataConfig, found: &mut RangeCheck) {
-    match data {
-        DataConfig::Mnist {
-            validation_fraction,
-            normalize,
-            eval_batch,
-            ..
-        } => {
-            found.within(
-                "data.validation_fraction",
-                *validation_fraction,
-                0.0,
-                1.0,
-                true,
-            );
-            if let Some([_, std]) = normalize {
-                found.positive_number("data.normalize", *std);
-            }
-            if let Some(b) = eval_batch {
-                found.positive("data.eval_batch", *b);
-            }
-        }
-        DataConfig::Adding {
-            length,
-            examples_per_epoch,
-            eval_examples,
-            eval_batch,
-            escape_below,
-            ..
-        } => {
-            if *length < 2 {
-                found.push(
-                    "data.length",
-                    format!("is {length}; two markers need at least 2 steps"),
-                );
-            }
-            found.positive("data.examples_per_epoch", *examples_per_epoch);
-            found.positive("data.eval_examples", *eval_examples);
-            found.positive("data.eval_batch", *eval_batch);
-            found.positive_number("data.escape_below", *escape_below);
-        }
-        DataConfig::Maestro {
-            window,
-            train_windows,
-            validation_windows,
-            test_windows,
-            eval_batch,
-            ..
-        } => {
-            found.positive("data.window", *window);
-            for (key, value) in [
-                ("data.train_windows", train_windows),
-                ("data.validation_windows", validation_windows),
-                ("data.test_windows", test_windows),
-            ] {
-                if let Some(n) = value {
-                    found.positive(key, *n);
-                }
-            }
-            found.positive("data.eval_batch", *eval_batch);
-        }
-    }
-}
 
 fn training_ranges(training: &TrainingConfig, found: &mut RangeCheck) {
     found.positive("training.epochs", training.epochs);
