@@ -54,6 +54,52 @@ macro_rules! networks {
     };
 }
 
+/// What a model config of `initlab-models` has as its own: the
+/// [`NetworkConfig`] methods for its parameters and LSUV (its `kind` given),
+/// and [`BuildNetwork`] through its `init` (`build Module`).
+macro_rules! model_config_methods {
+    (build $config:ty => $module:ident) => {
+        impl<B: burn::tensor::backend::AutodiffBackend> $crate::network::BuildNetwork<B>
+            for $config
+        {
+            type Model = $module<B>;
+
+            fn build(
+                &self,
+                params: &initlab_models::HostParams,
+                device: &B::Device,
+            ) -> $crate::Result<$module<B>> {
+                Ok(self.init(params, device)?)
+            }
+        }
+    };
+    ($kind:literal) => {
+        fn kind(&self) -> &'static str {
+            $kind
+        }
+
+        fn param_specs(&self) -> Vec<initlab_models::ParamSpec> {
+            Self::param_specs(self)
+        }
+
+        fn lsuv_settings(
+            &self,
+            plan: &initlab_models::InitPlan,
+        ) -> initlab_models::Result<Option<initlab_init::LsuvSettings>> {
+            Self::lsuv_settings(self, plan)
+        }
+
+        fn calibrate_lsuv(
+            &self,
+            params: &mut initlab_models::HostParams,
+            plan: &initlab_models::InitPlan,
+            batch: initlab_models::LsuvBatch<'_>,
+        ) -> initlab_models::Result<Vec<initlab_models::LsuvRecord>> {
+            Self::calibrate_lsuv(self, params, plan, batch)
+        }
+    };
+}
+
 networks! {
     /// A fully connected network on feature vectors.
     mlp: Mlp(MlpConfig),

@@ -6,6 +6,10 @@
 //! edit for a new one; its `ModelConfig` variant line only lets a study file
 //! name it.
 
+// The shared fixture's run settings; its MLP and images are not used here.
+#[allow(dead_code)]
+mod common;
+
 use burn::backend::{Autodiff, NdArray};
 use burn::module::{Module, Param};
 use burn::tensor::backend::{AutodiffBackend, Backend};
@@ -16,10 +20,9 @@ use initlab_models::{
     ParamSpec,
 };
 use initlab_train::{
-    check_fits, train_network, AddingConfig, AddingTask, BackendKind, BuildNetwork, DataConfig,
-    DeviceInput, InputKind, InputShape, LayerOutputs, MnistConfig, ModelConfig, Network,
-    NetworkConfig, OptimizerConfig, RangeCheck, RunConfig, RunLabels, RunSpec, RunStatus, Silent,
-    TestSchedule, TrainingConfig,
+    check_fits, train_network, AddingConfig, AddingTask, BuildNetwork, DataConfig, DeviceInput,
+    InputKind, InputShape, LayerOutputs, MnistConfig, ModelConfig, Network, NetworkConfig,
+    OptimizerConfig, RangeCheck, RunStatus, Silent,
 };
 
 // The model file: the config lists the parameters, the module holds them.
@@ -241,23 +244,7 @@ fn the_training_loop_trains_a_new_network_it_does_not_know() {
         activation: Activation::Relu,
         output_activation: None,
     });
-    let config = RunConfig {
-        study: "a-new-network".into(),
-        model: stand_in,
-        data: adding(4),
-        training: TrainingConfig {
-            epochs: 3,
-            batch_size: 16,
-            optimizer: sgd,
-            train_limit: None,
-            eval_limit: None,
-            clip_grad_norm: None,
-            test: TestSchedule::End,
-        },
-        init: Default::default(),
-        replicate: 0,
-    };
-    let spec = RunSpec::new(config, 1, BackendKind::Ndarray, RunLabels::default(), plan);
+    let spec = common::spec_for(stand_in, adding(4), plan, common::training(sgd, 3));
     let device = Default::default();
     let run = || train_network::<B, _>(&spec, &net, &task, &device, &Silent).expect("trains");
     let record = run();

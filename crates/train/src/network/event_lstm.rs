@@ -2,28 +2,19 @@
 
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;
-use initlab_init::LsuvSettings;
 use initlab_models::{
-    Activation, BpttProbe, EventLstm, EventLstmConfig, HostParams, InitPlan, LsuvBatch,
-    LsuvRecord, ParamSpec,
-};
+    Activation, BpttProbe, EventLstm, EventLstmConfig, };
 
-use crate::network::{BuildNetwork, DeviceInput, LayerOutputs, Network, NetworkConfig};
+use crate::network::{DeviceInput, LayerOutputs, Network, NetworkConfig};
 use crate::range_check::RangeCheck;
 use crate::task::{InputKind, InputShape};
 use crate::Result;
 
 impl NetworkConfig for EventLstmConfig {
-    fn kind(&self) -> &'static str {
-        "event-lstm"
-    }
+    model_config_methods!("event-lstm");
 
     fn reads(&self) -> InputShape {
         InputShape::new(InputKind::Tokens, self.window)
-    }
-
-    fn param_specs(&self) -> Vec<ParamSpec> {
-        EventLstmConfig::param_specs(self)
     }
 
     fn parameter_count(&self) -> u128 {
@@ -50,27 +41,9 @@ impl NetworkConfig for EventLstmConfig {
         EventLstmConfig::forward_macs(self)
     }
 
-    fn lsuv_settings(&self, plan: &InitPlan) -> initlab_models::Result<Option<LsuvSettings>> {
-        EventLstmConfig::lsuv_settings(self, plan)
-    }
-
-    fn calibrate_lsuv(
-        &self,
-        params: &mut HostParams,
-        plan: &InitPlan,
-        batch: LsuvBatch<'_>,
-    ) -> initlab_models::Result<Vec<LsuvRecord>> {
-        EventLstmConfig::calibrate_lsuv(self, params, plan, batch)
-    }
 }
 
-impl<B: AutodiffBackend> BuildNetwork<B> for EventLstmConfig {
-    type Model = EventLstm<B>;
-
-    fn build(&self, params: &HostParams, device: &B::Device) -> Result<EventLstm<B>> {
-        Ok(self.init(params, device)?)
-    }
-}
+model_config_methods!(build EventLstmConfig => EventLstm);
 
 impl<B: AutodiffBackend> Network<B> for EventLstm<B> {
     fn activation(&self) -> Activation {

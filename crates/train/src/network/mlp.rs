@@ -2,28 +2,20 @@
 
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;
-use initlab_init::LsuvSettings;
 use initlab_models::{
-    Activation, BpttProbe, HostParams, InitPlan, LsuvBatch, LsuvRecord, Mlp, MlpConfig, ParamSpec,
-};
+    Activation, BpttProbe, InitPlan, Mlp, MlpConfig, };
 
 use crate::mean_field;
-use crate::network::{BuildNetwork, DeviceInput, LayerOutputs, Network, NetworkConfig};
+use crate::network::{DeviceInput, LayerOutputs, Network, NetworkConfig};
 use crate::range_check::RangeCheck;
 use crate::task::{InputKind, InputShape};
 use crate::Result;
 
 impl NetworkConfig for MlpConfig {
-    fn kind(&self) -> &'static str {
-        "mlp"
-    }
+    model_config_methods!("mlp");
 
     fn reads(&self) -> InputShape {
         InputShape::new(InputKind::Features, self.inputs)
-    }
-
-    fn param_specs(&self) -> Vec<ParamSpec> {
-        MlpConfig::param_specs(self)
     }
 
     fn parameter_count(&self) -> u128 {
@@ -46,32 +38,13 @@ impl NetworkConfig for MlpConfig {
         MlpConfig::forward_macs(self)
     }
 
-    fn lsuv_settings(&self, plan: &InitPlan) -> initlab_models::Result<Option<LsuvSettings>> {
-        MlpConfig::lsuv_settings(self, plan)
-    }
-
-    fn calibrate_lsuv(
-        &self,
-        params: &mut HostParams,
-        plan: &InitPlan,
-        batch: LsuvBatch<'_>,
-    ) -> initlab_models::Result<Vec<LsuvRecord>> {
-        MlpConfig::calibrate_lsuv(self, params, plan, batch)
-    }
-
     /// Where the run sits in mean-field theory, for runs of its form.
     fn run_metrics(&self, plan: &InitPlan, train_accuracy: &[f32]) -> Vec<(String, f64)> {
         mean_field::metrics(self, plan, train_accuracy)
     }
 }
 
-impl<B: AutodiffBackend> BuildNetwork<B> for MlpConfig {
-    type Model = Mlp<B>;
-
-    fn build(&self, params: &HostParams, device: &B::Device) -> Result<Mlp<B>> {
-        Ok(self.init(params, device)?)
-    }
-}
+model_config_methods!(build MlpConfig => Mlp);
 
 impl<B: AutodiffBackend> Network<B> for Mlp<B> {
     fn activation(&self) -> Activation {

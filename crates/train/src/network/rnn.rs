@@ -2,28 +2,20 @@
 
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;
-use initlab_init::LsuvSettings;
 use initlab_models::{
-    Activation, BpttProbe, HostParams, InitPlan, LsuvBatch, LsuvRecord, Nonlinearity, ParamSpec,
-    Recurrence, RecurrentNet, RecurrentNetConfig,
+    Activation, BpttProbe, Nonlinearity, Recurrence, RecurrentNet, RecurrentNetConfig,
 };
 
-use crate::network::{BuildNetwork, DeviceInput, LayerOutputs, Network, NetworkConfig};
+use crate::network::{DeviceInput, LayerOutputs, Network, NetworkConfig};
 use crate::range_check::RangeCheck;
 use crate::task::{InputKind, InputShape};
 use crate::Result;
 
 impl NetworkConfig for RecurrentNetConfig {
-    fn kind(&self) -> &'static str {
-        "rnn"
-    }
+    model_config_methods!("rnn");
 
     fn reads(&self) -> InputShape {
         InputShape::new(InputKind::Sequences, self.input)
-    }
-
-    fn param_specs(&self) -> Vec<ParamSpec> {
-        RecurrentNetConfig::param_specs(self)
     }
 
     fn parameter_count(&self) -> u128 {
@@ -59,27 +51,9 @@ impl NetworkConfig for RecurrentNetConfig {
         RecurrentNetConfig::forward_macs(self, steps)
     }
 
-    fn lsuv_settings(&self, plan: &InitPlan) -> initlab_models::Result<Option<LsuvSettings>> {
-        RecurrentNetConfig::lsuv_settings(self, plan)
-    }
-
-    fn calibrate_lsuv(
-        &self,
-        params: &mut HostParams,
-        plan: &InitPlan,
-        batch: LsuvBatch<'_>,
-    ) -> initlab_models::Result<Vec<LsuvRecord>> {
-        RecurrentNetConfig::calibrate_lsuv(self, params, plan, batch)
-    }
 }
 
-impl<B: AutodiffBackend> BuildNetwork<B> for RecurrentNetConfig {
-    type Model = RecurrentNet<B>;
-
-    fn build(&self, params: &HostParams, device: &B::Device) -> Result<RecurrentNet<B>> {
-        Ok(self.init(params, device)?)
-    }
-}
+model_config_methods!(build RecurrentNetConfig => RecurrentNet);
 
 impl<B: AutodiffBackend> Network<B> for RecurrentNet<B> {
     /// Tanh-like for the tanh RNN and the LSTM (`h = o·tanh(c)`), ReLU for

@@ -116,13 +116,8 @@ impl TaskConfig for MaestroConfig {
         Ok(())
     }
 
-    fn build(
-        &self,
-        sources: &dyn DataSources,
-        data_seed: u64,
-        study_dir: &Path,
-    ) -> Result<Arc<dyn Task>> {
-        let (pieces, table) = sources.maestro(&self.embedding_config(study_dir)?)?;
+    fn build(&self, data: &dyn DataSources, seed: u64, dir: &Path) -> Result<Arc<dyn Task>> {
+        let (pieces, table) = data.maestro(&self.embedding_config(dir)?)?;
         let sampling = Sampling {
             train_windows: self.train_windows,
             validation_windows: self.validation_windows,
@@ -134,7 +129,7 @@ impl TaskConfig for MaestroConfig {
             sampling,
             self.eval_batch,
             table,
-            data_seed,
+            seed,
         )?;
         Ok(Arc::new(task))
     }
