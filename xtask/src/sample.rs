@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use initlab_analysis::ResultsStore;
 use initlab_data::maestro::{read_midi, write_midi, MidiWriteOptions, Split, Vocabulary};
-use initlab_train::{continue_tokens, verified_maestro, DataConfig, EmbeddingConfig, Generation};
+use initlab_train::{continue_tokens, verified_maestro, Generation, MaestroConfig};
 
 use crate::download::{ensure, DataArgs};
 use crate::paths;
@@ -125,19 +125,10 @@ fn test_piece(
     k: usize,
     data: &DataArgs,
 ) -> anyhow::Result<(Vec<u32>, String)> {
-    let mut data_json = config["data"].clone();
-    // Filled in when a study is expanded, never read from a file.
-    if let Some(map) = data_json.as_object_mut() {
-        map.remove("embedding_sha256");
-    }
-    let data_config: DataConfig =
-        serde_json::from_value(data_json).context("the run's data config")?;
-    let DataConfig::Maestro { embedding, .. } = data_config else {
-        bail!("the run's data is not MAESTRO");
-    };
+    let maestro_config = MaestroConfig::from_stored(&config["data"])?;
     let (manifest, cache) = data.open()?;
     ensure(&manifest, &cache, &["maestro".to_string()], false)?;
-    let embedding_config = EmbeddingConfig::load(&paths::experiments().join(&embedding))?;
+    let embedding_config = maestro_config.embedding_config(&paths::experiments())?;
     let (maestro, _) = verified_maestro(&manifest, &cache, &embedding_config)?;
     let pieces = maestro.pieces(Split::Test);
     let piece = pieces

@@ -41,7 +41,6 @@ use sha2::{Digest, Sha256};
 use crate::optim::Adam;
 use crate::record::{now_rfc3339, NamedTensor};
 use crate::toml_file;
-use crate::trainer::Silent;
 use crate::{Error, Result};
 
 /// The format tag of the saved meta, and the first line hashed into every name:
@@ -511,8 +510,6 @@ pub trait EmbeddingObserver {
     /// An epoch and its validation finished.
     fn epoch_finished(&self, _report: &EpochReport) {}
 }
-
-impl EmbeddingObserver for Silent {}
 
 /// One finished epoch.
 #[derive(Clone, Debug, PartialEq)]

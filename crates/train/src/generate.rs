@@ -8,8 +8,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::backend::{dispatch, BackendKind, BackendTask};
+use crate::network::ModelConfig;
 use crate::record::RunRecord;
-use crate::study::ModelConfig;
 use crate::{Error, Result};
 
 /// How a continuation is drawn.

@@ -28,6 +28,7 @@ mod grid;
 mod mean_field;
 mod network;
 mod optim;
+mod range_check;
 mod record;
 mod run;
 mod sources;
@@ -47,20 +48,23 @@ pub use crate::embeddings::{
 pub use crate::error::{Error, Result};
 pub use crate::generate::{continue_tokens, Generation};
 pub use crate::grid::{run_grid, GridOutcome, RunSink};
+pub use crate::network::{
+    check_fits, BuildNetwork, DeviceInput, LayerOutputs, ModelConfig, Network, NetworkConfig,
+};
 pub use crate::optim::{HostOptimizer, StepReport};
+pub use crate::range_check::RangeCheck;
 pub use crate::record::{now_rfc3339, ActivationStats, NamedTensor, RunRecord, RunStatus};
 pub use crate::run::{point_name, RunConfig, RunLabels, RunSpec};
 pub use crate::sources::{Sources, TaskSet};
 pub use crate::study::{
-    Axis, AxisValue, DataConfig, GridConfig, GridInitializer, InitConfig, ModelConfig,
-    OptimizerConfig, Overrides, Part, Profile, ProfileOverride, Published, Study, StudyInfo,
-    TestSchedule, TrainingConfig,
+    Axis, AxisValue, GridConfig, GridInitializer, InitConfig, OptimizerConfig, Overrides, Part,
+    Profile, ProfileOverride, Published, Study, StudyInfo, TestSchedule, TrainingConfig,
 };
-pub use crate::task::maestro::Sampling;
 pub use crate::task::{
-    cross_entropy, input_second_moment, AddingTask, Batch, EvalSet, Input, MaestroTask, MnistTask,
-    Objective, Target, Task, TrainStream, PROBE_EXAMPLES,
+    cross_entropy, input_second_moment, AddingConfig, AddingTask, Batch, DataConfig, DataSources,
+    EvalSet, Input, InputKind, InputShape, MaestroConfig, MaestroTask, MnistConfig, MnistTask,
+    Objective, Sampling, Target, Task, TaskConfig, TrainStream, PROBE_EXAMPLES,
 };
 pub use crate::trainer::{
-    stepper, time_run, time_steps, train_run, Observer, Silent, StepTiming, Stepper,
+    stepper, time_run, time_steps, train_network, train_run, Observer, Silent, StepTiming, Stepper,
 };

@@ -9,8 +9,10 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::backend::BackendKind;
+use crate::network::ModelConfig;
 use crate::record::hex;
-use crate::study::{DataConfig, ModelConfig, TrainingConfig};
+use crate::study::TrainingConfig;
+use crate::task::DataConfig;
 
 /// Everything that determines a run's numbers. Its canonical JSON (sorted keys,
 /// shortest round-trip numbers) is what the run id and the run seed are hashed from.

@@ -9,23 +9,16 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use initlab_data::adding::AddingProblem;
-use initlab_data::maestro::Split;
-use initlab_data::{Cache, Manifest, Mnist, SequenceReader};
+use initlab_data::maestro::{Piece, Split};
+use initlab_data::{Cache, Manifest, Mnist};
 
-use crate::data::ClassificationData;
 use crate::embeddings::{
-    embedding_hash, load_or_train, verified_maestro, EmbeddingConfig, EmbeddingObserver,
+    embedding_hash, load_or_train, verified_maestro, EmbeddingConfig, EmbeddingData,
+    EmbeddingObserver, EmbeddingStore,
 };
-use crate::embeddings::{EmbeddingData, EmbeddingStore};
 use crate::run::RunSpec;
-use crate::study::DataConfig;
-use crate::task::maestro::Sampling;
-use crate::task::{AddingTask, MaestroTask, MnistTask, Task};
+use crate::task::{DataConfig, DataSources, Task};
 use crate::{Error, Result};
-
-/// Default examples per MNIST evaluation batch.
-const MNIST_EVAL_BATCH: usize = 2000;
 
 /// The datasets on disk, opened lazily.
 pub struct Sources<'a> {
@@ -64,19 +57,7 @@ impl<'a> Sources<'a> {
     /// The manifest's dataset names a data config reads (`mnist`, `maestro`;
     /// none for generated data).
     pub fn datasets(data: &DataConfig) -> &'static [&'static str] {
-        match data {
-            DataConfig::Mnist { .. } => &["mnist"],
-            DataConfig::Maestro { .. } => &["maestro"],
-            DataConfig::Adding { .. } => &[],
-        }
-    }
-
-    fn mnist(&self) -> Result<&Mnist> {
-        if let Some(m) = self.mnist.get() {
-            return Ok(m);
-        }
-        let loaded = Mnist::load(self.manifest, self.cache)?;
-        Ok(self.mnist.get_or_init(|| loaded))
+        data.task().datasets()
     }
 
     /// The task of one data config, its splits seeded by `data_seed`; paths in
@@ -87,96 +68,43 @@ impl<'a> Sources<'a> {
         data_seed: u64,
         study_dir: &Path,
     ) -> Result<Arc<dyn Task>> {
-        Ok(match data {
-            DataConfig::Mnist {
-                validation_fraction,
-                holdout,
-                reading,
-                normalize,
-                eval_batch,
-            } => {
-                let mnist = self.mnist()?;
-                let splits = Arc::new(ClassificationData::mnist_with(
-                    mnist,
-                    *validation_fraction,
-                    *holdout,
-                    *normalize,
-                    data_seed,
-                ));
-                let batch = eval_batch.unwrap_or(MNIST_EVAL_BATCH);
-                match reading {
-                    None => Arc::new(MnistTask::flat(splits, batch)),
-                    Some(r) => {
-                        let reader = SequenceReader::for_images(*r, &mnist.train)?;
-                        Arc::new(MnistTask::sequences(splits, reader, batch))
-                    }
-                }
+        data.task().build(self, data_seed, study_dir)
+    }
+}
+
+impl DataSources for Sources<'_> {
+    fn mnist(&self) -> Result<&Mnist> {
+        if let Some(m) = self.mnist.get() {
+            return Ok(m);
+        }
+        let loaded = Mnist::load(self.manifest, self.cache)?;
+        Ok(self.mnist.get_or_init(|| loaded))
+    }
+
+    /// The table is trained once and stored; without training, a stored
+    /// table or zeros stand in.
+    fn maestro(&self, config: &EmbeddingConfig) -> Result<([Vec<Piece>; 3], Vec<f32>)> {
+        let (maestro, files) = verified_maestro(self.manifest, self.cache, config)?;
+        let pieces = Split::ALL.map(|s| maestro.pieces(s).to_vec());
+        let data = EmbeddingData {
+            train: pieces[0].clone(),
+            validation: pieces[1].clone(),
+            files,
+            skipped: Vec::new(),
+        };
+        let store = EmbeddingStore::in_cache(self.cache);
+        let table = if self.train_tables {
+            let (trained, _) = load_or_train(&store, config, &data, self.observer)?;
+            trained.table().values.clone()
+        } else {
+            let mut valid = config.clone();
+            valid.validate()?;
+            match store.load(&embedding_hash(&valid, &data.files))? {
+                Some(trained) => trained.table().values.clone(),
+                None => vec![0.0; valid.model.vocabulary * valid.model.dim],
             }
-            DataConfig::Adding {
-                length,
-                placement,
-                examples_per_epoch,
-                eval_examples,
-                eval_batch,
-                escape_below,
-            } => {
-                let problem = AddingProblem::new(*length)?.with_placement(*placement);
-                Arc::new(
-                    AddingTask::new(
-                        problem,
-                        *examples_per_epoch,
-                        *eval_examples,
-                        *eval_batch,
-                        data_seed,
-                    )
-                    .with_escape_below(*escape_below),
-                )
-            }
-            DataConfig::Maestro {
-                window,
-                embedding,
-                train_windows,
-                validation_windows,
-                test_windows,
-                eval_batch,
-                ..
-            } => {
-                let config = EmbeddingConfig::load(&study_dir.join(embedding))?;
-                let (maestro, files) = verified_maestro(self.manifest, self.cache, &config)?;
-                let pieces = Split::ALL.map(|s| maestro.pieces(s).to_vec());
-                let data = EmbeddingData {
-                    train: pieces[0].clone(),
-                    validation: pieces[1].clone(),
-                    files,
-                    skipped: Vec::new(),
-                };
-                let store = EmbeddingStore::in_cache(self.cache);
-                let table = if self.train_tables {
-                    let (trained, _) = load_or_train(&store, &config, &data, self.observer)?;
-                    trained.table().values.clone()
-                } else {
-                    let mut valid = config.clone();
-                    valid.validate()?;
-                    match store.load(&embedding_hash(&valid, &data.files))? {
-                        Some(trained) => trained.table().values.clone(),
-                        None => vec![0.0; valid.model.vocabulary * valid.model.dim],
-                    }
-                };
-                let sampling = Sampling {
-                    train_windows: *train_windows,
-                    validation_windows: *validation_windows,
-                    test_windows: *test_windows,
-                };
-                Arc::new(MaestroTask::new(
-                    pieces,
-                    *window,
-                    sampling,
-                    *eval_batch,
-                    table,
-                    data_seed,
-                )?)
-            }
-        })
+        };
+        Ok((pieces, table))
     }
 }
 

@@ -19,16 +19,15 @@ use std::path::{Path, PathBuf};
 use initlab_init::Scheme;
 use initlab_models::InitPlan;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use toml::{Table, Value};
 
-pub use self::config::{DataConfig, ModelConfig, OptimizerConfig, TestSchedule, TrainingConfig};
+pub use self::config::{OptimizerConfig, TestSchedule, TrainingConfig};
 pub use self::expand::{Axis, AxisValue};
 
 use crate::backend::BackendKind;
-use crate::embeddings::EmbeddingConfig;
-use crate::record::hex;
+use crate::network::ModelConfig;
 use crate::run::{point_name, RunConfig, RunLabels, RunSpec};
+use crate::task::DataConfig;
 use crate::toml_file;
 use crate::{Error, Result};
 
@@ -670,16 +669,7 @@ impl Study {
         model
             .check_fits(&data)
             .map_err(|e| self.invalid(format!("{where_}{e}")))?;
-        if let DataConfig::Maestro {
-            embedding,
-            embedding_sha256,
-            ..
-        } = &mut data
-        {
-            let dir = self.path.parent().unwrap_or(Path::new("."));
-            let config = EmbeddingConfig::load(&dir.join(&*embedding))?;
-            *embedding_sha256 = hex(&Sha256::digest(config.canonical_json().as_bytes()));
-        }
+        data.fill_in(self.path.parent().unwrap_or(Path::new(".")))?;
         let specs = model.param_specs();
         let parse = |what: &str, spec: &str| -> Result<Scheme> {
             spec.parse::<Scheme>()

@@ -8,16 +8,158 @@
 //! 1, 2), sequence classification (study 3's RNN), next-event prediction
 //! (study 3's LSTM) and regression (study 4) share every line of it.
 
-mod adding;
-pub(crate) mod maestro;
-mod mnist;
+//!
+//! A task is its data file in `initlab-data` and its file here,
+//! `task/<name>.rs`: the study file's `[data]` table as a config struct
+//! implementing [`TaskConfig`] (what it gives a network, its ranges, how its
+//! task is built from the verified data) and the [`Task`] itself. One line in
+//! [`tasks!`](DataConfig) below makes it a [`DataConfig`] variant.
 
-pub use adding::AddingTask;
-pub use maestro::MaestroTask;
-pub use mnist::MnistTask;
+use std::path::Path;
+use std::sync::Arc;
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{activation, ElementConversion, Int, Tensor, TensorData};
+use initlab_data::maestro::Piece;
+use initlab_data::Mnist;
+use serde::{Deserialize, Serialize};
+
+pub use self::adding::{AddingConfig, AddingTask};
+pub use self::maestro::{MaestroConfig, MaestroTask, Sampling};
+pub use self::mnist::{MnistConfig, MnistTask};
+
+use crate::embeddings::EmbeddingConfig;
+use crate::range_check::RangeCheck;
+use crate::Result;
+
+/// Declares every task: its module under `task/`, its [`DataConfig`]
+/// variant (kebab-cased, the study file's `dataset`) and the config it holds.
+macro_rules! tasks {
+    ($($(#[$doc:meta])* $module:ident: $variant:ident($config:ty),)*) => {
+        $(mod $module;)*
+
+        /// The data a study trains on.
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+        #[serde(tag = "dataset", rename_all = "kebab-case")]
+        pub enum DataConfig {
+            $($(#[$doc])* $variant($config),)*
+        }
+
+        impl DataConfig {
+            /// The task's config, as the study and the fit check see it.
+            pub fn task(&self) -> &dyn TaskConfig {
+                match self {
+                    $(DataConfig::$variant(c) => c,)*
+                }
+            }
+
+            fn task_mut(&mut self) -> &mut dyn TaskConfig {
+                match self {
+                    $(DataConfig::$variant(c) => c,)*
+                }
+            }
+        }
+    };
+}
+
+tasks! {
+    /// MNIST: the 60k training images split into train and validation, and
+    /// the 10k test images; flat, or read as sequences.
+    mnist: Mnist(MnistConfig),
+    /// The adding problem (Le, Jaitly & Hinton 2015), generated from seeds.
+    adding: Adding(AddingConfig),
+    /// MAESTRO's event tokens in windows, the next token as target.
+    maestro: Maestro(MaestroConfig),
+}
+
+/// What the study, the fit check and the grid need of a task's config.
+pub trait TaskConfig: Sync {
+    /// Its `dataset` in a study file (`mnist`), for error messages.
+    fn dataset(&self) -> &'static str;
+
+    /// The input its examples give a network.
+    fn provides(&self) -> InputShape;
+
+    /// How the data is read, where another reading would fit another
+    /// network (` as flat images`); empty where there is one reading.
+    fn reading_hint(&self) -> &'static str {
+        ""
+    }
+
+    /// Time steps per example, for sequence data.
+    fn steps(&self) -> Option<usize>;
+
+    /// Records its values that parse but cannot be trained.
+    fn check_ranges(&self, found: &mut RangeCheck);
+
+    /// The manifest's dataset names it reads (none for generated data).
+    fn datasets(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Fills in what the study file does not write but the run ids depend
+    /// on, from files beside the study in `study_dir`.
+    ///
+    /// # Errors
+    /// Such a file missing or invalid.
+    fn fill_in(&mut self, _study_dir: &Path) -> Result<()> {
+        Ok(())
+    }
+
+    /// The task, its splits and evaluation sets seeded by `data_seed`; paths
+    /// in the config are relative to `study_dir`.
+    ///
+    /// # Errors
+    /// Data missing or failing verification; a config the data cannot meet.
+    fn build(
+        &self,
+        sources: &dyn DataSources,
+        data_seed: u64,
+        study_dir: &Path,
+    ) -> Result<Arc<dyn Task>>;
+}
+
+/// The verified datasets on disk that tasks are built from, each opened once.
+pub trait DataSources {
+    /// The MNIST images.
+    ///
+    /// # Errors
+    /// The files missing or failing verification.
+    fn mnist(&self) -> Result<&Mnist>;
+
+    /// MAESTRO's pieces by split (train, validation, test) and the trained
+    /// note-embedding table of `embedding`.
+    ///
+    /// # Errors
+    /// The files missing or failing verification; the table failing to train.
+    fn maestro(&self, embedding: &EmbeddingConfig) -> Result<([Vec<Piece>; 3], Vec<f32>)>;
+}
+
+impl DataConfig {
+    /// The dataset's name in study files: `mnist`, `adding`, `maestro`.
+    pub fn dataset(&self) -> &'static str {
+        self.task().dataset()
+    }
+
+    /// The input its examples give a network.
+    pub fn provides(&self) -> InputShape {
+        self.task().provides()
+    }
+
+    /// Time steps per example, for sequence data.
+    pub fn steps(&self) -> Option<usize> {
+        self.task().steps()
+    }
+
+    /// Fills in what the study file does not write (see
+    /// [`TaskConfig::fill_in`]).
+    ///
+    /// # Errors
+    /// As [`TaskConfig::fill_in`].
+    pub fn fill_in(&mut self, study_dir: &Path) -> Result<()> {
+        self.task_mut().fill_in(study_dir)
+    }
+}
 
 /// Examples in the fixed batch that activation traces and BPTT probes run on.
 pub const PROBE_EXAMPLES: usize = 256;
@@ -67,6 +209,44 @@ impl Input {
     /// Whether the batch is empty.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// The kind of input a task provides and a network reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputKind {
+    /// [`Input::Features`].
+    Features,
+    /// [`Input::Sequences`].
+    Sequences,
+    /// [`Input::Tokens`].
+    Tokens,
+}
+
+impl std::fmt::Display for InputKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            InputKind::Features => "feature vectors",
+            InputKind::Sequences => "sequences",
+            InputKind::Tokens => "token windows",
+        })
+    }
+}
+
+/// An input's kind and size: features per example or per step, or tokens
+/// per window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InputShape {
+    /// The kind.
+    pub kind: InputKind,
+    /// Features per example or step, tokens per window.
+    pub size: usize,
+}
+
+impl InputShape {
+    /// `size` of `kind`.
+    pub fn new(kind: InputKind, size: usize) -> Self {
+        InputShape { kind, size }
     }
 }
 

@@ -5,20 +5,23 @@
 //! step (every loss, per-layer gradient norms, per-time-step BPTT norms) and
 //! must stop cleanly on NaN. The loop is generic over the [`Network`] and
 //! takes its data and scoring from a [`Task`]; [`train_run`] picks the network
-//! from the run's config.
+//! from the run's config, [`train_network`] takes one of any type.
 
 use std::time::Instant;
 
 use burn::tensor::backend::AutodiffBackend;
-use initlab_models::{BpttProbe, EventLstm, HostParams, LsuvRecord, Mlp, RecurrentNet};
+use initlab_models::{BpttProbe, HostParams, LsuvRecord};
 
 use crate::activations;
 use crate::backend::{dispatch, BackendKind, BackendTask};
-use crate::network::{DeviceInput, LayerOutputs, Network};
+use crate::embeddings::EmbeddingObserver;
+use crate::network::{
+    lsuv_batch, BuildNetwork, DeviceInput, LayerOutputs, Network, NetworkConfig, VisitNetwork,
+};
 use crate::optim::{HostOptimizer, StepReport};
 use crate::record::{now_rfc3339, NamedTensor, RunRecord, RunStatus};
 use crate::run::RunSpec;
-use crate::study::{ModelConfig, TestSchedule};
+use crate::study::TestSchedule;
 use crate::task::{scalar, Batch, EvalSet, Objective, Target, Task, TrainStream};
 use crate::{Error, Result};
 
@@ -37,6 +40,8 @@ impl Observer for Silent {
     fn step(&self, _: &str, _: f32) {}
 }
 
+impl EmbeddingObserver for Silent {}
+
 /// Trains one run on backend `B` and returns its record. A NaN or infinite loss
 /// ends the run with status `diverged`; that is a result, not an error.
 pub fn train_run<B: AutodiffBackend>(
@@ -45,7 +50,31 @@ pub fn train_run<B: AutodiffBackend>(
     device: &B::Device,
     observer: &dyn Observer,
 ) -> Result<RunRecord> {
-    match start::<B>(spec, task, device, observer, Job::Train)? {
+    record(start::<B>(spec, task, device, observer, Job::Train)?)
+}
+
+/// [`train_run`] with `network` in place of the run's `[model]`: the loop a
+/// network of any type takes, before or without its
+/// [`ModelConfig`](crate::ModelConfig) variant.
+pub fn train_network<B: AutodiffBackend, N: BuildNetwork<B>>(
+    spec: &RunSpec,
+    network: &N,
+    task: &dyn Task,
+    device: &B::Device,
+    observer: &dyn Observer,
+) -> Result<RunRecord> {
+    let start = Start {
+        spec,
+        task,
+        device,
+        observer,
+        job: Job::Train,
+    };
+    record(start.visit(network)?)
+}
+
+fn record(done: Done<'_>) -> Result<RunRecord> {
+    match done {
         Done::Record(r) => Ok(*r),
         _ => unreachable!("training returns a record"),
     }
@@ -63,7 +92,7 @@ pub fn time_run(spec: &RunSpec, task: &dyn Task, steps: usize) -> Result<StepTim
     dispatch(spec.backend, Time(spec, task, steps))?
 }
 
-/// Samples the run's initial parameters, builds its network and does `job`.
+/// Does `job` with the network of the run's config.
 fn start<'a, B: AutodiffBackend>(
     spec: &'a RunSpec,
     task: &'a dyn Task,
@@ -71,37 +100,64 @@ fn start<'a, B: AutodiffBackend>(
     observer: &'a dyn Observer,
     job: Job,
 ) -> Result<Done<'a>> {
-    let model = &spec.config.model;
-    let mut host = HostParams::sample(&model.param_specs(), &spec.plan, spec.seed)?;
-    for (name, values) in task.pretrained() {
-        let Some((param, slot)) = host.tensors.iter_mut().find(|(s, _)| s.name == name) else {
-            return Err(Error::Task(format!(
-                "the data provides `{name}`, which the model does not have"
-            )));
-        };
-        if slot.len() != values.len() {
-            return Err(Error::Task(format!(
-                "`{name}` {:?} has {} values; the data provides {}",
-                param.shape,
-                slot.len(),
-                values.len()
-            )));
-        }
-        *slot = values;
-    }
-    let lsuv = calibrate(spec, task, &mut host)?;
-    let fit = Fit {
+    spec.config.model.visit::<B, _>(Start {
         spec,
         task,
-        observer,
-        host: &host,
-        lsuv,
         device,
-    };
-    match model {
-        ModelConfig::Mlp(c) => fit.go::<Mlp<B>>(c.init(&host, device)?, job),
-        ModelConfig::Rnn(c) => fit.go::<RecurrentNet<B>>(c.init(&host, device)?, job),
-        ModelConfig::EventLstm(c) => fit.go::<EventLstm<B>>(c.init(&host, device)?, job),
+        observer,
+        job,
+    })
+}
+
+/// Samples the run's initial parameters, builds its network and does `job`.
+struct Start<'a, B: AutodiffBackend> {
+    spec: &'a RunSpec,
+    task: &'a dyn Task,
+    device: &'a B::Device,
+    observer: &'a dyn Observer,
+    job: Job,
+}
+
+impl<'a, B: AutodiffBackend> VisitNetwork<B> for Start<'a, B> {
+    type Output = Result<Done<'a>>;
+
+    fn visit<N: BuildNetwork<B>>(self, network: &N) -> Result<Done<'a>> {
+        let Start {
+            spec,
+            task,
+            device,
+            observer,
+            job,
+        } = self;
+        let mut host = HostParams::sample(&network.param_specs(), &spec.plan, spec.seed)?;
+        for (name, values) in task.pretrained() {
+            let Some((param, slot)) = host.tensors.iter_mut().find(|(s, _)| s.name == name) else {
+                return Err(Error::Task(format!(
+                    "the data provides `{name}`, which the model does not have"
+                )));
+            };
+            if slot.len() != values.len() {
+                return Err(Error::Task(format!(
+                    "`{name}` {:?} has {} values; the data provides {}",
+                    param.shape,
+                    slot.len(),
+                    values.len()
+                )));
+            }
+            *slot = values;
+        }
+        let lsuv = calibrate(spec, network, task, &mut host)?;
+        let model = network.build(&host, device)?;
+        let fit = Fit {
+            spec,
+            task,
+            observer,
+            host: &host,
+            network,
+            lsuv,
+            device,
+        };
+        fit.go(model, job)
     }
 }
 
@@ -109,9 +165,13 @@ fn start<'a, B: AutodiffBackend>(
 /// the host, before any backend sees them, on the first batch of the run's
 /// training order at the calibration batch size (so the batch follows from the
 /// run seed, and `init_sha256` is taken after it).
-fn calibrate(spec: &RunSpec, task: &dyn Task, host: &mut HostParams) -> Result<Vec<LsuvRecord>> {
-    let model = &spec.config.model;
-    let Some(settings) = model.lsuv_settings(&spec.plan)? else {
+fn calibrate(
+    spec: &RunSpec,
+    network: &dyn NetworkConfig,
+    task: &dyn Task,
+    host: &mut HostParams,
+) -> Result<Vec<LsuvRecord>> {
+    let Some(settings) = network.lsuv_settings(&spec.plan)? else {
         return Ok(Vec::new());
     };
     let training = &spec.config.training;
@@ -121,7 +181,7 @@ fn calibrate(spec: &RunSpec, task: &dyn Task, host: &mut HostParams) -> Result<V
     let batch = stream
         .next_batch()
         .ok_or_else(|| Error::Task("no training examples to calibrate LSUV on".into()))?;
-    Ok(model.calibrate_lsuv(host, &spec.plan, &batch.input)?)
+    Ok(network.calibrate_lsuv(host, &spec.plan, lsuv_batch(&batch.input))?)
 }
 
 /// What [`start`] does with the network it builds.
@@ -170,6 +230,8 @@ struct Fit<'a, 'h, B: AutodiffBackend> {
     task: &'a dyn Task,
     observer: &'a dyn Observer,
     host: &'h HostParams,
+    /// The network's config, for its own metrics.
+    network: &'h dyn NetworkConfig,
     /// What LSUV did to each layer it calibrated.
     lsuv: Vec<LsuvRecord>,
     device: &'a B::Device,
@@ -403,13 +465,7 @@ impl<'a, B: AutodiffBackend> Fit<'a, '_, B> {
             }
         }
         let spec = self.spec;
-        if let ModelConfig::Mlp(mlp) = &spec.config.model {
-            metrics.extend(crate::mean_field::metrics(
-                mlp,
-                &spec.plan,
-                &curves.train_accuracy,
-            ));
-        }
+        metrics.extend(self.network.run_metrics(&spec.plan, &curves.train_accuracy));
         let mut record = RunRecord {
             run_id: spec.id.clone(),
             study: spec.config.study.clone(),

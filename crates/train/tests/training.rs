@@ -7,8 +7,8 @@ use initlab_models::{
     RecurrentNetConfig,
 };
 use initlab_train::{
-    dispatch, AddingTask, BackendKind, BackendTask, DataConfig, ModelConfig, OptimizerConfig,
-    RunSpec, RunStatus,
+    dispatch, AddingConfig, AddingTask, BackendKind, BackendTask, DataConfig, ModelConfig,
+    OptimizerConfig, RunSpec, RunStatus,
 };
 
 mod common;
@@ -208,14 +208,14 @@ fn a_regression_run_records_mse_and_the_epoch_it_leaves_the_plateau() {
         training.clip_grad_norm = Some(1.0);
         let spec = common::spec_for(
             rnn_model(Nonlinearity::Relu, 2, 1),
-            DataConfig::Adding {
+            DataConfig::Adding(AddingConfig {
                 length: 4,
                 placement: Default::default(),
                 examples_per_epoch: 2048,
                 eval_examples: 512,
                 eval_batch: 32,
                 escape_below: below,
-            },
+            }),
             plan,
             training,
         );

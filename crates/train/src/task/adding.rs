@@ -1,12 +1,81 @@
 //! The adding problem as a regression task: fresh training examples every
 //! epoch, fixed validation and test sets.
 
-use initlab_data::adding::{AddingBatch, AddingStream, TEST_SET_SIZE};
+use std::path::Path;
+use std::sync::Arc;
+
+use initlab_data::adding::{AddingBatch, AddingStream, MarkerPlacement, TEST_SET_SIZE};
 use initlab_data::AddingProblem;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 
-use super::{Batch, EvalSet, Input, Objective, Target, Task, TrainStream, PROBE_EXAMPLES};
+use super::{
+    Batch, DataSources, EvalSet, Input, InputKind, InputShape, Objective, Target, Task,
+    TaskConfig, TrainStream, PROBE_EXAMPLES,
+};
+use crate::range_check::RangeCheck;
+use crate::Result;
+
+/// A study file's `[data]` for the adding problem.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddingConfig {
+    /// Steps per sequence, `T`.
+    pub length: usize,
+    /// Where the two markers go (`uniform`: anywhere, distinct).
+    #[serde(default)]
+    pub placement: MarkerPlacement,
+    /// Fresh training examples per epoch.
+    pub examples_per_epoch: usize,
+    /// Examples in each of the fixed validation and test sets.
+    pub eval_examples: usize,
+    /// Examples per evaluation batch.
+    pub eval_batch: usize,
+    /// A run has escaped the plateau in the first epoch whose validation
+    /// MSE is below this (`plateau_escape_epoch`, 1-based).
+    pub escape_below: f64,
+}
+
+impl TaskConfig for AddingConfig {
+    fn dataset(&self) -> &'static str {
+        "adding"
+    }
+
+    /// Each step: the value and its marker.
+    fn provides(&self) -> InputShape {
+        InputShape::new(InputKind::Sequences, 2)
+    }
+
+    fn steps(&self) -> Option<usize> {
+        Some(self.length)
+    }
+
+    fn check_ranges(&self, found: &mut RangeCheck) {
+        if self.length < 2 {
+            found.push(
+                "data.length",
+                format!("is {}; two markers need at least 2 steps", self.length),
+            );
+        }
+        found.positive("data.examples_per_epoch", self.examples_per_epoch);
+        found.positive("data.eval_examples", self.eval_examples);
+        found.positive("data.eval_batch", self.eval_batch);
+        found.positive_number("data.escape_below", self.escape_below);
+    }
+
+    fn build(&self, _: &dyn DataSources, data_seed: u64, _: &Path) -> Result<Arc<dyn Task>> {
+        let problem = AddingProblem::new(self.length)?.with_placement(self.placement);
+        let task = AddingTask::new(
+            problem,
+            self.examples_per_epoch,
+            self.eval_examples,
+            self.eval_batch,
+            data_seed,
+        );
+        Ok(Arc::new(task.with_escape_below(self.escape_below)))
+    }
+}
 
 /// ChaCha stream of the test set; the validation set is the data crate's
 /// fixed set (stream 1) and training draws from stream 0 of the run's seed.

@@ -1,12 +1,139 @@
 //! Next-event prediction on MAESTRO: every window of tokens predicts the token
 //! that follows it.
 
+use std::path::Path;
+use std::sync::Arc;
+
 use initlab_data::maestro::{Piece, Windows};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
-use super::{Batch, EvalSet, Input, Objective, Target, Task, TrainStream, PROBE_EXAMPLES};
+use super::{
+    Batch, DataConfig, DataSources, EvalSet, Input, InputKind, InputShape, Objective, Target,
+    Task, TaskConfig, TrainStream, PROBE_EXAMPLES,
+};
+use crate::embeddings::EmbeddingConfig;
+use crate::range_check::RangeCheck;
+use crate::record::hex;
+use crate::{Error, Result};
+
+/// A study file's `[data]` for MAESTRO.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaestroConfig {
+    /// Tokens per input window.
+    pub window: usize,
+    /// The note-embedding config whose trained table every run starts
+    /// from, relative to the study file (`embeddings/maestro.toml`).
+    pub embedding: String,
+    /// The embedding config's canonical sha256, filled in when the study
+    /// is expanded (never written in a study file), so that a changed
+    /// table config changes the run ids.
+    #[serde(default, skip_deserializing)]
+    pub embedding_sha256: String,
+    /// Training windows per epoch, a fresh seeded sample each epoch;
+    /// absent: every window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_windows: Option<usize>,
+    /// A fixed seeded subsample of the validation windows; absent: all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_windows: Option<usize>,
+    /// A fixed seeded subsample of the test windows; absent: all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_windows: Option<usize>,
+    /// Windows per evaluation batch.
+    pub eval_batch: usize,
+}
+
+impl MaestroConfig {
+    /// The note-embedding config the runs start from, `embedding` read
+    /// relative to `study_dir`: the one place it is read for a run.
+    ///
+    /// # Errors
+    /// The file missing or invalid.
+    pub fn embedding_config(&self, study_dir: &Path) -> Result<EmbeddingConfig> {
+        EmbeddingConfig::load(&study_dir.join(&self.embedding))
+    }
+
+    /// The MAESTRO config of a stored run (its config's `data`), without the
+    /// hash that expanding the study filled in.
+    ///
+    /// # Errors
+    /// Not a MAESTRO data config.
+    pub fn from_stored(data: &serde_json::Value) -> Result<MaestroConfig> {
+        let mut data = data.clone();
+        if let Some(map) = data.as_object_mut() {
+            map.remove("embedding_sha256");
+        }
+        match serde_json::from_value(data) {
+            Ok(DataConfig::Maestro(config)) => Ok(config),
+            Ok(other) => Err(Error::Task(format!(
+                "the run's data is `{}`, not MAESTRO",
+                other.dataset()
+            ))),
+            Err(e) => Err(Error::Task(format!("the run's data config: {e}"))),
+        }
+    }
+}
+
+impl TaskConfig for MaestroConfig {
+    fn dataset(&self) -> &'static str {
+        "maestro"
+    }
+
+    fn provides(&self) -> InputShape {
+        InputShape::new(InputKind::Tokens, self.window)
+    }
+
+    fn steps(&self) -> Option<usize> {
+        Some(self.window)
+    }
+
+    fn check_ranges(&self, found: &mut RangeCheck) {
+        found.positive("data.window", self.window);
+        for (key, value) in [
+            ("data.train_windows", self.train_windows),
+            ("data.validation_windows", self.validation_windows),
+            ("data.test_windows", self.test_windows),
+        ] {
+            if let Some(n) = value {
+                found.positive(key, n);
+            }
+        }
+        found.positive("data.eval_batch", self.eval_batch);
+    }
+
+    fn datasets(&self) -> &'static [&'static str] {
+        &["maestro"]
+    }
+
+    fn fill_in(&mut self, study_dir: &Path) -> Result<()> {
+        let config = self.embedding_config(study_dir)?;
+        self.embedding_sha256 = hex(&Sha256::digest(config.canonical_json().as_bytes()));
+        Ok(())
+    }
+
+    fn build(&self, data: &dyn DataSources, seed: u64, dir: &Path) -> Result<Arc<dyn Task>> {
+        let (pieces, table) = data.maestro(&self.embedding_config(dir)?)?;
+        let sampling = Sampling {
+            train_windows: self.train_windows,
+            validation_windows: self.validation_windows,
+            test_windows: self.test_windows,
+        };
+        let task = MaestroTask::new(
+            pieces,
+            self.window,
+            sampling,
+            self.eval_batch,
+            table,
+            seed,
+        )?;
+        Ok(Arc::new(task))
+    }
+}
 
 /// ChaCha streams of the fixed validation and test subsamples.
 const VALIDATION_STREAM: u64 = 3;

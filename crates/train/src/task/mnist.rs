@@ -1,15 +1,117 @@
 //! MNIST classification: each image as one feature vector (the MLPs) or as a
 //! sequence of rows or pixels (the recurrent networks).
 
+use std::path::Path;
 use std::sync::Arc;
 
-use initlab_data::SequenceReader;
+use initlab_data::{Reading, SequenceReader};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 
-use super::{Batch, EvalSet, Input, Objective, Target, Task, TrainStream, PROBE_EXAMPLES};
-use crate::data::{ClassificationData, Examples};
+use super::{
+    Batch, DataSources, EvalSet, Input, InputKind, InputShape, Objective, Target, Task,
+    TaskConfig, TrainStream, PROBE_EXAMPLES,
+};
+use crate::data::{ClassificationData, Examples, Holdout};
+use crate::range_check::RangeCheck;
+use crate::Result;
+
+/// A study file's `[data]` for MNIST.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MnistConfig {
+    /// Fraction of the 60k training images held out for validation (0.2: 48k/12k).
+    pub validation_fraction: f64,
+    /// Which images are held out: a seeded shuffle (default) or the last ones.
+    #[serde(default, skip_serializing_if = "Holdout::is_default")]
+    pub holdout: Holdout,
+    /// Read each image as a sequence (`{ kind = "rows" }`) for a recurrent
+    /// network; absent: one flat vector per image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reading: Option<Reading>,
+    /// `[mean, std]`: pixels in `[0, 1]` become `(x − mean) / std`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalize: Option<[f64; 2]>,
+    /// Examples per evaluation batch (default 2000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_batch: Option<usize>,
+}
+
+const MNIST_PIXELS: usize = 784;
+
+/// Default examples per evaluation batch.
+const EVAL_BATCH: usize = 2000;
+
+impl TaskConfig for MnistConfig {
+    fn dataset(&self) -> &'static str {
+        "mnist"
+    }
+
+    fn provides(&self) -> InputShape {
+        match self.reading {
+            None => InputShape::new(InputKind::Features, MNIST_PIXELS),
+            Some(Reading::Rows) => InputShape::new(InputKind::Sequences, 28),
+            Some(Reading::Pixels | Reading::PermutedPixels { .. }) => {
+                InputShape::new(InputKind::Sequences, 1)
+            }
+        }
+    }
+
+    fn reading_hint(&self) -> &'static str {
+        match self.reading {
+            None => " as flat images (set data.reading for sequences)",
+            Some(_) => " as sequences",
+        }
+    }
+
+    fn steps(&self) -> Option<usize> {
+        Some(match self.reading? {
+            Reading::Rows => 28,
+            Reading::Pixels | Reading::PermutedPixels { .. } => MNIST_PIXELS,
+        })
+    }
+
+    fn check_ranges(&self, found: &mut RangeCheck) {
+        found.within(
+            "data.validation_fraction",
+            self.validation_fraction,
+            0.0,
+            1.0,
+            true,
+        );
+        if let Some([_, std]) = self.normalize {
+            found.positive_number("data.normalize", std);
+        }
+        if let Some(b) = self.eval_batch {
+            found.positive("data.eval_batch", b);
+        }
+    }
+
+    fn datasets(&self) -> &'static [&'static str] {
+        &["mnist"]
+    }
+
+    fn build(&self, sources: &dyn DataSources, data_seed: u64, _: &Path) -> Result<Arc<dyn Task>> {
+        let mnist = sources.mnist()?;
+        let splits = Arc::new(ClassificationData::mnist_with(
+            mnist,
+            self.validation_fraction,
+            self.holdout,
+            self.normalize,
+            data_seed,
+        ));
+        let batch = self.eval_batch.unwrap_or(EVAL_BATCH);
+        Ok(match self.reading {
+            None => Arc::new(MnistTask::flat(splits, batch)),
+            Some(r) => {
+                let reader = SequenceReader::for_images(r, &mnist.train)?;
+                Arc::new(MnistTask::sequences(splits, reader, batch))
+            }
+        })
+    }
+}
 
 /// MNIST's per-pixel mean and standard deviation over the training set, pixels
 /// in [0, 1] (the constants its usual normalization subtracts and divides by).

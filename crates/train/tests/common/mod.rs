@@ -6,9 +6,9 @@ use burn::tensor::backend::AutodiffBackend;
 use initlab_init::Scheme;
 use initlab_models::{Activation, InitPlan, MlpConfig};
 use initlab_train::{
-    BackendKind, BackendTask, ClassificationData, DataConfig, Examples, MnistTask, ModelConfig,
-    OptimizerConfig, RunConfig, RunLabels, RunRecord, RunSpec, Silent, Task, TestSchedule,
-    TrainingConfig,
+    BackendKind, BackendTask, ClassificationData, DataConfig, Examples, MnistConfig, MnistTask,
+    ModelConfig, OptimizerConfig, RunConfig, RunLabels, RunRecord, RunSpec, Silent, Task,
+    TestSchedule, TrainingConfig,
 };
 
 /// Two classes separated along the first feature.
@@ -62,13 +62,13 @@ pub fn mlp_spec(
     let config = RunConfig {
         study: study.into(),
         model: ModelConfig::Mlp(model),
-        data: DataConfig::Mnist {
+        data: DataConfig::Mnist(MnistConfig {
             validation_fraction: 0.2,
             holdout: Default::default(),
             reading: None,
             normalize: None,
             eval_batch: None,
-        },
+        }),
         training: TrainingConfig {
             epochs,
             batch_size: 16,
