@@ -135,10 +135,18 @@ fn provenance(out: &Path, report: &Report) -> String {
     };
     let commit = match (
         git(&["rev-parse", "--short=12", "HEAD"]),
-        git(&["status", "--porcelain", "--untracked-files=no"]),
+        // Changes to Markdown (this README among them) do not change a number.
+        git(&[
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            ".",
+            ":(exclude)*.md",
+        ]),
     ) {
         (Some(c), Some(changes)) if changes.is_empty() => format!("commit `{c}`"),
-        (Some(c), _) => format!("commit `{c}` with uncommitted changes"),
+        (Some(c), _) => format!("commit `{c}` with uncommitted changes to the code"),
         (None, _) => "an unknown commit (no git)".into(),
     };
     let finished = report
