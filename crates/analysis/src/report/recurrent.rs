@@ -11,11 +11,12 @@ use initlab_train::RunRecord;
 use super::bptt_theory;
 use super::render::{code, Block};
 use super::verdict::{judge, tiers_from_published, Entry};
+use super::Rendered;
 use super::{figure, Section};
 use crate::plots::multiples::{Line, LinePanel, Lines, YAxis};
 use crate::plots::style::Swatch;
-use crate::plots::{bptt, render, ConfigRun, Group, Plot};
-use crate::{summarize, Result, Stat};
+use crate::plots::{bptt, render, ConfigRun, Group};
+use crate::{summarize, Stat};
 
 /// The published ordering's verdict, on test accuracy or (for runs selected
 /// by best validation) on the best validation accuracy, which is what such a
@@ -93,12 +94,7 @@ pub(super) fn ordering(section: &Section, selected: bool) -> Vec<Block> {
 }
 
 /// Accuracy per epoch (when `accuracy` is set) and the BPTT figures.
-pub(super) fn blocks(
-    section: &Section,
-    dir: &Path,
-    out: &Path,
-    accuracy: bool,
-) -> Result<(Vec<Block>, Vec<Plot>)> {
+pub(super) fn blocks(section: &Section, dir: &Path, out: &Path, accuracy: bool) -> Rendered {
     let groups = Group::of(&section.records);
     let mut b = Vec::new();
     let mut plots = Vec::new();
@@ -134,12 +130,7 @@ pub(super) fn blocks(
 
 /// One panel per configuration of `‖∂L/∂h_t‖` and of `‖h_t‖` against t,
 /// after the theory's per-step factor beside the measured one.
-pub(super) fn bptt_figures(
-    study: &str,
-    configs: &[ConfigRun],
-    dir: &Path,
-    out: &Path,
-) -> Result<(Vec<Block>, Vec<Plot>)> {
+pub(super) fn bptt_figures(study: &str, configs: &[ConfigRun], dir: &Path, out: &Path) -> Rendered {
     let mut b = Vec::new();
     let mut plots = Vec::new();
     let predicted = bptt_theory::predicted_norms(configs);

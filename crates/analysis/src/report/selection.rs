@@ -11,11 +11,12 @@ use initlab_train::RunRecord;
 use super::recurrent::mean_over_seeds;
 use super::render::{code, Block};
 use super::verdict::fmt_stat;
+use super::Rendered;
 use super::{figure, flat_config, Section};
 use crate::plots::multiples::{Line, LinePanel, Lines, YAxis};
 use crate::plots::style::Swatch;
-use crate::plots::{render, Group, Palette, Plot};
-use crate::{summarize, Result, Stat};
+use crate::plots::{render, Group, Palette};
+use crate::{summarize, Stat};
 
 const METRIC: &str = "best_val_accuracy";
 
@@ -91,8 +92,8 @@ pub(super) fn table(section: &Section) -> Vec<Block> {
     };
     vec![
         Block::H(3, "Results".into()),
-        Block::Key(Box::new(Block::Table {
-            head: [
+        Block::Key(Box::new(Block::table(
+            &[
                 "initializer",
                 "runs",
                 "best validation accuracy",
@@ -101,12 +102,10 @@ pub(super) fn table(section: &Section) -> Vec<Block> {
                 "best epoch",
                 "test accuracy",
                 "test loss",
-            ]
-            .map(String::from)
-            .to_vec(),
-            right: vec![false, true, true, true, true, true, true, true],
-            rows: table,
-        })),
+            ],
+            &[false, true, true, true, true, true, true, true],
+            table,
+        ))),
         Block::P(format!(
             "The published number is the best validation accuracy over the epochs, one run per \
              initializer; here it is the mean ± sample standard deviation over seeds when \
@@ -118,7 +117,7 @@ pub(super) fn table(section: &Section) -> Vec<Block> {
 
 /// Training against validation per epoch, one panel per initializer, the
 /// best epoch marked.
-pub(super) fn curves(section: &Section, dir: &Path, out: &Path) -> Result<(Vec<Block>, Vec<Plot>)> {
+pub(super) fn curves(section: &Section, dir: &Path, out: &Path) -> Rendered {
     let groups = Group::of(&section.records);
     let train = Palette::color(0);
     let val = Palette::color(1);
