@@ -23,10 +23,10 @@ use crate::{summarize, Stat};
 /// study publishes.
 pub(super) fn ordering(section: &Section, selected: bool) -> Vec<Block> {
     let rows = summarize(&section.records);
-    let metric = if selected {
-        "best_val_accuracy"
+    let (metric, what) = if selected {
+        ("best_val_accuracy", "best validation accuracy")
     } else {
-        "test_accuracy"
+        ("test_accuracy", "test accuracy")
     };
     let published: Vec<(String, f64)> = rows
         .iter()
@@ -74,11 +74,6 @@ pub(super) fn ordering(section: &Section, selected: bool) -> Vec<Block> {
         })
         .collect();
     let (outcome, why) = judge(&entries, &names);
-    let what = if selected {
-        "best validation accuracy"
-    } else {
-        "test accuracy"
-    };
     vec![
         Block::H(3, "Does the published ordering hold?".into()),
         Block::P(format!(
