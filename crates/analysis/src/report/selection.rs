@@ -122,10 +122,8 @@ pub(super) fn curves(section: &Section, dir: &Path, out: &Path) -> Rendered {
     let train = Palette::color(0);
     let val = Palette::color(1);
     let best = plotters::style::BLACK;
-    let figure_of = |what: &str,
-                     y_desc: &str,
-                     f_train: fn(&RunRecord) -> &[f32],
-                     f_val: fn(&RunRecord) -> &[f32]| {
+    // `curves` gives a run's training and validation curve of `what`.
+    let figure_of = |what: &str, y_desc: &str, curves: fn(&RunRecord) -> (&[f32], &[f32])| {
         let panels = groups
             .iter()
             .map(|g| {
@@ -135,7 +133,7 @@ pub(super) fn curves(section: &Section, dir: &Path, out: &Path) -> Rendered {
                     .filter_map(|r| r.metrics.iter().find(|(n, _)| n == "best_val_epoch"))
                     .map(|(_, e)| *e)
                     .collect();
-                let val_points = mean_over_seeds(g.runs.iter().map(|r| f_val(r)));
+                let val_points = mean_over_seeds(g.runs.iter().map(|r| curves(r).1));
                 let lowest = val_points
                     .iter()
                     .min_by(|a, b| a.1.total_cmp(&b.1))
@@ -154,7 +152,7 @@ pub(super) fn curves(section: &Section, dir: &Path, out: &Path) -> Rendered {
                     lines: vec![
                         Line {
                             color: train,
-                            points: mean_over_seeds(g.runs.iter().map(|r| f_train(r))),
+                            points: mean_over_seeds(g.runs.iter().map(|r| curves(r).0)),
                         },
                         Line {
                             color: val,
@@ -190,21 +188,15 @@ pub(super) fn curves(section: &Section, dir: &Path, out: &Path) -> Rendered {
     for (name, lines) in [
         (
             "overfit-loss",
-            figure_of(
-                "loss",
-                "cross-entropy loss (nats)",
-                |r| &r.train_loss,
-                |r| &r.val_loss,
-            ),
+            figure_of("loss", "cross-entropy loss (nats)", |r| {
+                (&r.train_loss, &r.val_loss)
+            }),
         ),
         (
             "overfit-accuracy",
-            figure_of(
-                "accuracy",
-                "next-event accuracy",
-                |r| &r.train_accuracy,
-                |r| &r.val_accuracy,
-            ),
+            figure_of("accuracy", "next-event accuracy", |r| {
+                (&r.train_accuracy, &r.val_accuracy)
+            }),
         ),
     ] {
         if !lines.has_data() {
