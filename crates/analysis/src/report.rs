@@ -33,6 +33,9 @@ use self::render::{code, render_html, render_markdown, Block};
 use crate::plots::{write, write_atlas, write_study_plots, Group, Plot};
 use crate::{summarize, Error, Result, ResultsStore};
 
+/// A section's blocks and the plots they show.
+type Rendered = Result<(Vec<Block>, Vec<Plot>)>;
+
 /// What [`write_report`] wrote.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Report {
@@ -221,7 +224,7 @@ impl Section {
     /// checkpoints ([`selection`]), recurrent runs their gradients through
     /// time ([`recurrent`]); runs with none of these (study 1) get the
     /// generic table and plots alone.
-    fn render(&self, dir: &Path, out: &Path) -> Result<(Vec<Block>, Vec<Plot>)> {
+    fn render(&self, dir: &Path, out: &Path) -> Rendered {
         let mut b = vec![Block::H(
             2,
             format!("Study `{}`{}", code(&self.study), self.suffix),
@@ -471,8 +474,8 @@ impl Section {
         }
         let mut blocks = vec![
             Block::H(3, "Results".into()),
-            Block::Key(Box::new(Block::Table {
-                head: [
+            Block::Key(Box::new(Block::table(
+                &[
                     "initializer",
                     "runs",
                     "diverged",
@@ -480,12 +483,10 @@ impl Section {
                     "published",
                     "measured − published",
                     "test loss (mean)",
-                ]
-                .map(String::from)
-                .to_vec(),
-                right: vec![false, true, true, true, true, true, true],
-                rows: table,
-            })),
+                ],
+                &[false, true, true, true, true, true, true],
+                table,
+            ))),
             Block::P(
                 "Mean and sample standard deviation over the completed seeds; a diverged run \
                  (non-finite loss) is counted, not averaged."
@@ -548,8 +549,8 @@ impl Section {
                  digits here."
                     .into(),
             ),
-            Block::Table {
-                head: [
+            Block::table(
+                &[
                     "run id",
                     if self.grid {
                         "grid point"
@@ -564,14 +565,12 @@ impl Section {
                     "config_sha256",
                     "init_sha256",
                     "outputs_sha256",
-                ]
-                .map(String::from)
-                .to_vec(),
-                right: vec![
+                ],
+                &[
                     false, false, true, true, false, true, true, false, false, false,
                 ],
                 rows,
-            },
+            ),
         ]
     }
 }

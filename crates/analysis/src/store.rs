@@ -532,12 +532,18 @@ mod checked_read_tests {
         })
     }
 
-    #[test]
-    fn save_then_load_keeps_model_order_and_every_hash_verifies() {
+    /// A store in a new temporary folder, holding `rec`.
+    fn store_holding(rec: &RunRecord) -> (tempfile::TempDir, ResultsStore) {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = ResultsStore::open(dir.path()).expect("store");
+        store.save(rec).expect("save");
+        (dir, store)
+    }
+
+    #[test]
+    fn save_then_load_keeps_model_order_and_every_hash_verifies() {
         let rec = record();
-        store.save(&rec).expect("save");
+        let (_dir, store) = store_holding(&rec);
         let back = store.load(&rec.run_id).expect("verifies");
         let names = |ts: &[NamedTensor]| ts.iter().map(|t| t.name.clone()).collect::<Vec<_>>();
         assert_eq!(names(&back.initial_params), names(&rec.initial_params));
@@ -550,12 +556,18 @@ mod checked_read_tests {
         assert_eq!(store.read_results().expect("read"), vec![rec]);
     }
 
+    /// `err` says that the stored `hash` does not match what the file holds.
+    fn assert_hash_mismatch(err: &Error, hash: &str) {
+        assert!(
+            matches!(err, Error::HashMismatch { hash: h, .. } if *h == hash),
+            "{err}"
+        );
+    }
+
     #[test]
     fn a_changed_value_fails_naming_the_file_and_the_hash() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = ResultsStore::open(dir.path()).expect("store");
         let rec = record();
-        store.save(&rec).expect("save");
+        let (_dir, store) = store_holding(&rec);
         let path = store.run_path(&rec.run_id);
         let mut bytes = std::fs::read(&path).expect("read");
         let marker = MARKER.to_le_bytes();
@@ -571,51 +583,22 @@ mod checked_read_tests {
             "{err}"
         );
         let err = store.load(&rec.run_id).expect_err("tampered");
-        assert!(
-            matches!(
-                err,
-                Error::HashMismatch {
-                    hash: "init_sha256",
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert_hash_mismatch(&err, "init_sha256");
     }
 
     #[test]
     fn an_edited_config_or_output_fails_naming_its_hash() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = ResultsStore::open(dir.path()).expect("store");
         let mut rec = record();
         rec.config_json = r#"{"study":"other"}"#.into();
-        store.save(&rec).expect("save");
+        let (_dir, store) = store_holding(&rec);
         let err = verify_run_file(&store.run_path(&rec.run_id)).expect_err("edited");
-        assert!(
-            matches!(
-                err,
-                Error::HashMismatch {
-                    hash: "config_sha256",
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert_hash_mismatch(&err, "config_sha256");
 
         let mut rec = record();
         rec.test_accuracy = 0.75;
         store.save(&rec).expect("save");
         let err = verify_run_file(&store.run_path(&rec.run_id)).expect_err("edited");
-        assert!(
-            matches!(
-                err,
-                Error::HashMismatch {
-                    hash: "outputs_sha256",
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert_hash_mismatch(&err, "outputs_sha256");
         assert!(err.to_string().contains("0123456789abcdef.h5"), "{err}");
     }
 

@@ -101,6 +101,16 @@ fn record(id: &str, status: RunStatus) -> RunRecord {
     }
 }
 
+/// A new store in a temporary folder holding one complete run, `id`, with
+/// hashes that verify.
+fn store_holding(id: &str) -> (tempfile::TempDir, ResultsStore, RunRecord) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = ResultsStore::open(dir.path()).expect("store");
+    let rec = with_hashes(record(id, RunStatus::Complete));
+    store.save(&rec).expect("save");
+    (dir, store, rec)
+}
+
 fn venv_python() -> PathBuf {
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/h5py-venv");
     let python = target.join("bin/python");
@@ -127,10 +137,7 @@ fn venv_python() -> PathBuf {
 
 #[test]
 fn h5py_reads_runs_config_metrics_and_hashes() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = ResultsStore::open(dir.path()).expect("store");
-    let sealed = with_hashes(record("00aa11bb22cc33dd", RunStatus::Complete));
-    store.save(&sealed).expect("save");
+    let (_dir, store, sealed) = store_holding("00aa11bb22cc33dd");
     store
         .save(&with_hashes(record("ffee", RunStatus::Diverged)))
         .expect("save");
@@ -185,10 +192,7 @@ print("ok", len(f["runs"]))
 
 #[test]
 fn store_round_trips_and_rebuild_is_whole() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = ResultsStore::open(dir.path()).expect("store");
-    let rec = with_hashes(record("0123456789abcdef", RunStatus::Complete));
-    store.save(&rec).expect("save");
+    let (dir, store, rec) = store_holding("0123456789abcdef");
     assert_eq!(store.load(&rec.run_id).expect("load"), rec);
     // A crash mid-write leaves only a temporary file, which is never a run.
     std::fs::write(dir.path().join("runs/.deadbeef.h5.tmp42"), b"half").expect("write");

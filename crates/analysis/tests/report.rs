@@ -199,6 +199,21 @@ fn report_is_regenerated_identically_from_results_h5() {
     );
 }
 
+/// Every line of `expected` is somewhere in the report `md`.
+fn assert_mentions(md: &str, expected: &[&str]) {
+    for line in expected {
+        assert!(md.contains(line), "missing {line:?} in\n{md}");
+    }
+}
+
+/// Each of `names` is a PNG under `plots/<study>/` of the report in `dir`,
+/// and none is blank.
+fn assert_pngs(dir: &Path, study: &str, names: &[&str]) {
+    for name in names {
+        assert_png(&dir.join(format!("plots/{study}/{name}.png")));
+    }
+}
+
 /// Decodes a PNG and checks that it is not blank: a plot has lines, text and
 /// colour on a white page.
 fn assert_png(path: &Path) {
@@ -449,8 +464,13 @@ fn grid_section_has_the_table_heat_map_and_verdicts() {
     assert!(md.contains(relu), "row missing from:\n{md}");
     let tanh = "| tanh / sgd | 0.6050 ± 0.0071 | 0.5100 ± 0.0141 | 0.9050 ± 0.0071 |";
     assert!(md.contains(tanh), "row missing from:\n{md}");
-    assert!(md.contains("- **relu / sgd**: holds ("), "{md}");
-    assert!(md.contains("- **tanh / sgd**: does not hold ("), "{md}");
+    assert_mentions(
+        &md,
+        &[
+            "- **relu / sgd**: holds (",
+            "- **tanh / sgd**: does not hold (",
+        ],
+    );
     let heatmap = dir.path().join("plots/grid/activations-heatmap.png");
     assert_png(&heatmap);
     let svg = std::fs::read_to_string(dir.path().join("plots/grid/activations-heatmap.svg"))
@@ -475,18 +495,17 @@ fn grid_section_has_the_table_heat_map_and_verdicts() {
 
     // The depth part: divergence counted with its epoch, explained by the
     // activation scale at initialization, the published numbers beside.
-    assert!(md.contains("| 1 of 1 (epoch 1) |"), "{md}");
-    assert!(md.contains("**Why `6-hidden · normal` diverged.**"), "{md}");
-    assert!(
-        md.contains("`layers.0` 12.5, `layers.1` 310, `layers.2` 7400"),
-        "{md}"
+    assert_mentions(
+        &md,
+        &[
+            "| 1 of 1 (epoch 1) |",
+            "**Why `6-hidden · normal` diverged.**",
+            "`layers.0` 12.5, `layers.1` 310, `layers.2` 7400",
+            "| 0.8990 | 0.9457 | -0.3990 |",
+            "Test loss: published 0.9457, measured 0.3000 (-0.6457).",
+            "is 0.0980 here",
+        ],
     );
-    assert!(md.contains("| 0.8990 | 0.9457 | -0.3990 |"), "{md}");
-    assert!(
-        md.contains("Test loss: published 0.9457, measured 0.3000 (-0.6457)."),
-        "{md}"
-    );
-    assert!(md.contains("is 0.0980 here"), "{md}");
 
     // The variant next to the grid point that differs only in the bug.
     assert!(md.contains("**The output-activation bug.**"), "{md}");
@@ -561,20 +580,24 @@ fn adding_section_gives_escape_epochs_never_and_bptt() {
         adding_record("00000000000000c4", "lstm", "200", None),
     ];
     let (dir, md) = report_of(&runs);
-    assert!(md.contains("| `irnn` | 150 | 1 | 5 |"), "{md}");
-    assert!(
-        md.contains("| 3 | 55 | escaped -52 epochs from the published |"),
-        "{md}"
+    assert_mentions(
+        &md,
+        &[
+            "| `irnn` | 150 | 1 | 5 |",
+            "| 3 | 55 | escaped -52 epochs from the published |",
+            "1/6 ≈ 0.1667",
+        ],
     );
     // Five epochs cannot show an escape published at 40: not "not reproduced".
     assert!(
         md.contains("| never | 40 | outside this profile's budget (5 epochs < 40) |"),
         "{md}"
     );
-    assert!(md.contains("1/6 ≈ 0.1667"), "{md}");
-    for name in ["val-mse", "bptt-grad", "bptt-h"] {
-        assert_png(&dir.path().join(format!("plots/irnn-adding/{name}.png")));
-    }
+    assert_pngs(
+        dir.path(),
+        "irnn-adding",
+        &["val-mse", "bptt-grad", "bptt-h"],
+    );
     let svg =
         std::fs::read_to_string(dir.path().join("plots/irnn-adding/val-mse.svg")).expect("svg");
     assert!(
@@ -623,11 +646,12 @@ fn recurrent_section_judges_the_published_ordering_and_plots_bptt() {
         }
     }
     let (dir, md) = report_of(&runs);
-    assert!(md.contains("{`a`, `b`} > {`c`} > {`d`}"), "{md}");
-    assert!(md.contains("**holds**"), "{md}");
-    for name in ["bptt-grad", "bptt-h", "accuracy-epoch"] {
-        assert_png(&dir.path().join(format!("plots/rnn/{name}.png")));
-    }
+    assert_mentions(&md, &["{`a`, `b`} > {`c`} > {`d`}", "**holds**"]);
+    assert_pngs(
+        dir.path(),
+        "rnn",
+        &["bptt-grad", "bptt-h", "accuracy-epoch"],
+    );
     assert!(!md.contains("Not plotted yet"), "{md}");
 
     // The same runs with the lowest tier on top: the ordering fails.
@@ -729,22 +753,16 @@ fn recurrent_section_sets_the_predicted_bptt_factor_beside_the_fitted_one() {
         stacked,
     ];
     let (_, md) = report_of(&runs);
-    assert!(md.contains("predicted √χ at q*"), "{md}");
-    assert!(
-        md.contains(
-            "| `identity` | isometry, g = 0.500 | 0.500 | 0.354 | 0.354 | 0.300 (6 steps) |"
-        ),
-        "{md}"
+    assert_mentions(
+        &md,
+        &[
+            "predicted √χ at q*",
+            "| `identity` | isometry, g = 0.500 | 0.500 | 0.354 | 0.354 | 0.300 (6 steps) |",
+            "| `constant` | not zero-mean | 0.500 | – (entries share the mean 0.500: not a zero-mean random matrix) | – | 0.300 (5 steps) |",
+            "| `stacked` | random, σ_w² = 0 | 1.00 | – (layer 0's W_hh: entries share the mean 0.500: not a zero-mean random matrix) | – | 0.300 (6 steps) |",
+            "q_x is taken as 1",
+        ],
     );
-    assert!(
-        md.contains("| `constant` | not zero-mean | 0.500 | – (entries share the mean 0.500: not a zero-mean random matrix) | – | 0.300 (5 steps) |"),
-        "{md}"
-    );
-    assert!(
-        md.contains("| `stacked` | random, σ_w² = 0 | 1.00 | – (layer 0's W_hh: entries share the mean 0.500: not a zero-mean random matrix) | – | 0.300 (6 steps) |"),
-        "{md}"
-    );
-    assert!(md.contains("q_x is taken as 1"), "{md}");
 }
 
 #[test]
@@ -769,14 +787,18 @@ fn selection_section_compares_best_validation_accuracy() {
         runs.push(r);
     }
     let (dir, md) = report_of(&runs);
-    assert!(
-        md.contains("| `good` | 1 | 0.2400 | 0.2427 | -0.0027 | 1 | 0.2000 | 0.3000 |"),
-        "{md}"
+    assert_mentions(
+        &md,
+        &[
+            "| `good` | 1 | 0.2400 | 0.2427 | -0.0027 | 1 | 0.2000 | 0.3000 |",
+            "**holds**",
+        ],
     );
-    assert!(md.contains("**holds**"), "{md}");
-    for name in ["overfit-loss", "overfit-accuracy", "bptt-grad"] {
-        assert_png(&dir.path().join(format!("plots/lstm/{name}.png")));
-    }
+    assert_pngs(
+        dir.path(),
+        "lstm",
+        &["overfit-loss", "overfit-accuracy", "bptt-grad"],
+    );
 }
 
 #[test]

@@ -257,13 +257,31 @@ mod tests {
         }
     }
 
-    #[test]
-    fn copies_from_mirror_then_skips() {
+    /// A temporary root whose mirror holds `t/file.bin` with `bytes`, and an
+    /// offline cache under it that copies from that mirror.
+    fn mirrored(bytes: &[u8]) -> (tempfile::TempDir, PathBuf, Cache) {
         let root = tempfile::tempdir().unwrap();
         let mirror = root.path().join("mirror");
         std::fs::create_dir_all(mirror.join("t")).unwrap();
-        std::fs::write(mirror.join("t/file.bin"), b"hello").unwrap();
+        std::fs::write(mirror.join("t/file.bin"), bytes).unwrap();
         let cache = Cache::new(root.path().join("cache"), Some(mirror.clone())).offline();
+        (root, mirror, cache)
+    }
+
+    /// `ensure` refuses `e` with a checksum error naming `source`, and writes
+    /// nothing into the cache.
+    fn assert_refused_naming(cache: &Cache, e: &FileEntry, source: &str) {
+        let err = cache.ensure(e).unwrap_err().to_string();
+        assert!(
+            err.contains(source) && err.contains("sha256 mismatch"),
+            "{err}"
+        );
+        assert!(!cache.path_of(e).exists());
+    }
+
+    #[test]
+    fn copies_from_mirror_then_skips() {
+        let (_root, mirror, cache) = mirrored(b"hello");
         let e = entry(b"hello");
         assert_eq!(
             cache.ensure(&e).unwrap(),
@@ -275,27 +293,14 @@ mod tests {
 
     #[test]
     fn mirror_checksum_mismatch_names_the_file_and_writes_nothing() {
-        let root = tempfile::tempdir().unwrap();
-        let mirror = root.path().join("mirror");
-        std::fs::create_dir_all(mirror.join("t")).unwrap();
-        std::fs::write(mirror.join("t/file.bin"), b"evil").unwrap();
-        let cache = Cache::new(root.path().join("cache"), Some(mirror)).offline();
+        let (_root, _mirror, cache) = mirrored(b"evil");
         let e = entry(b"hello");
-        let err = cache.ensure(&e).unwrap_err().to_string();
-        assert!(
-            err.contains("mirror/t/file.bin") && err.contains("sha256 mismatch"),
-            "{err}"
-        );
-        assert!(!cache.path_of(&e).exists());
+        assert_refused_naming(&cache, &e, "mirror/t/file.bin");
     }
 
     #[test]
     fn damaged_cache_file_is_refused_then_refetched() {
-        let root = tempfile::tempdir().unwrap();
-        let mirror = root.path().join("mirror");
-        std::fs::create_dir_all(mirror.join("t")).unwrap();
-        std::fs::write(mirror.join("t/file.bin"), b"hello").unwrap();
-        let cache = Cache::new(root.path().join("cache"), Some(mirror)).offline();
+        let (_root, _mirror, cache) = mirrored(b"hello");
         let e = entry(b"hello");
         cache.ensure(&e).unwrap();
         std::fs::write(cache.path_of(&e), b"hellO").unwrap();
@@ -346,12 +351,7 @@ mod tests {
         // A member whose bytes are not the manifest's is refused, naming it.
         let mut other = entry(b"hello");
         other.path = "t/other.bin".into();
-        let err = cache.ensure(&other).unwrap_err().to_string();
-        assert!(
-            err.contains("t.zip/t-v3/other.bin") && err.contains("sha256 mismatch"),
-            "{err}"
-        );
-        assert!(!cache.path_of(&other).exists());
+        assert_refused_naming(&cache, &other, "t.zip/t-v3/other.bin");
     }
 
     #[test]

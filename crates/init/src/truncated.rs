@@ -130,21 +130,15 @@ impl BoundedNormal {
 /// normal one (Robert 1995, §2.2).
 const SQRT_2PI: f64 = 2.506_628_274_631_000_5;
 
-/// `n` draws from `N(mean, std²)` restricted to `[low, high]`, redrawing
-/// outside; the caller has checked `std > 0` and `low < high`.
-pub(crate) fn fill_truncated_normal(
-    n: usize,
-    mean: f64,
-    std: f64,
-    low: f64,
-    high: f64,
-    rng: &mut InitRng,
-) -> Vec<f32> {
+/// `n` draws from `N(0, std²)` restricted to `[-2·std, 2·std]`, redrawing
+/// outside, as Keras's truncated normal draws; the caller has checked
+/// `std > 0`.
+pub(crate) fn fill_within_two_std(n: usize, std: f64, rng: &mut InitRng) -> Vec<f32> {
     let normal = BoundedNormal {
-        mean,
+        mean: 0.0,
         std,
-        low,
-        high,
+        low: -2.0 * std,
+        high: 2.0 * std,
         tails: Tails::Redraw,
     };
     normal.fill(n, rng)

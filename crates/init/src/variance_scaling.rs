@@ -16,7 +16,7 @@ use crate::fans::{FanMode, Fans};
 use crate::gain::Nonlinearity;
 use crate::scheme::{Initializer, Layer, Needs, Spec, Target};
 use crate::spec::{Keys, SchemeKind};
-use crate::truncated::fill_truncated_normal;
+use crate::truncated::fill_within_two_std;
 use crate::{Error, InitRng, Scheme};
 
 /// The standard deviation of `N(0, 1)` truncated to `[-2, 2]`.
@@ -85,10 +85,7 @@ pub(crate) fn fill_with_std(
 ) -> Vec<f32> {
     match distribution {
         Distribution::Normal => fill_normal(n, 0.0, std, rng),
-        Distribution::TruncatedNormal => {
-            let s = std / TRUNCATED_NORMAL_STD;
-            fill_truncated_normal(n, 0.0, s, -2.0 * s, 2.0 * s, rng)
-        }
+        Distribution::TruncatedNormal => fill_within_two_std(n, std / TRUNCATED_NORMAL_STD, rng),
         Distribution::Uniform => {
             // PyTorch computes the bound as √3·σ, so do we.
             let bound = 3.0_f64.sqrt() * std;

@@ -79,6 +79,11 @@ enum Law {
 }
 
 impl Law {
+    /// `U(-bound, bound)`.
+    fn symmetric(bound: f64) -> Law {
+        Law::Uniform(-bound, bound)
+    }
+
     /// Keras's truncated normal of standard deviation `std`.
     fn keras_truncated(std: f64) -> Law {
         let s = std / TRUNCATED_NORMAL_STD;
@@ -317,15 +322,12 @@ fn iid_cases() -> Vec<(&'static str, Vec<usize>, Law)> {
         (
             "xavier-uniform(gain=2)",
             vec![300, 200],
-            Law::Uniform(
-                -2.0 * (6.0_f64 / 500.0).sqrt(),
-                2.0 * (6.0_f64 / 500.0).sqrt(),
-            ),
+            Law::symmetric(2.0 * (6.0_f64 / 500.0).sqrt()),
         ),
         (
             "xavier-normalized",
             vec![300, 200],
-            Law::Uniform(-(6.0_f64 / 500.0).sqrt(), (6.0_f64 / 500.0).sqrt()),
+            Law::symmetric((6.0_f64 / 500.0).sqrt()),
         ),
         (
             "xavier-normal",
@@ -346,24 +348,24 @@ fn iid_cases() -> Vec<(&'static str, Vec<usize>, Law)> {
         (
             "xavier-standard",
             vec![400, 250],
-            Law::Uniform(-1.0 / 250.0_f64.sqrt(), 1.0 / 250.0_f64.sqrt()),
+            Law::symmetric(1.0 / 250.0_f64.sqrt()),
         ),
         // The RNN/LSTM study's "xavier": n is the first dimension, the fan-out.
         (
             "xavier-standard(mode=fan-out)",
             vec![400, 250],
-            Law::Uniform(-1.0 / 400.0_f64.sqrt(), 1.0 / 400.0_f64.sqrt()),
+            Law::symmetric(1.0 / 400.0_f64.sqrt()),
         ),
         (
             // fan_out = 64 · 9 = 576.
             "kaiming-uniform(mode=fan-out,nonlinearity=relu)",
             vec![64, 32, 3, 3],
-            Law::Uniform(-(6.0_f64 / 576.0).sqrt(), (6.0_f64 / 576.0).sqrt()),
+            Law::symmetric((6.0_f64 / 576.0).sqrt()),
         ),
         (
             "kaiming-uniform",
             vec![200, 500],
-            Law::Uniform(-(6.0_f64 / 500.0).sqrt(), (6.0_f64 / 500.0).sqrt()),
+            Law::symmetric((6.0_f64 / 500.0).sqrt()),
         ),
         (
             "kaiming-normal",
@@ -394,7 +396,7 @@ fn iid_cases() -> Vec<(&'static str, Vec<usize>, Law)> {
         (
             "lecun-uniform",
             vec![200, 500],
-            Law::Uniform(-(3.0_f64 / 500.0).sqrt(), (3.0_f64 / 500.0).sqrt()),
+            Law::symmetric((3.0_f64 / 500.0).sqrt()),
         ),
         (
             "lecun-normal",
@@ -414,10 +416,7 @@ fn iid_cases() -> Vec<(&'static str, Vec<usize>, Law)> {
         (
             "variance-scaling(scale=2,mode=fan-avg,distribution=uniform)",
             vec![200, 500],
-            Law::Uniform(
-                -(3.0_f64 * 2.0 / 350.0).sqrt(),
-                (3.0_f64 * 2.0 / 350.0).sqrt(),
-            ),
+            Law::symmetric((3.0_f64 * 2.0 / 350.0).sqrt()),
         ),
         (
             "variance-scaling(scale=3,mode=fan-out,distribution=normal)",
@@ -427,12 +426,12 @@ fn iid_cases() -> Vec<(&'static str, Vec<usize>, Law)> {
         (
             "pytorch-linear-default",
             vec![200, 500],
-            Law::Uniform(-1.0 / 500.0_f64.sqrt(), 1.0 / 500.0_f64.sqrt()),
+            Law::symmetric(1.0 / 500.0_f64.sqrt()),
         ),
         (
             "keras-dense-default",
             vec![300, 200],
-            Law::Uniform(-(6.0_f64 / 500.0).sqrt(), (6.0_f64 / 500.0).sqrt()),
+            Law::symmetric((6.0_f64 / 500.0).sqrt()),
         ),
         ("chrono(t_max=100)", vec![100_000], Law::LogUniform(100.0)),
     ]
@@ -475,11 +474,7 @@ fn biases_with_explicit_fans_draw_from_their_target_law() {
         .sample_with_fans(&[100_000], fans, &mut init_rng(3000))
         .unwrap();
     let bound = 1.0 / 500.0_f64.sqrt();
-    assert_draws_from(
-        "pytorch-linear-default bias",
-        &b,
-        Law::Uniform(-bound, bound),
-    );
+    assert_draws_from("pytorch-linear-default bias", &b, Law::symmetric(bound));
 
     let hidden = Fans {
         fan_in: 128,
@@ -490,11 +485,7 @@ fn biases_with_explicit_fans_draw_from_their_target_law() {
         .sample_with_fans(&[512, 200], hidden, &mut init_rng(3001))
         .unwrap();
     let bound = 1.0 / 128.0_f64.sqrt();
-    assert_draws_from(
-        "pytorch-rnn-default weight_ih",
-        &w,
-        Law::Uniform(-bound, bound),
-    );
+    assert_draws_from("pytorch-rnn-default weight_ih", &w, Law::symmetric(bound));
 }
 
 #[test]

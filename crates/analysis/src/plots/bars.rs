@@ -2,6 +2,8 @@
 //! every seed as a dot, and the published value as a diamond on each bar.
 
 use initlab_train::RunStatus;
+use plotters::chart::MeshStyle;
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -111,28 +113,22 @@ impl Figure for Accuracy {
             .x_label_area_size(60)
             .y_label_area_size(90)
             .build_cartesian_2d(-0.5..n as f64 - 0.5, 0.0..1.13)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_desc("initializer")
-            .y_desc("test accuracy (fraction of test images correct)")
-            .axis_desc_style(style::axis_font())
-            .label_style(style::tick_font())
-            .x_label_style(style::axis_font())
-            .light_line_style(style::grid_color())
-            .bold_line_style(BLACK.mix(0.2))
-            .max_light_lines(1)
-            .x_labels(n.max(2))
-            .y_labels(12)
-            .x_label_formatter(&|v: &f64| bar_label(&labels, *v))
-            .y_label_formatter(&|v: &f64| {
-                if *v > 1.0 + 1e-9 {
-                    String::new()
-                } else {
-                    style::fmt_tick(*v)
-                }
-            })
-            .draw()?;
+        initializer_mesh(
+            &mut chart.configure_mesh(),
+            n,
+            "test accuracy (fraction of test images correct)",
+        )
+        .x_label_style(style::axis_font())
+        .y_labels(12)
+        .x_label_formatter(&|v: &f64| bar_label(&labels, *v))
+        .y_label_formatter(&|v: &f64| {
+            if *v > 1.0 + 1e-9 {
+                String::new()
+            } else {
+                style::fmt_tick(*v)
+            }
+        })
+        .draw()?;
         // Bars take 60 % of their slot; seeds spread over the middle of the bar.
         let slot_px = {
             let (w, _) = chart.plotting_area().dim_in_pixel();
@@ -233,27 +229,21 @@ impl Accuracy {
             .x_label_area_size(60)
             .y_label_area_size(80)
             .build_cartesian_2d(-0.5..n as f64 - 0.5, -reach..reach)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_desc("initializer")
-            .y_desc("difference (percentage points)")
-            .axis_desc_style(style::axis_font())
-            .label_style(style::tick_font())
-            .light_line_style(style::grid_color())
-            .bold_line_style(BLACK.mix(0.2))
-            .max_light_lines(1)
-            .x_labels(n.max(2))
-            .x_label_formatter(&|v: &f64| bar_label(labels, *v))
-            .y_label_formatter(&|v: &f64| {
-                let s = style::fmt_tick_in(*v, &(-reach..reach));
-                if *v > 0.0 {
-                    format!("+{s}")
-                } else {
-                    s
-                }
-            })
-            .draw()?;
+        initializer_mesh(
+            &mut chart.configure_mesh(),
+            n,
+            "difference (percentage points)",
+        )
+        .x_label_formatter(&|v: &f64| bar_label(labels, *v))
+        .y_label_formatter(&|v: &f64| {
+            let s = style::fmt_tick_in(*v, &(-reach..reach));
+            if *v > 0.0 {
+                format!("+{s}")
+            } else {
+                s
+            }
+        })
+        .draw()?;
         chart.draw_series(std::iter::once(PathElement::new(
             vec![(-0.5, 0.0), (n as f64 - 0.5, 0.0)],
             BLACK.stroke_width(2),
@@ -337,4 +327,22 @@ fn bar_label(labels: &[String], x: f64) -> String {
     } else {
         String::new()
     }
+}
+
+/// The mesh both panels share: a tick per initializer along x and light
+/// horizontal grid lines only.
+fn initializer_mesh<'m, 'a, 'b, DB: DrawingBackend>(
+    mesh: &'m mut MeshStyle<'a, 'b, RangedCoordf64, RangedCoordf64, DB>,
+    n: usize,
+    y_desc: &str,
+) -> &'m mut MeshStyle<'a, 'b, RangedCoordf64, RangedCoordf64, DB> {
+    mesh.disable_x_mesh()
+        .x_desc("initializer")
+        .y_desc(y_desc)
+        .axis_desc_style(style::axis_font())
+        .label_style(style::tick_font())
+        .light_line_style(style::grid_color())
+        .bold_line_style(BLACK.mix(0.2))
+        .max_light_lines(1)
+        .x_labels(n.max(2))
 }

@@ -217,45 +217,48 @@ impl Multiples {
     /// Each weight matrix before and after training, from the first seed of
     /// each initializer.
     pub(crate) fn weights(study: &str, groups: &[Group]) -> Self {
-        let mut panels = Vec::new();
-        let mut columns = 0;
-        for g in groups {
-            let Some(run) = g.runs.first() else { continue };
-            let row = weight_panels(&g.label, run, g.color);
-            columns = columns.max(row.len());
-            panels.extend(row.into_iter().map(Some));
-        }
         let title = format!(
             "{study}: weights before and after training (first seed of each initializer; own x-axis per panel)"
         );
-        Multiples::new(
+        Multiples::first_seed_rows(
             title,
-            columns,
+            groups,
             ["before training", "after training"],
-            panels,
+            weight_panels,
         )
     }
 
     /// Each hidden layer's outputs on the fixed trace batch, at initialization
     /// and after training, from the first seed of each initializer.
     pub(crate) fn activations(study: &str, groups: &[Group]) -> Self {
+        let title = format!(
+            "{study}: hidden-layer outputs on fixed validation images (first seed of each initializer)"
+        );
+        Multiples::first_seed_rows(
+            title,
+            groups,
+            ["at initialization", "after training"],
+            activation_panels,
+        )
+    }
+
+    /// One row of panels per initializer, drawn by `row_of` from its first
+    /// seed; initializers with no run are skipped.
+    fn first_seed_rows(
+        title: String,
+        groups: &[Group],
+        labels: [&str; 2],
+        row_of: fn(&str, &initlab_train::RunRecord, RGBColor) -> Vec<Panel>,
+    ) -> Self {
         let mut panels = Vec::new();
         let mut columns = 0;
         for g in groups {
             let Some(run) = g.runs.first() else { continue };
-            let row = activation_panels(&g.label, run, g.color);
+            let row = row_of(&g.label, run, g.color);
             columns = columns.max(row.len());
             panels.extend(row.into_iter().map(Some));
         }
-        let title = format!(
-            "{study}: hidden-layer outputs on fixed validation images (first seed of each initializer)"
-        );
-        Multiples::new(
-            title,
-            columns,
-            ["at initialization", "after training"],
-            panels,
-        )
+        Multiples::new(title, columns, labels, panels)
     }
 
     /// Small multiples for a grid of configurations, one run each: with few

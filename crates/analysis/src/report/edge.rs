@@ -10,10 +10,10 @@ use initlab_theory::{critical_sigma_w2, Activation, MeanField};
 use initlab_train::{RunRecord, RunStatus};
 
 use super::render::Block;
+use super::Rendered;
 use super::{figure, Section};
 use crate::plots::edge::{EdgeCell, EdgeMap};
-use crate::plots::{render, Plot};
-use crate::Result;
+use crate::plots::render;
 
 /// Final-epoch training accuracy at or above which a run counts as trained:
 /// five times chance on ten classes.
@@ -149,7 +149,7 @@ fn provenance(records: &[RunRecord]) -> Option<Block> {
 }
 
 /// The section's blocks and its figure.
-pub(super) fn blocks(section: &Section, dir: &Path, out: &Path) -> Result<(Vec<Block>, Vec<Plot>)> {
+pub(super) fn blocks(section: &Section, dir: &Path, out: &Path) -> Rendered {
     let points = points(&section.records);
     let sigma_b2 = section
         .records

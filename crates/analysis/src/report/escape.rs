@@ -13,11 +13,12 @@ use initlab_train::{RunRecord, RunStatus};
 
 use super::recurrent::{bptt_figures, mean_over_seeds};
 use super::render::{code, Block};
+use super::Rendered;
 use super::{config_value, figure, notes, Section};
 use crate::plots::multiples::{Line, LinePanel, Lines, YAxis};
 use crate::plots::style::Swatch;
-use crate::plots::{render, ConfigRun, Palette, Plot};
-use crate::{Result, Stat};
+use crate::plots::{render, ConfigRun, Palette};
+use crate::Stat;
 
 /// One grid point over its seeds.
 struct Point<'a> {
@@ -80,7 +81,7 @@ fn points(records: &[RunRecord]) -> Vec<Point<'_>> {
     points
 }
 
-pub(super) fn blocks(section: &Section, dir: &Path, out: &Path) -> Result<(Vec<Block>, Vec<Plot>)> {
+pub(super) fn blocks(section: &Section, dir: &Path, out: &Path) -> Rendered {
     let points = points(&section.records);
     let mut lines_of: Vec<String> = points.iter().map(|p| p.line.clone()).collect();
     lines_of.sort();
@@ -189,8 +190,8 @@ pub(super) fn blocks(section: &Section, dir: &Path, out: &Path) -> Result<(Vec<B
     } else {
         others.join(", ")
     };
-    b.push(Block::Key(Box::new(Block::Table {
-        head: [
+    b.push(Block::Key(Box::new(Block::table(
+        &[
             axis.as_str(),
             others.as_str(),
             "runs",
@@ -200,12 +201,10 @@ pub(super) fn blocks(section: &Section, dir: &Path, out: &Path) -> Result<(Vec<B
             "plateau escape epoch",
             "published",
             "against the published",
-        ]
-        .map(String::from)
-        .to_vec(),
-        right: vec![false, false, true, true, true, true, true, true, false],
+        ],
+        &[false, false, true, true, true, true, true, true, false],
         rows,
-    })));
+    ))));
     b.push(Block::P(format!(
         "The plateau escape epoch is the first epoch whose validation MSE is below {threshold} \
          (`plateau_escape_epoch`; \"never\" when no epoch was). Means are over seeds."

@@ -22,12 +22,13 @@ use super::recurrent::mean_over_seeds;
 use super::render::{code, Block};
 use super::theory;
 use super::verdict::{fmt_stat, judge, Entry};
+use super::Rendered;
 use super::{config_diff, config_value, figure, flat_config, notes, path_safe, Section};
 use crate::plots::heatmap::{Cell, Heatmap};
 use crate::plots::multiples::{Line, LinePanel, Lines, YAxis};
 use crate::plots::style::Swatch;
-use crate::plots::{render, ConfigRun, Histograms, Multiples, Palette, Plot};
-use crate::{Result, Stat};
+use crate::plots::{render, ConfigRun, Histograms, Multiples, Palette};
+use crate::Stat;
 
 /// The ordering study 2's source claims, as tiers of initializer specs (by
 /// prefix, so any Xavier or Kaiming variant counts): the notebook published no
@@ -111,7 +112,7 @@ impl Point<'_> {
 }
 
 /// The grid section's blocks and figures.
-pub(super) fn blocks(section: &Section, dir: &Path, out: &Path) -> Result<(Vec<Block>, Vec<Plot>)> {
+pub(super) fn blocks(section: &Section, dir: &Path, out: &Path) -> Rendered {
     let parts = parts(&section.records);
     let mut b = Vec::new();
     let mut plots = Vec::new();
@@ -231,13 +232,7 @@ fn accuracy_text(p: &Point) -> String {
 }
 
 /// Two or more axes: the table, the heat map and the verdicts.
-fn factorial(
-    section: &Section,
-    part: &Part,
-    dir: &Path,
-    out: &Path,
-    stem: &str,
-) -> Result<(Vec<Block>, Vec<Plot>)> {
+fn factorial(section: &Section, part: &Part, dir: &Path, out: &Path, stem: &str) -> Rendered {
     let rows: Vec<Vec<String>> = distinct(part.points.iter().map(|p| p.key.clone()));
     let labels: Vec<String> = distinct(part.points.iter().map(|p| p.label.clone()));
     let point = |key: &Vec<String>, label: &str| {
@@ -384,16 +379,7 @@ fn factorial(
         ),
     ] {
         for layer in layers {
-            let title = match what {
-                Histograms::Weights => format!(
-                    "{}: {layer} weights before and after training, per configuration (first seed; own x-axis per panel)",
-                    section.study
-                ),
-                Histograms::Activations => format!(
-                    "{}: {layer} outputs on fixed validation images, per configuration (first seed)",
-                    section.study
-                ),
-            };
+            let title = histogram_title(&section.study, what, Some(&layer));
             let m = Multiples::of_configs(title, &configs, what, Some(&layer), columns);
             if m.has_data() {
                 let plot = render(&m, dir, &format!("{stem}-{word}-{}", path_safe(&layer)))?;
@@ -465,13 +451,7 @@ fn activation_layers(configs: &[ConfigRun]) -> Vec<String> {
 
 /// One axis: the table with losses, divergence and published numbers,
 /// why diverged points diverged, and test accuracy per epoch.
-fn one_axis(
-    section: &Section,
-    part: &Part,
-    dir: &Path,
-    out: &Path,
-    stem: &str,
-) -> Result<(Vec<Block>, Vec<Plot>)> {
+fn one_axis(section: &Section, part: &Part, dir: &Path, out: &Path, stem: &str) -> Rendered {
     let axis = part.axes.first().cloned().unwrap_or_default();
     let rows = part
         .points
@@ -505,8 +485,8 @@ fn one_axis(
             ]
         })
         .collect();
-    let mut b = vec![Block::Table {
-        head: [
+    let mut b = vec![Block::table(
+        &[
             axis.as_str(),
             "initializer",
             "test accuracy (mean ± std)",
@@ -515,12 +495,10 @@ fn one_axis(
             "published accuracy",
             "published loss",
             "measured − published",
-        ]
-        .map(String::from)
-        .to_vec(),
-        right: vec![false, false, true, true, true, true, true, true],
+        ],
+        &[false, false, true, true, true, true, true, true],
         rows,
-    }];
+    )];
     b.extend(differences(part));
     b.extend(divergence(part));
 
@@ -583,16 +561,7 @@ fn one_axis(
         (Histograms::Activations, "activations"),
         (Histograms::Weights, "weights"),
     ] {
-        let title = match what {
-            Histograms::Weights => format!(
-                "{}: weights before and after training, one row per configuration (first seed; own x-axis per panel)",
-                section.study
-            ),
-            Histograms::Activations => format!(
-                "{}: hidden-layer outputs on fixed validation images, one row per configuration (first seed)",
-                section.study
-            ),
-        };
+        let title = histogram_title(&section.study, what, None);
         let m = Multiples::of_configs(title, &configs, what, None, 1);
         if m.has_data() {
             let plot = render(&m, dir, &format!("{stem}-{word}"))?;
@@ -601,6 +570,25 @@ fn one_axis(
         }
     }
     Ok((b, plots))
+}
+
+/// The title of a histogram figure: of one `layer`, a panel per
+/// configuration; of every layer (`None`), a row per configuration.
+fn histogram_title(study: &str, what: Histograms, layer: Option<&str>) -> String {
+    match (what, layer) {
+        (Histograms::Weights, Some(layer)) => format!(
+            "{study}: {layer} weights before and after training, per configuration (first seed; own x-axis per panel)"
+        ),
+        (Histograms::Activations, Some(layer)) => format!(
+            "{study}: {layer} outputs on fixed validation images, per configuration (first seed)"
+        ),
+        (Histograms::Weights, None) => format!(
+            "{study}: weights before and after training, one row per configuration (first seed; own x-axis per panel)"
+        ),
+        (Histograms::Activations, None) => format!(
+            "{study}: hidden-layer outputs on fixed validation images, one row per configuration (first seed)"
+        ),
+    }
 }
 
 /// The test accuracy per epoch where the test set was scored every epoch,
@@ -764,7 +752,7 @@ fn variant(
     dir: &Path,
     out: &Path,
     stem: &str,
-) -> Result<(Vec<Block>, Vec<Plot>)> {
+) -> Rendered {
     let mut b = Vec::new();
     let mut rows = Vec::new();
     let mut configs = Vec::new();
@@ -858,20 +846,18 @@ fn variant(
          configuration differs least; the setting column gives the keys that differ."
             .into(),
     ));
-    b.push(Block::Table {
-        head: [
+    b.push(Block::table(
+        &[
             "grid point",
             "setting",
             "test accuracy (mean ± std)",
             "test loss (mean)",
             "published",
             "measured − published",
-        ]
-        .map(String::from)
-        .to_vec(),
-        right: vec![false, false, true, true, true, true],
+        ],
+        &[false, false, true, true, true, true],
         rows,
-    });
+    ));
     if keys_seen.iter().any(|k| k.ends_with("output_activation")) {
         b.push(Block::P(
             "**The output-activation bug.** With `model.output_activation` on, the hidden \

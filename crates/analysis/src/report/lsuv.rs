@@ -73,8 +73,8 @@ pub(super) fn blocks(records: &[RunRecord], grid: bool) -> Vec<Block> {
              in the last column, not dropped."
                 .into(),
         ),
-        Block::Table {
-            head: [
+        Block::table(
+            &[
                 if grid { "grid point" } else { "initializer" },
                 "layer",
                 "runs",
@@ -83,11 +83,9 @@ pub(super) fn blocks(records: &[RunRecord], grid: bool) -> Vec<Block> {
                 "variance after",
                 "factor",
                 "converged",
-            ]
-            .map(String::from)
-            .to_vec(),
-            right: vec![false, false, true, true, true, true, true, true],
-            rows: table,
-        },
+            ],
+            &[false, false, true, true, true, true, true, true],
+            table,
+        ),
     ]
 }

@@ -11,21 +11,22 @@ use initlab_train::RunRecord;
 use super::bptt_theory;
 use super::render::{code, Block};
 use super::verdict::{judge, tiers_from_published, Entry};
+use super::Rendered;
 use super::{figure, Section};
 use crate::plots::multiples::{Line, LinePanel, Lines, YAxis};
 use crate::plots::style::Swatch;
-use crate::plots::{bptt, render, ConfigRun, Group, Plot};
-use crate::{summarize, Result, Stat};
+use crate::plots::{bptt, render, ConfigRun, Group};
+use crate::{summarize, Stat};
 
 /// The published ordering's verdict, on test accuracy or (for runs selected
 /// by best validation) on the best validation accuracy, which is what such a
 /// study publishes.
 pub(super) fn ordering(section: &Section, selected: bool) -> Vec<Block> {
     let rows = summarize(&section.records);
-    let metric = if selected {
-        "best_val_accuracy"
+    let (metric, what) = if selected {
+        ("best_val_accuracy", "best validation accuracy")
     } else {
-        "test_accuracy"
+        ("test_accuracy", "test accuracy")
     };
     let published: Vec<(String, f64)> = rows
         .iter()
@@ -73,11 +74,6 @@ pub(super) fn ordering(section: &Section, selected: bool) -> Vec<Block> {
         })
         .collect();
     let (outcome, why) = judge(&entries, &names);
-    let what = if selected {
-        "best validation accuracy"
-    } else {
-        "test accuracy"
-    };
     vec![
         Block::H(3, "Does the published ordering hold?".into()),
         Block::P(format!(
@@ -93,12 +89,7 @@ pub(super) fn ordering(section: &Section, selected: bool) -> Vec<Block> {
 }
 
 /// Accuracy per epoch (when `accuracy` is set) and the BPTT figures.
-pub(super) fn blocks(
-    section: &Section,
-    dir: &Path,
-    out: &Path,
-    accuracy: bool,
-) -> Result<(Vec<Block>, Vec<Plot>)> {
+pub(super) fn blocks(section: &Section, dir: &Path, out: &Path, accuracy: bool) -> Rendered {
     let groups = Group::of(&section.records);
     let mut b = Vec::new();
     let mut plots = Vec::new();
@@ -134,12 +125,7 @@ pub(super) fn blocks(
 
 /// One panel per configuration of `‖∂L/∂h_t‖` and of `‖h_t‖` against t,
 /// after the theory's per-step factor beside the measured one.
-pub(super) fn bptt_figures(
-    study: &str,
-    configs: &[ConfigRun],
-    dir: &Path,
-    out: &Path,
-) -> Result<(Vec<Block>, Vec<Plot>)> {
+pub(super) fn bptt_figures(study: &str, configs: &[ConfigRun], dir: &Path, out: &Path) -> Rendered {
     let mut b = Vec::new();
     let mut plots = Vec::new();
     let predicted = bptt_theory::predicted_norms(configs);

@@ -32,6 +32,18 @@ pub(crate) enum Block {
     },
 }
 
+impl Block {
+    /// A table with `head` over its columns; `right[i]` right-aligns column
+    /// `i` (numbers), the others are left-aligned.
+    pub(crate) fn table(head: &[&str], right: &[bool], rows: Vec<Vec<String>>) -> Block {
+        Block::Table {
+            head: head.iter().map(|h| h.to_string()).collect(),
+            right: right.to_vec(),
+            rows,
+        }
+    }
+}
+
 pub(crate) fn render_markdown(blocks: &[Block]) -> String {
     let mut md = String::new();
     for block in blocks {

@@ -11,11 +11,12 @@ use initlab_train::RunRecord;
 use super::recurrent::mean_over_seeds;
 use super::render::{code, Block};
 use super::verdict::fmt_stat;
+use super::Rendered;
 use super::{figure, flat_config, Section};
 use crate::plots::multiples::{Line, LinePanel, Lines, YAxis};
 use crate::plots::style::Swatch;
-use crate::plots::{render, Group, Palette, Plot};
-use crate::{summarize, Result, Stat};
+use crate::plots::{render, Group, Palette};
+use crate::{summarize, Stat};
 
 const METRIC: &str = "best_val_accuracy";
 
@@ -91,8 +92,8 @@ pub(super) fn table(section: &Section) -> Vec<Block> {
     };
     vec![
         Block::H(3, "Results".into()),
-        Block::Key(Box::new(Block::Table {
-            head: [
+        Block::Key(Box::new(Block::table(
+            &[
                 "initializer",
                 "runs",
                 "best validation accuracy",
@@ -101,12 +102,10 @@ pub(super) fn table(section: &Section) -> Vec<Block> {
                 "best epoch",
                 "test accuracy",
                 "test loss",
-            ]
-            .map(String::from)
-            .to_vec(),
-            right: vec![false, true, true, true, true, true, true, true],
-            rows: table,
-        })),
+            ],
+            &[false, true, true, true, true, true, true, true],
+            table,
+        ))),
         Block::P(format!(
             "The published number is the best validation accuracy over the epochs, one run per \
              initializer; here it is the mean ± sample standard deviation over seeds when \
@@ -118,15 +117,13 @@ pub(super) fn table(section: &Section) -> Vec<Block> {
 
 /// Training against validation per epoch, one panel per initializer, the
 /// best epoch marked.
-pub(super) fn curves(section: &Section, dir: &Path, out: &Path) -> Result<(Vec<Block>, Vec<Plot>)> {
+pub(super) fn curves(section: &Section, dir: &Path, out: &Path) -> Rendered {
     let groups = Group::of(&section.records);
     let train = Palette::color(0);
     let val = Palette::color(1);
     let best = plotters::style::BLACK;
-    let figure_of = |what: &str,
-                     y_desc: &str,
-                     f_train: fn(&RunRecord) -> &[f32],
-                     f_val: fn(&RunRecord) -> &[f32]| {
+    // `curves` gives a run's training and validation curve of `what`.
+    let figure_of = |what: &str, y_desc: &str, curves: fn(&RunRecord) -> (&[f32], &[f32])| {
         let panels = groups
             .iter()
             .map(|g| {
@@ -136,7 +133,7 @@ pub(super) fn curves(section: &Section, dir: &Path, out: &Path) -> Result<(Vec<B
                     .filter_map(|r| r.metrics.iter().find(|(n, _)| n == "best_val_epoch"))
                     .map(|(_, e)| *e)
                     .collect();
-                let val_points = mean_over_seeds(g.runs.iter().map(|r| f_val(r)));
+                let val_points = mean_over_seeds(g.runs.iter().map(|r| curves(r).1));
                 let lowest = val_points
                     .iter()
                     .min_by(|a, b| a.1.total_cmp(&b.1))
@@ -155,7 +152,7 @@ pub(super) fn curves(section: &Section, dir: &Path, out: &Path) -> Result<(Vec<B
                     lines: vec![
                         Line {
                             color: train,
-                            points: mean_over_seeds(g.runs.iter().map(|r| f_train(r))),
+                            points: mean_over_seeds(g.runs.iter().map(|r| curves(r).0)),
                         },
                         Line {
                             color: val,
@@ -191,21 +188,15 @@ pub(super) fn curves(section: &Section, dir: &Path, out: &Path) -> Result<(Vec<B
     for (name, lines) in [
         (
             "overfit-loss",
-            figure_of(
-                "loss",
-                "cross-entropy loss (nats)",
-                |r| &r.train_loss,
-                |r| &r.val_loss,
-            ),
+            figure_of("loss", "cross-entropy loss (nats)", |r| {
+                (&r.train_loss, &r.val_loss)
+            }),
         ),
         (
             "overfit-accuracy",
-            figure_of(
-                "accuracy",
-                "next-event accuracy",
-                |r| &r.train_accuracy,
-                |r| &r.val_accuracy,
-            ),
+            figure_of("accuracy", "next-event accuracy", |r| {
+                (&r.train_accuracy, &r.val_accuracy)
+            }),
         ),
     ] {
         if !lines.has_data() {

@@ -21,8 +21,8 @@ use initlab_train::{input_second_moment, point_name, RunRecord};
 
 use super::figure;
 use super::render::{code, Block};
-use crate::plots::{render, PhaseDiagram, Plot};
-use crate::Result;
+use super::Rendered;
+use crate::plots::{render, PhaseDiagram};
 
 /// One hidden layer's prediction and measurement.
 struct Layer {
@@ -313,11 +313,7 @@ struct Placed {
 /// The phase diagram of each activation the grid's MLPs use, with every
 /// initializer placed on it, and a table of where each lands. Empty for a
 /// grid without MLP runs that stored their statistics at initialization.
-pub(super) fn phase_diagrams(
-    records: &[RunRecord],
-    dir: &Path,
-    out: &Path,
-) -> Result<(Vec<Block>, Vec<Plot>)> {
+pub(super) fn phase_diagrams(records: &[RunRecord], dir: &Path, out: &Path) -> Rendered {
     // The first seed of each grid point: a spec's σ_w² is the same for every seed.
     let mut seen: Vec<String> = Vec::new();
     let mut by_activation: Vec<(Activation, Vec<Placed>)> = Vec::new();
