@@ -62,13 +62,7 @@ fn assert_one_factor(before: &[f32], after: &[f32], scale: f64, name: &str) {
 }
 
 fn mlp() -> MlpConfig {
-    MlpConfig {
-        inputs: 12,
-        hidden: vec![16, 9, 7],
-        outputs: 4,
-        activation: Activation::Tanh,
-        output_activation: None,
-    }
+    MlpConfig::new(12, vec![16, 9, 7], 4, Activation::Tanh)
 }
 
 #[test]
@@ -124,13 +118,7 @@ fn every_mlp_layer_ends_within_tolerance_by_burns_own_forward() {
 /// `2 → 2 → 1`, ReLU, zero biases, weights set by hand, four examples.
 #[test]
 fn a_tiny_mlp_by_hand() {
-    let config = MlpConfig {
-        inputs: 2,
-        hidden: vec![2],
-        outputs: 1,
-        activation: Activation::Relu,
-        output_activation: None,
-    };
+    let config = MlpConfig::new(2, vec![2], 1, Activation::Relu);
     let calibrate = |w0: [f32; 4], w1: [f32; 2]| -> (Vec<LsuvRecord>, HostParams) {
         let plan = InitPlan::new(scheme("zeros")).with("weight", scheme("lsuv"));
         let mut host = HostParams::sample(&config.param_specs(), &plan, 1).expect("sample");

@@ -13,6 +13,16 @@ use initlab_train::{
 
 mod common;
 
+/// Adam at lr 0.01 with PyTorch's default betas and epsilon.
+fn adam() -> OptimizerConfig {
+    OptimizerConfig::Adam {
+        lr: 0.01,
+        beta1: 0.9,
+        beta2: 0.999,
+        epsilon: 1e-8,
+    }
+}
+
 fn spec(weight: &str, lr: f64, epochs: usize) -> RunSpec {
     let sgd = OptimizerConfig::Sgd { lr, momentum: 0.0 };
     common::mlp_spec("test", weight, sgd, epochs, 1, BackendKind::Ndarray)
@@ -86,13 +96,7 @@ impl BackendTask for Upload<'_> {
 
 #[test]
 fn every_compiled_backend_starts_from_the_same_bits() {
-    let config = MlpConfig {
-        inputs: 784,
-        hidden: vec![128],
-        outputs: 10,
-        activation: Activation::Relu,
-        output_activation: None,
-    };
+    let config = MlpConfig::new(784, vec![128], 10, Activation::Relu);
     let plan = InitPlan::new("zeros".parse().expect("zeros")).with(
         "weight",
         "xavier-normal(distribution=truncated-normal)"
@@ -141,17 +145,11 @@ fn one_loop_trains_an_mlp_and_an_rnn_on_the_same_examples() {
         .with("input", scheme("xavier-uniform"))
         .with("recurrent", scheme("orthogonal"))
         .with("weight", scheme("xavier-uniform"));
-    let adam = OptimizerConfig::Adam {
-        lr: 0.01,
-        beta1: 0.9,
-        beta2: 0.999,
-        epsilon: 1e-8,
-    };
     let rnn = common::spec_for(
         rnn_model(Nonlinearity::Tanh, 4, 2),
         mlp.config.data.clone(),
         plan,
-        common::training(adam, 4),
+        common::training(adam(), 4),
     );
     let seq = dispatch(
         BackendKind::Ndarray,
@@ -198,13 +196,7 @@ fn a_regression_run_records_mse_and_the_epoch_it_leaves_the_plateau() {
         let plan = InitPlan::new(scheme("pytorch-linear-default"))
             .with("recurrent", scheme("identity(scale=0.01)"))
             .with("input", scheme("normal(mean=0,std=0.1)"));
-        let adam = OptimizerConfig::Adam {
-            lr: 0.01,
-            beta1: 0.9,
-            beta2: 0.999,
-            epsilon: 1e-8,
-        };
-        let mut training = common::training(adam, 6);
+        let mut training = common::training(adam(), 6);
         training.clip_grad_norm = Some(1.0);
         let spec = common::spec_for(
             rnn_model(Nonlinearity::Relu, 2, 1),
@@ -362,17 +354,11 @@ fn lsuv_calibrates_a_recurrent_run_on_its_training_sequences() {
         .with("input", lsuv.clone())
         .with("recurrent", lsuv.clone())
         .with("weight", lsuv);
-    let adam = OptimizerConfig::Adam {
-        lr: 0.01,
-        beta1: 0.9,
-        beta2: 0.999,
-        epsilon: 1e-8,
-    };
     let run = common::spec_for(
         rnn_model(Nonlinearity::Relu, 4, 2),
         spec("zeros", 0.1, 1).config.data.clone(),
         plan,
-        common::training(adam, 1),
+        common::training(adam(), 1),
     );
     let r = dispatch(
         BackendKind::Ndarray,
