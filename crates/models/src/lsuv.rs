@@ -76,33 +76,55 @@ pub struct LsuvRecord {
     pub outcome: LsuvLayer,
 }
 
+/// `lsuv_settings` and `calibrate_lsuv` for a config, each with its own
+/// docs: both read the config's `stages` and `param_specs` alone.
+macro_rules! lsuv_methods {
+    ($config:ident {
+        $(#[$settings_doc:meta])*
+        settings;
+        $(#[$calibrate_doc:meta])*
+        calibrate;
+    }) => {
+        impl $config {
+            $(#[$settings_doc])*
+            pub fn lsuv_settings(&self, plan: &InitPlan) -> Result<Option<LsuvSettings>> {
+                settings(&self.stages(), &self.param_specs(), plan)
+            }
+
+            $(#[$calibrate_doc])*
+            pub fn calibrate_lsuv(
+                &self,
+                params: &mut HostParams,
+                plan: &InitPlan,
+                batch: LsuvBatch<'_>,
+            ) -> Result<Vec<LsuvRecord>> {
+                calibrate(self.stages(), &self.param_specs(), params, plan, batch)
+            }
+        }
+    };
+}
+
+lsuv_methods! {
+    MlpConfig {
+        /// The LSUV settings the plan asks for, `None` if it names no `lsuv`.
+        ///
+        /// # Errors
+        /// [`Error::Config`] when `lsuv` draws a parameter that is not a weight
+        /// matrix, or two `lsuv` specs of one plan differ.
+        settings;
+        /// Runs LSUV on `params` (sampled from `plan`) with `batch`; the
+        /// calibrated layers' outcomes in forward order, none when the plan names
+        /// no `lsuv`.
+        ///
+        /// # Errors
+        /// As [`lsuv_settings`](Self::lsuv_settings); a batch that is not feature
+        /// vectors of the input width; a layer whose output variance is 0 or not
+        /// finite.
+        calibrate;
+    }
+}
+
 impl MlpConfig {
-    /// The LSUV settings the plan asks for, `None` if it names no `lsuv`.
-    ///
-    /// # Errors
-    /// [`Error::Config`] when `lsuv` draws a parameter that is not a weight
-    /// matrix, or two `lsuv` specs of one plan differ.
-    pub fn lsuv_settings(&self, plan: &InitPlan) -> Result<Option<LsuvSettings>> {
-        settings(&self.stages(), &self.param_specs(), plan)
-    }
-
-    /// Runs LSUV on `params` (sampled from `plan`) with `batch`; the
-    /// calibrated layers' outcomes in forward order, none when the plan names
-    /// no `lsuv`.
-    ///
-    /// # Errors
-    /// As [`lsuv_settings`](Self::lsuv_settings); a batch that is not feature
-    /// vectors of the input width; a layer whose output variance is 0 or not
-    /// finite.
-    pub fn calibrate_lsuv(
-        &self,
-        params: &mut HostParams,
-        plan: &InitPlan,
-        batch: LsuvBatch<'_>,
-    ) -> Result<Vec<LsuvRecord>> {
-        calibrate(self.stages(), &self.param_specs(), params, plan, batch)
-    }
-
     fn stages(&self) -> Vec<Stage> {
         let widths = self.widths();
         let last = widths.len() - 2;
@@ -122,28 +144,22 @@ impl MlpConfig {
     }
 }
 
+lsuv_methods! {
+    RecurrentNetConfig {
+        /// As [`MlpConfig::lsuv_settings`].
+        ///
+        /// # Errors
+        /// As [`MlpConfig::lsuv_settings`].
+        settings;
+        /// As [`MlpConfig::calibrate_lsuv`], on a batch of sequences.
+        ///
+        /// # Errors
+        /// As [`MlpConfig::calibrate_lsuv`].
+        calibrate;
+    }
+}
+
 impl RecurrentNetConfig {
-    /// As [`MlpConfig::lsuv_settings`].
-    ///
-    /// # Errors
-    /// As [`MlpConfig::lsuv_settings`].
-    pub fn lsuv_settings(&self, plan: &InitPlan) -> Result<Option<LsuvSettings>> {
-        settings(&self.stages(), &self.param_specs(), plan)
-    }
-
-    /// As [`MlpConfig::calibrate_lsuv`], on a batch of sequences.
-    ///
-    /// # Errors
-    /// As [`MlpConfig::calibrate_lsuv`].
-    pub fn calibrate_lsuv(
-        &self,
-        params: &mut HostParams,
-        plan: &InitPlan,
-        batch: LsuvBatch<'_>,
-    ) -> Result<Vec<LsuvRecord>> {
-        calibrate(self.stages(), &self.param_specs(), params, plan, batch)
-    }
-
     fn stages(&self) -> Vec<Stage> {
         let cell = match self.cell {
             Recurrence::Rnn => Cell::Elman(self.nonlinearity.unwrap_or_default()),
@@ -166,29 +182,23 @@ impl RecurrentNetConfig {
     }
 }
 
+lsuv_methods! {
+    EventLstmConfig {
+        /// As [`MlpConfig::lsuv_settings`].
+        ///
+        /// # Errors
+        /// As [`MlpConfig::lsuv_settings`].
+        settings;
+        /// As [`MlpConfig::calibrate_lsuv`], on a batch of token windows; the
+        /// embedding table in `params` (pre-trained or sampled) is read as it is.
+        ///
+        /// # Errors
+        /// As [`MlpConfig::calibrate_lsuv`], and a token outside the vocabulary.
+        calibrate;
+    }
+}
+
 impl EventLstmConfig {
-    /// As [`MlpConfig::lsuv_settings`].
-    ///
-    /// # Errors
-    /// As [`MlpConfig::lsuv_settings`].
-    pub fn lsuv_settings(&self, plan: &InitPlan) -> Result<Option<LsuvSettings>> {
-        settings(&self.stages(), &self.param_specs(), plan)
-    }
-
-    /// As [`MlpConfig::calibrate_lsuv`], on a batch of token windows; the
-    /// embedding table in `params` (pre-trained or sampled) is read as it is.
-    ///
-    /// # Errors
-    /// As [`MlpConfig::calibrate_lsuv`], and a token outside the vocabulary.
-    pub fn calibrate_lsuv(
-        &self,
-        params: &mut HostParams,
-        plan: &InitPlan,
-        batch: LsuvBatch<'_>,
-    ) -> Result<Vec<LsuvRecord>> {
-        calibrate(self.stages(), &self.param_specs(), params, plan, batch)
-    }
-
     fn stages(&self) -> Vec<Stage> {
         vec![
             Stage::Embed {

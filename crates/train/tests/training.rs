@@ -133,6 +133,25 @@ fn rnn_model(nonlinearity: Nonlinearity, input: usize, outputs: usize) -> ModelC
     })
 }
 
+/// A 4-input, 2-output RNN run on the fixture's data read as sequences,
+/// trained by [`adam`] for `epochs`.
+fn sequence_spec(nonlinearity: Nonlinearity, plan: InitPlan, epochs: usize) -> RunSpec {
+    common::spec_for(
+        rnn_model(nonlinearity, 4, 2),
+        spec("zeros", 0.1, 1).config.data,
+        plan,
+        common::training(adam(), epochs),
+    )
+}
+
+fn train_on_sequences(run: &RunSpec) -> initlab_train::RunRecord {
+    dispatch(
+        BackendKind::Ndarray,
+        common::Train(run, &common::sequences()),
+    )
+    .expect("rnn")
+}
+
 fn scheme(spec: &str) -> initlab_init::Scheme {
     spec.parse().expect("spec")
 }
@@ -145,17 +164,8 @@ fn one_loop_trains_an_mlp_and_an_rnn_on_the_same_examples() {
         .with("input", scheme("xavier-uniform"))
         .with("recurrent", scheme("orthogonal"))
         .with("weight", scheme("xavier-uniform"));
-    let rnn = common::spec_for(
-        rnn_model(Nonlinearity::Tanh, 4, 2),
-        mlp.config.data.clone(),
-        plan,
-        common::training(adam(), 4),
-    );
-    let seq = dispatch(
-        BackendKind::Ndarray,
-        common::Train(&rnn, &common::sequences()),
-    )
-    .expect("rnn");
+    let rnn = sequence_spec(Nonlinearity::Tanh, plan, 4);
+    let seq = train_on_sequences(&rnn);
     for r in [&flat, &seq] {
         assert_eq!(r.status, RunStatus::Complete);
         assert!(
@@ -354,25 +364,12 @@ fn lsuv_calibrates_a_recurrent_run_on_its_training_sequences() {
         .with("input", lsuv.clone())
         .with("recurrent", lsuv.clone())
         .with("weight", lsuv);
-    let run = common::spec_for(
-        rnn_model(Nonlinearity::Relu, 4, 2),
-        spec("zeros", 0.1, 1).config.data.clone(),
-        plan,
-        common::training(adam(), 1),
-    );
-    let r = dispatch(
-        BackendKind::Ndarray,
-        common::Train(&run, &common::sequences()),
-    )
-    .expect("rnn");
+    let run = sequence_spec(Nonlinearity::Relu, plan, 1);
+    let r = train_on_sequences(&run);
     let layers: Vec<&str> = r.lsuv.iter().map(|l| l.layer.as_str()).collect();
     assert_eq!(layers, ["rnn.l0", "head"]);
     assert!(r.lsuv.iter().all(|l| l.outcome.variance.is_finite()));
     // The same run again: the calibration batch follows from the run seed.
-    let again = dispatch(
-        BackendKind::Ndarray,
-        common::Train(&run, &common::sequences()),
-    )
-    .expect("rnn");
+    let again = train_on_sequences(&run);
     assert_eq!((&r.lsuv, &r.init_sha256), (&again.lsuv, &again.init_sha256));
 }

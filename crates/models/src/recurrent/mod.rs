@@ -85,6 +85,12 @@ pub enum RecurrentImpl {
 }
 
 impl RecurrentImpl {
+    /// Whether this is the default, which a canonical config leaves out so
+    /// that run ids from before the choice existed stay the same.
+    pub fn is_auto(&self) -> bool {
+        *self == RecurrentImpl::Auto
+    }
+
     /// Whether this choice runs fused on `B`'s `device`.
     pub fn is_fused<B: Backend>(self, device: &B::Device) -> bool {
         match self {
