@@ -6,7 +6,6 @@ use initlab_models::{Activation, Nonlinearity, Recurrence, RecurrentNet, Recurre
 use crate::network::{Network, NetworkConfig};
 use crate::range_check::RangeCheck;
 use crate::task::{InputKind, InputShape};
-use crate::Result;
 
 impl NetworkConfig for RecurrentNetConfig {
     model_config_methods!("rnn");
