@@ -185,7 +185,14 @@ mod tests {
 
     type B = NdArray<f32>;
 
-    fn model(config: &NoteEmbeddingConfig) -> (HostParams, NoteEmbedding<B>) {
+    /// A model of `vocabulary` rows of width `dim` over `context` tokens,
+    /// sampled from a standard normal.
+    fn model(vocabulary: usize, dim: usize, context: usize) -> (HostParams, NoteEmbedding<B>) {
+        let config = NoteEmbeddingConfig {
+            vocabulary,
+            dim,
+            context,
+        };
         let plan = InitPlan::new("normal(mean=0,std=1)".parse().expect("normal"));
         let host = HostParams::sample(&config.param_specs(), &plan, 3).expect("sample");
         let model = config.init::<B>(&host, &Default::default()).expect("init");
@@ -194,12 +201,7 @@ mod tests {
 
     #[test]
     fn host_params_round_trip_in_pytorch_layout() {
-        let config = NoteEmbeddingConfig {
-            vocabulary: 7,
-            dim: 3,
-            context: 2,
-        };
-        let (host, model) = model(&config);
+        let (host, model) = model(7, 3, 2);
         let back = model.host_params();
         assert_eq!(back.len(), 3);
         for ((spec, values), (name, shape, got)) in host.tensors.iter().zip(&back) {
@@ -210,12 +212,7 @@ mod tests {
 
     #[test]
     fn forward_sums_the_context_rows_then_applies_the_output_layer() {
-        let config = NoteEmbeddingConfig {
-            vocabulary: 5,
-            dim: 2,
-            context: 3,
-        };
-        let (host, model) = model(&config);
+        let (host, model) = model(5, 2, 3);
         let tokens = Tensor::<B, 2, Int>::from_data(
             TensorData::new(vec![1i64, 1, 4, 0, 2, 3], [2, 3]),
             &Default::default(),

@@ -30,12 +30,8 @@ pub struct EventLstmConfig {
     /// Tokens per input window; the read-out sees every step's output.
     pub window: usize,
     /// Fused, per-step, or chosen by backend.
-    #[serde(default, skip_serializing_if = "is_auto")]
+    #[serde(default, skip_serializing_if = "RecurrentImpl::is_auto")]
     pub implementation: RecurrentImpl,
-}
-
-fn is_auto(i: &RecurrentImpl) -> bool {
-    *i == RecurrentImpl::Auto
 }
 
 /// The prefix of the LSTM's parameter names.

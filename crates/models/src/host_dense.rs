@@ -24,7 +24,7 @@ use burn::tensor::ops::FloatTensor;
 use burn::tensor::{Tensor, TensorData, TensorPrimitive};
 
 use crate::host_node::tensor_to_vec;
-use crate::host_node::{cast, gemm, host_vec};
+use crate::host_node::{gemm, host_vec, retype};
 
 /// `y = x·W + b` for `x` `[m, k]`, `W` `[k, n]` (burn's `Dense` layout), `b` `[n]`.
 fn forward(m: usize, k: usize, n: usize, x: &[f32], w: &[f32], b: &[f32]) -> Vec<f32> {
@@ -133,24 +133,9 @@ fn try_strategy<B: AutodiffBackend, C: CheckpointStrategy>(
     if TypeId::of::<B>() != TypeId::of::<Autodiff<B::InnerBackend, C>>() {
         return Err((x, w, b));
     }
-    type Ad<B, C> = Autodiff<<B as AutodiffBackend>::InnerBackend, C>;
-    let into = |t: FloatTensor<B>| cast::<_, FloatTensor<Ad<B, C>>>(t);
-    // `TypeId` said `B` is this very type, so every cast succeeds.
-    let (Some(x), Some(w), Some(b)) = (
-        into(x.into_primitive().tensor()),
-        into(w.into_primitive().tensor()),
-        into(b.into_primitive().tensor()),
-    ) else {
-        unreachable!("TypeId matched, so the primitive types are equal");
-    };
-    let y = fused::<B::InnerBackend, C>(
-        Tensor::from_primitive(TensorPrimitive::Float(x)),
-        Tensor::from_primitive(TensorPrimitive::Float(w)),
-        Tensor::from_primitive(TensorPrimitive::Float(b)),
-    );
-    let y: FloatTensor<B> = cast(y.into_primitive().tensor())
-        .unwrap_or_else(|| unreachable!("TypeId matched, so the primitive types are equal"));
-    Ok(Tensor::from_primitive(TensorPrimitive::Float(y)))
+    // `TypeId` said `B` is this very type, so every move succeeds.
+    let y = fused::<B::InnerBackend, C>(retype(x), retype(w), retype(b));
+    Ok(retype(y))
 }
 
 /// `x·W + b` as one host node when `B` is burn's `Autodiff` backend (either

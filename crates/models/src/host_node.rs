@@ -5,7 +5,8 @@
 use std::any::Any;
 
 use burn::tensor::backend::Backend;
-use burn::tensor::Tensor;
+use burn::tensor::ops::FloatTensor;
+use burn::tensor::{Tensor, TensorPrimitive};
 
 /// `c = a·b + beta·c` for `a` `[m, k]`, `b` `[k, n]`, `c` `[m, n]`, each given
 /// by its row and column strides. Panics (a programming error) when a stride
@@ -66,9 +67,19 @@ pub(crate) fn host_vec<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> 
 }
 
 /// Moves a value between two types that `TypeId` has shown to be the same.
-pub(crate) fn cast<T: 'static, U: 'static>(value: T) -> Option<U> {
+fn cast<T: 'static, U: 'static>(value: T) -> Option<U> {
     let boxed: Box<dyn Any> = Box::new(value);
     boxed.downcast::<U>().ok().map(|b| *b)
+}
+
+/// A float tensor of `From` as one of `To`, two backends that `TypeId` has
+/// shown to be the same.
+pub(crate) fn retype<From: Backend, To: Backend, const D: usize>(
+    t: Tensor<From, D>,
+) -> Tensor<To, D> {
+    let primitive: FloatTensor<To> = cast(t.into_primitive().tensor())
+        .unwrap_or_else(|| unreachable!("TypeId matched, so the primitive types are equal"));
+    Tensor::from_primitive(TensorPrimitive::Float(primitive))
 }
 
 /// Copies a tensor's values to the host as f32.

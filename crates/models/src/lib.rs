@@ -34,7 +34,7 @@ pub use crate::host_embedding::{EmbeddingScratch, HostNoteEmbedding, NoteEmbeddi
 pub use crate::host_node::tensor_to_vec;
 pub use crate::lsuv::{LsuvBatch, LsuvRecord};
 pub use crate::mlp::{Activation, LayerTrace, Mlp, MlpConfig};
-pub use crate::params::{params_sha256, HostParams, InitPlan, ParamPart, ParamSpec};
+pub use crate::params::{derive_seed, params_sha256, HostParams, InitPlan, ParamPart, ParamSpec};
 pub use crate::recurrent::{
     BpttProbe, Lstm, LstmConfig, Nonlinearity, RecurrentImpl, Rnn, RnnConfig, RnnLayer, RnnOutput,
     StepNorms,

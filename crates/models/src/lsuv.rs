@@ -76,33 +76,55 @@ pub struct LsuvRecord {
     pub outcome: LsuvLayer,
 }
 
+/// `lsuv_settings` and `calibrate_lsuv` for a config, each with its own
+/// docs: both read the config's `stages` and `param_specs` alone.
+macro_rules! lsuv_methods {
+    ($config:ident {
+        $(#[$settings_doc:meta])*
+        settings;
+        $(#[$calibrate_doc:meta])*
+        calibrate;
+    }) => {
+        impl $config {
+            $(#[$settings_doc])*
+            pub fn lsuv_settings(&self, plan: &InitPlan) -> Result<Option<LsuvSettings>> {
+                settings(&self.stages(), &self.param_specs(), plan)
+            }
+
+            $(#[$calibrate_doc])*
+            pub fn calibrate_lsuv(
+                &self,
+                params: &mut HostParams,
+                plan: &InitPlan,
+                batch: LsuvBatch<'_>,
+            ) -> Result<Vec<LsuvRecord>> {
+                calibrate(self.stages(), &self.param_specs(), params, plan, batch)
+            }
+        }
+    };
+}
+
+lsuv_methods! {
+    MlpConfig {
+        /// The LSUV settings the plan asks for, `None` if it names no `lsuv`.
+        ///
+        /// # Errors
+        /// [`Error::Config`] when `lsuv` draws a parameter that is not a weight
+        /// matrix, or two `lsuv` specs of one plan differ.
+        settings;
+        /// Runs LSUV on `params` (sampled from `plan`) with `batch`; the
+        /// calibrated layers' outcomes in forward order, none when the plan names
+        /// no `lsuv`.
+        ///
+        /// # Errors
+        /// As [`lsuv_settings`](Self::lsuv_settings); a batch that is not feature
+        /// vectors of the input width; a layer whose output variance is 0 or not
+        /// finite.
+        calibrate;
+    }
+}
+
 impl MlpConfig {
-    /// The LSUV settings the plan asks for, `None` if it names no `lsuv`.
-    ///
-    /// # Errors
-    /// [`Error::Config`] when `lsuv` draws a parameter that is not a weight
-    /// matrix, or two `lsuv` specs of one plan differ.
-    pub fn lsuv_settings(&self, plan: &InitPlan) -> Result<Option<LsuvSettings>> {
-        settings(&self.stages(), &self.param_specs(), plan)
-    }
-
-    /// Runs LSUV on `params` (sampled from `plan`) with `batch`; the
-    /// calibrated layers' outcomes in forward order, none when the plan names
-    /// no `lsuv`.
-    ///
-    /// # Errors
-    /// As [`lsuv_settings`](Self::lsuv_settings); a batch that is not feature
-    /// vectors of the input width; a layer whose output variance is 0 or not
-    /// finite.
-    pub fn calibrate_lsuv(
-        &self,
-        params: &mut HostParams,
-        plan: &InitPlan,
-        batch: LsuvBatch<'_>,
-    ) -> Result<Vec<LsuvRecord>> {
-        calibrate(self.stages(), &self.param_specs(), params, plan, batch)
-    }
-
     fn stages(&self) -> Vec<Stage> {
         let widths = self.widths();
         let last = widths.len() - 2;
@@ -122,28 +144,22 @@ impl MlpConfig {
     }
 }
 
+lsuv_methods! {
+    RecurrentNetConfig {
+        /// As [`MlpConfig::lsuv_settings`].
+        ///
+        /// # Errors
+        /// As [`MlpConfig::lsuv_settings`].
+        settings;
+        /// As [`MlpConfig::calibrate_lsuv`], on a batch of sequences.
+        ///
+        /// # Errors
+        /// As [`MlpConfig::calibrate_lsuv`].
+        calibrate;
+    }
+}
+
 impl RecurrentNetConfig {
-    /// As [`MlpConfig::lsuv_settings`].
-    ///
-    /// # Errors
-    /// As [`MlpConfig::lsuv_settings`].
-    pub fn lsuv_settings(&self, plan: &InitPlan) -> Result<Option<LsuvSettings>> {
-        settings(&self.stages(), &self.param_specs(), plan)
-    }
-
-    /// As [`MlpConfig::calibrate_lsuv`], on a batch of sequences.
-    ///
-    /// # Errors
-    /// As [`MlpConfig::calibrate_lsuv`].
-    pub fn calibrate_lsuv(
-        &self,
-        params: &mut HostParams,
-        plan: &InitPlan,
-        batch: LsuvBatch<'_>,
-    ) -> Result<Vec<LsuvRecord>> {
-        calibrate(self.stages(), &self.param_specs(), params, plan, batch)
-    }
-
     fn stages(&self) -> Vec<Stage> {
         let cell = match self.cell {
             Recurrence::Rnn => Cell::Elman(self.nonlinearity.unwrap_or_default()),
@@ -166,29 +182,23 @@ impl RecurrentNetConfig {
     }
 }
 
+lsuv_methods! {
+    EventLstmConfig {
+        /// As [`MlpConfig::lsuv_settings`].
+        ///
+        /// # Errors
+        /// As [`MlpConfig::lsuv_settings`].
+        settings;
+        /// As [`MlpConfig::calibrate_lsuv`], on a batch of token windows; the
+        /// embedding table in `params` (pre-trained or sampled) is read as it is.
+        ///
+        /// # Errors
+        /// As [`MlpConfig::calibrate_lsuv`], and a token outside the vocabulary.
+        calibrate;
+    }
+}
+
 impl EventLstmConfig {
-    /// As [`MlpConfig::lsuv_settings`].
-    ///
-    /// # Errors
-    /// As [`MlpConfig::lsuv_settings`].
-    pub fn lsuv_settings(&self, plan: &InitPlan) -> Result<Option<LsuvSettings>> {
-        settings(&self.stages(), &self.param_specs(), plan)
-    }
-
-    /// As [`MlpConfig::calibrate_lsuv`], on a batch of token windows; the
-    /// embedding table in `params` (pre-trained or sampled) is read as it is.
-    ///
-    /// # Errors
-    /// As [`MlpConfig::calibrate_lsuv`], and a token outside the vocabulary.
-    pub fn calibrate_lsuv(
-        &self,
-        params: &mut HostParams,
-        plan: &InitPlan,
-        batch: LsuvBatch<'_>,
-    ) -> Result<Vec<LsuvRecord>> {
-        calibrate(self.stages(), &self.param_specs(), params, plan, batch)
-    }
-
     fn stages(&self) -> Vec<Stage> {
         vec![
             Stage::Embed {
@@ -204,7 +214,7 @@ impl EventLstmConfig {
 }
 
 fn recurrent_stage(prefix: &str, l: usize, cell: Cell, input: usize, hidden: usize) -> Stage {
-    Stage::Recurrent {
+    Stage::Recurrent(RecurrentStage {
         layer: format!("{prefix}.l{l}"),
         cell,
         w_ih: format!("{prefix}.weight_ih_l{l}"),
@@ -213,7 +223,7 @@ fn recurrent_stage(prefix: &str, l: usize, cell: Cell, input: usize, hidden: usi
         b_hh: format!("{prefix}.bias_hh_l{l}"),
         input,
         hidden,
-    }
+    })
 }
 
 fn head_stage(inputs: usize, outputs: usize) -> Stage {
@@ -225,6 +235,18 @@ fn head_stage(inputs: usize, outputs: usize) -> Stage {
         outputs,
         after: None,
     }
+}
+
+/// A recurrent layer of a [`Stage`]: its name, cell, parameters and sizes.
+struct RecurrentStage {
+    layer: String,
+    cell: Cell,
+    w_ih: String,
+    w_hh: String,
+    b_ih: String,
+    b_hh: String,
+    input: usize,
+    hidden: usize,
 }
 
 /// One step of a network's host forward pass.
@@ -240,16 +262,7 @@ enum Stage {
         after: Option<Activation>,
     },
     /// `[batch, T, input] → [batch, T, hidden]`, zero initial state.
-    Recurrent {
-        layer: String,
-        cell: Cell,
-        w_ih: String,
-        w_hh: String,
-        b_ih: String,
-        b_hh: String,
-        input: usize,
-        hidden: usize,
-    },
+    Recurrent(RecurrentStage),
     /// Token ids `[batch, T]` → `[batch, T, dim]`.
     Embed {
         table: String,
@@ -283,9 +296,7 @@ impl Stage {
     fn weights(&self) -> Option<(&str, Vec<&str>)> {
         match self {
             Stage::Dense { layer, weight, .. } => Some((layer, vec![weight.as_str()])),
-            Stage::Recurrent {
-                layer, w_ih, w_hh, ..
-            } => Some((layer, vec![w_ih.as_str(), w_hh.as_str()])),
+            Stage::Recurrent(r) => Some((&r.layer, vec![r.w_ih.as_str(), r.w_hh.as_str()])),
             _ => None,
         }
     }
@@ -300,22 +311,13 @@ impl Stage {
                 outputs,
                 ..
             } => vec![(weight, inputs * outputs), (bias, *outputs)],
-            Stage::Recurrent {
-                cell,
-                w_ih,
-                w_hh,
-                b_ih,
-                b_hh,
-                input,
-                hidden,
-                ..
-            } => {
-                let rows = cell.gates() * hidden;
+            Stage::Recurrent(r) => {
+                let rows = r.cell.gates() * r.hidden;
                 vec![
-                    (w_ih, rows * input),
-                    (w_hh, rows * hidden),
-                    (b_ih, rows),
-                    (b_hh, rows),
+                    (&r.w_ih, rows * r.input),
+                    (&r.w_hh, rows * r.hidden),
+                    (&r.b_ih, rows),
+                    (&r.b_hh, rows),
                 ]
             }
             Stage::Embed {
@@ -496,8 +498,8 @@ impl Flow {
                     steps,
                     features,
                 },
-                Some(Stage::Recurrent { input, .. }),
-            ) if features == *input && steps * features > 0 => Flow::Values {
+                Some(Stage::Recurrent(r)),
+            ) if features == r.input && steps * features > 0 => Flow::Values {
                 batch: values.len() / (steps * features),
                 steps,
                 features,
@@ -636,16 +638,7 @@ fn run(stage: &Stage, params: &HostParams, x: &Flow) -> (Flow, Vec<f64>) {
             (flow, pre)
         }
         (
-            Stage::Recurrent {
-                cell,
-                w_ih,
-                w_hh,
-                b_ih,
-                b_hh,
-                input,
-                hidden,
-                ..
-            },
+            Stage::Recurrent(r),
             Flow::Values {
                 batch,
                 steps,
@@ -654,20 +647,20 @@ fn run(stage: &Stage, params: &HostParams, x: &Flow) -> (Flow, Vec<f64>) {
             },
         ) => {
             let layer = Recurrent {
-                cell: *cell,
-                w_ih: get(params, w_ih),
-                w_hh: get(params, w_hh),
-                b_ih: get(params, b_ih),
-                b_hh: get(params, b_hh),
-                input: *input,
-                hidden: *hidden,
+                cell: r.cell,
+                w_ih: get(params, &r.w_ih),
+                w_hh: get(params, &r.w_hh),
+                b_ih: get(params, &r.b_ih),
+                b_hh: get(params, &r.b_hh),
+                input: r.input,
+                hidden: r.hidden,
                 steps: *steps,
             };
             let (h, pre) = layer.forward(values);
             let flow = Flow::Values {
                 batch: *batch,
                 steps: *steps,
-                features: *hidden,
+                features: r.hidden,
                 values: h,
             };
             (flow, pre)
@@ -691,7 +684,7 @@ fn run(stage: &Stage, params: &HostParams, x: &Flow) -> (Flow, Vec<f64>) {
             (flow, Vec::new())
         }
         (
-            Stage::Last,
+            last_or_flatten @ (Stage::Last | Stage::Flatten),
             Flow::Values {
                 batch,
                 steps,
@@ -699,34 +692,23 @@ fn run(stage: &Stage, params: &HostParams, x: &Flow) -> (Flow, Vec<f64>) {
                 values,
             },
         ) => {
-            let per = steps * features;
-            let values = values
-                .chunks(per)
-                .flat_map(|example| &example[per - features..])
-                .copied()
-                .collect();
-            let flow = Flow::Values {
-                batch: *batch,
-                steps: 1,
-                features: *features,
-                values,
+            // Either way one step per example: its last, or all of them.
+            let (features, values) = if let Stage::Last = last_or_flatten {
+                let per = steps * features;
+                let last = values
+                    .chunks(per)
+                    .flat_map(|example| &example[per - features..])
+                    .copied()
+                    .collect();
+                (*features, last)
+            } else {
+                (steps * features, values.clone())
             };
-            (flow, Vec::new())
-        }
-        (
-            Stage::Flatten,
-            Flow::Values {
-                batch,
-                steps,
-                features,
-                values,
-            },
-        ) => {
             let flow = Flow::Values {
                 batch: *batch,
                 steps: 1,
-                features: steps * features,
-                values: values.clone(),
+                features,
+                values,
             };
             (flow, Vec::new())
         }

@@ -67,6 +67,18 @@ pub struct MlpConfig {
 }
 
 impl MlpConfig {
+    /// `inputs → hidden… → outputs` with `activation` after each hidden layer
+    /// and none on the outputs: the network as the studies describe it.
+    pub fn new(inputs: usize, hidden: Vec<usize>, outputs: usize, activation: Activation) -> Self {
+        Self {
+            inputs,
+            hidden,
+            outputs,
+            activation,
+            output_activation: None,
+        }
+    }
+
     /// Every parameter in order: `layers.{i}.weight` (group `weight`, shape `(out, in)`)
     /// then `layers.{i}.bias` (group `bias`), layer by layer.
     pub fn param_specs(&self) -> Vec<ParamSpec> {

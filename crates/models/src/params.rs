@@ -236,7 +236,7 @@ impl HostParams {
         let tensors = specs
             .iter()
             .map(|spec| {
-                let mut rng = initlab_init::init_rng(param_seed(seed, &spec.name));
+                let mut rng = initlab_init::init_rng(derive_seed(seed, &spec.name));
                 let mut values = sample(
                     plan.scheme_for_param(spec),
                     spec,
@@ -251,7 +251,7 @@ impl HostParams {
                         continue;
                     };
                     let stream = format!("{}#{}", spec.name, part.group);
-                    let mut rng = initlab_init::init_rng(param_seed(seed, &stream));
+                    let mut rng = initlab_init::init_rng(derive_seed(seed, &stream));
                     let rows =
                         sample(scheme, spec, &part.shape(spec), &part.label(spec), &mut rng)?;
                     values[part.rows.start * row..part.rows.end * row].copy_from_slice(&rows);
@@ -319,7 +319,10 @@ pub fn params_sha256<'a>(
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn param_seed(seed: u64, name: &str) -> u64 {
+/// The seed of `name` under `seed`: the first 8 bytes (little-endian) of
+/// sha256(seed's 8 little-endian bytes ‖ name), so each name gets its own
+/// stream and adding a name moves no other.
+pub fn derive_seed(seed: u64, name: &str) -> u64 {
     let digest = Sha256::new()
         .chain_update(seed.to_le_bytes())
         .chain_update(name.as_bytes())

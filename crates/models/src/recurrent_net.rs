@@ -44,12 +44,8 @@ pub struct RecurrentNetConfig {
     /// Read-out width: classes, or 1 for regression.
     pub outputs: usize,
     /// Fused, per-step, or chosen by backend.
-    #[serde(default, skip_serializing_if = "is_auto")]
+    #[serde(default, skip_serializing_if = "RecurrentImpl::is_auto")]
     pub implementation: RecurrentImpl,
-}
-
-fn is_auto(i: &RecurrentImpl) -> bool {
-    *i == RecurrentImpl::Auto
 }
 
 /// The prefix of the recurrence's parameter names.

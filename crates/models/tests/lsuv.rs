@@ -61,14 +61,18 @@ fn assert_one_factor(before: &[f32], after: &[f32], scale: f64, name: &str) {
     }
 }
 
+/// `base` everywhere but the input, recurrent and output weight matrices,
+/// which `lsuv` calibrates.
+fn lsuv_on_every_matrix(base: &str, lsuv: &str) -> InitPlan {
+    let lsuv = scheme(lsuv);
+    InitPlan::new(scheme(base))
+        .with("input", lsuv.clone())
+        .with("recurrent", lsuv.clone())
+        .with("weight", lsuv)
+}
+
 fn mlp() -> MlpConfig {
-    MlpConfig {
-        inputs: 12,
-        hidden: vec![16, 9, 7],
-        outputs: 4,
-        activation: Activation::Tanh,
-        output_activation: None,
-    }
+    MlpConfig::new(12, vec![16, 9, 7], 4, Activation::Tanh)
 }
 
 #[test]
@@ -124,13 +128,7 @@ fn every_mlp_layer_ends_within_tolerance_by_burns_own_forward() {
 /// `2 → 2 → 1`, ReLU, zero biases, weights set by hand, four examples.
 #[test]
 fn a_tiny_mlp_by_hand() {
-    let config = MlpConfig {
-        inputs: 2,
-        hidden: vec![2],
-        outputs: 1,
-        activation: Activation::Relu,
-        output_activation: None,
-    };
+    let config = MlpConfig::new(2, vec![2], 1, Activation::Relu);
     let calibrate = |w0: [f32; 4], w1: [f32; 2]| -> (Vec<LsuvRecord>, HostParams) {
         let plan = InitPlan::new(scheme("zeros")).with("weight", scheme("lsuv"));
         let mut host = HostParams::sample(&config.param_specs(), &plan, 1).expect("sample");
@@ -278,11 +276,7 @@ fn a_stacked_lstm_by_burns_own_states() {
         outputs: 4,
         implementation: RecurrentImpl::PerStep,
     };
-    let lsuv = scheme("lsuv");
-    let plan = InitPlan::new(scheme("pytorch-rnn-default"))
-        .with("input", lsuv.clone())
-        .with("recurrent", lsuv.clone())
-        .with("weight", lsuv);
+    let plan = lsuv_on_every_matrix("pytorch-rnn-default", "lsuv");
     let pre = HostParams::sample(&config.param_specs(), &plan, 5).expect("sample");
     let mut host = pre.clone();
     let x = batch(batch_size * steps * input, 9);
@@ -359,12 +353,7 @@ fn the_event_lstm_calibrates_on_tokens_and_keeps_its_embedding() {
         window: 5,
         implementation: RecurrentImpl::PerStep,
     };
-    let lsuv = scheme("lsuv(tolerance=0.05)");
-    let plan = InitPlan::new(scheme("normal"))
-        .with("input", lsuv.clone())
-        .with("recurrent", lsuv.clone())
-        .with("weight", lsuv)
-        .with("bias", scheme("zeros"));
+    let plan = lsuv_on_every_matrix("normal", "lsuv(tolerance=0.05)").with("bias", scheme("zeros"));
     let pre = HostParams::sample(&config.param_specs(), &plan, 2).expect("sample");
     let mut host = pre.clone();
     let ids: Vec<i64> = (0..16 * 5).map(|i| (i * 5 + i / 7) % 7).collect();

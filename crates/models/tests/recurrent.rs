@@ -6,8 +6,8 @@ use burn::backend::{Autodiff, NdArray};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
 use initlab_models::{
-    tensor_to_vec, HostParams, InitPlan, Lstm, LstmConfig, Nonlinearity, RecurrentImpl, Rnn,
-    RnnConfig, RnnOutput,
+    tensor_to_vec, HostParams, InitPlan, Lstm, LstmConfig, Nonlinearity, ParamSpec, RecurrentImpl,
+    Rnn, RnnConfig, RnnOutput,
 };
 
 mod common;
@@ -41,11 +41,11 @@ enum Recurrent {
     Random,
 }
 
-/// One test instance: config, parameters (f64, PyTorch layout, by name), a
-/// batch and the loss weights.
-struct Case {
-    config: RnnConfig,
-    params: Vec<(String, Vec<usize>, Vec<f64>)>,
+/// One test instance: config (an RNN's unless said), parameters (f64,
+/// PyTorch layout, by name), a batch and the loss weights.
+struct Case<C = RnnConfig> {
+    config: C,
+    params: Params,
     batch: usize,
     steps: usize,
     x: Vec<f64>,
@@ -92,7 +92,7 @@ fn case(
             } else {
                 rng.vec(n, scale)
             };
-            (spec.name, spec.shape, values)
+            (spec.name, values)
         })
         .collect();
     // With I and ReLU the states add up over time: keep the inputs small
@@ -117,14 +117,7 @@ fn to_f32(v: &[f64]) -> Vec<f32> {
 
 impl Case {
     fn host_params(&self) -> HostParams {
-        let specs = self.config.param_specs();
-        HostParams {
-            tensors: specs
-                .into_iter()
-                .zip(&self.params)
-                .map(|(spec, (_, _, v))| (spec, to_f32(v)))
-                .collect(),
-        }
+        host_params(self.config.param_specs(), &self.params)
     }
 
     fn model<B: Backend>(&self) -> Rnn<B> {
@@ -176,50 +169,165 @@ impl Case {
     }
 
     /// The loss in plain f64 Rust, straight from the formula.
-    fn loss_f64(&self, params: &[(String, Vec<usize>, Vec<f64>)], x: &[f64]) -> f64 {
+    fn loss_f64(&self, params: &[(String, Vec<f64>)], x: &[f64]) -> f64 {
         let c = &self.config;
-        let (b_n, t_n, h_n) = (self.batch, self.steps, c.hidden);
-        let get = |name: String| -> &[f64] {
-            &params.iter().find(|(n, _, _)| *n == name).expect("param").2
+        let get = |name: String| param(params, &name);
+        let reference = Reference {
+            batch: self.batch,
+            steps: self.steps,
+            input: c.input,
+            hidden: c.hidden,
+            layers: c.layers,
+            c_states: &self.c_states,
+            c_last: &self.c_last,
         };
+        reference.loss(x, get, |[w_ih, w_hh, b_ih, b_hh], xt, h, _| {
+            let width = xt.len();
+            let h_n = h.len();
+            let next: Vec<f64> = (0..h_n)
+                .map(|o| {
+                    let mut a = b_ih[o] + b_hh[o];
+                    a += (0..width).map(|j| w_ih[o * width + j] * xt[j]).sum::<f64>();
+                    a += (0..h_n).map(|j| w_hh[o * h_n + j] * h[j]).sum::<f64>();
+                    match c.nonlinearity {
+                        Nonlinearity::Tanh => a.tanh(),
+                        Nonlinearity::Relu => a.max(0.0),
+                    }
+                })
+                .collect();
+            h.copy_from_slice(&next);
+        })
+    }
+}
+
+/// What the f64 references of the RNN and the LSTM share: the stack of
+/// layers run over a batch, and the loss Σ states·c_states + Σ last·c_last.
+struct Reference<'a> {
+    batch: usize,
+    steps: usize,
+    input: usize,
+    hidden: usize,
+    layers: usize,
+    c_states: &'a [f64],
+    c_last: &'a [f64],
+}
+
+impl Reference<'_> {
+    /// The loss of `x` `[batch, steps, input]` through the layers whose
+    /// PyTorch-named weights `get` returns; `step(weights, x_t, h, c)`
+    /// advances one example's hidden state `h` (and cell state `c`, which
+    /// starts at zero too) by one step.
+    fn loss<'p>(
+        &self,
+        x: &[f64],
+        get: impl Fn(String) -> &'p [f64],
+        step: impl Fn([&[f64]; 4], &[f64], &mut [f64], &mut [f64]),
+    ) -> f64 {
+        let (b_n, t_n, h_n) = (self.batch, self.steps, self.hidden);
         let mut seq = x.to_vec(); // [b, t, in]
-        let mut width = c.input;
-        for l in 0..c.layers {
-            let (w_ih, w_hh) = (
+        let mut width = self.input;
+        for l in 0..self.layers {
+            let weights = [
                 get(format!("weight_ih_l{l}")),
                 get(format!("weight_hh_l{l}")),
-            );
-            let (b_ih, b_hh) = (get(format!("bias_ih_l{l}")), get(format!("bias_hh_l{l}")));
+                get(format!("bias_ih_l{l}")),
+                get(format!("bias_hh_l{l}")),
+            ];
             let mut out = vec![0.0; b_n * t_n * h_n];
             for b in 0..b_n {
-                let mut h = vec![0.0; h_n];
+                let (mut h, mut c) = (vec![0.0; h_n], vec![0.0; h_n]);
                 for t in 0..t_n {
                     let xt = &seq[(b * t_n + t) * width..(b * t_n + t + 1) * width];
-                    let next: Vec<f64> = (0..h_n)
-                        .map(|o| {
-                            let mut a = b_ih[o] + b_hh[o];
-                            a += (0..width).map(|j| w_ih[o * width + j] * xt[j]).sum::<f64>();
-                            a += (0..h_n).map(|j| w_hh[o * h_n + j] * h[j]).sum::<f64>();
-                            match c.nonlinearity {
-                                Nonlinearity::Tanh => a.tanh(),
-                                Nonlinearity::Relu => a.max(0.0),
-                            }
-                        })
-                        .collect();
-                    out[(b * t_n + t) * h_n..(b * t_n + t + 1) * h_n].copy_from_slice(&next);
-                    h = next;
+                    step(weights, xt, &mut h, &mut c);
+                    out[(b * t_n + t) * h_n..(b * t_n + t + 1) * h_n].copy_from_slice(&h);
                 }
             }
             seq = out;
             width = h_n;
         }
-        let mut loss: f64 = seq.iter().zip(&self.c_states).map(|(a, b)| a * b).sum();
+        let mut loss: f64 = seq.iter().zip(self.c_states).map(|(a, b)| a * b).sum();
         for b in 0..b_n {
             for o in 0..h_n {
                 loss += seq[(b * t_n + t_n - 1) * h_n + o] * self.c_last[b * h_n + o];
             }
         }
         loss
+    }
+}
+
+/// Parameters by PyTorch name, f64, PyTorch layout.
+type Params = Vec<(String, Vec<f64>)>;
+
+/// The values of parameter `name`.
+fn param<'a>(params: &'a [(String, Vec<f64>)], name: &str) -> &'a [f64] {
+    &params.iter().find(|(n, _)| n == name).expect("param").1
+}
+
+/// `params` as f32 host parameters of `specs`, in the same order.
+fn host_params(specs: Vec<ParamSpec>, params: &[(String, Vec<f64>)]) -> HostParams {
+    HostParams {
+        tensors: specs
+            .into_iter()
+            .zip(params)
+            .map(|(spec, (_, v))| (spec, to_f32(v)))
+            .collect(),
+    }
+}
+
+/// Asserts the fused op's loss and gradients agree with the per-step
+/// reference's: the loss to 1e-5 relative, each gradient to 1e-5 of its max.
+/// The worst gradient error.
+fn assert_fused_matches_per_step(
+    label: &str,
+    (loss_f, grads_f): (f32, Vec<(String, Vec<f32>)>),
+    (loss_r, grads_r): (f32, Vec<(String, Vec<f32>)>),
+) -> f64 {
+    assert!(
+        (loss_f - loss_r).abs() <= 1e-5 * loss_r.abs().max(1.0),
+        "{label}: loss fused {loss_f} vs per-step {loss_r}"
+    );
+    let mut worst = 0.0f64;
+    for ((name, gf), (_, gr)) in grads_f.iter().zip(&grads_r) {
+        let err = rel_err(gf, gr);
+        worst = worst.max(err);
+        assert!(err <= 1e-5, "{label}: d{name} off by {err:e} of its max");
+    }
+    worst
+}
+
+/// Asserts the f32 `loss` and `grads` (`x` and every parameter) agree with
+/// the f64 reference `loss_f64(params, x)`: the loss to 1e-5 relative, each
+/// gradient with central differences to 1e-5 of its max (truncation error
+/// ~eps², rounding ~1e-10/eps).
+fn assert_matches_f64(
+    label: &str,
+    (loss, grads): (f32, Vec<(String, Vec<f32>)>),
+    params: &[(String, Vec<f64>)],
+    x: &[f64],
+    loss_f64: impl Fn(&[(String, Vec<f64>)], &[f64]) -> f64,
+) {
+    let eps = 1e-6;
+    let exact = loss_f64(params, x);
+    assert!(
+        (loss as f64 - exact).abs() <= 1e-5 * exact.abs().max(1.0),
+        "{label}: loss {loss} vs f64 {exact}"
+    );
+    for (name, g) in &grads {
+        let fd = if name == "x" {
+            central_differences(x, eps, |x| loss_f64(params, x))
+        } else {
+            let p = params.iter().position(|(n, _)| n == name).expect("param");
+            central_differences(&params[p].1, eps, |v| {
+                let mut params = params.to_vec();
+                params[p].1 = v.to_vec();
+                loss_f64(&params, x)
+            })
+        };
+        let err = rel_err(g, &fd);
+        assert!(
+            err <= 1e-5,
+            "{label}: d{name} off by {err:e}\n{g:?}\n{fd:?}"
+        );
     }
 }
 
@@ -265,17 +373,12 @@ fn fused_matches_per_step_reference() {
                     seed += 1;
                     let c = case(nonlinearity, layers, recurrent, steps, (3, 5, 8), seed);
                     let label = format!("{nonlinearity:?} layers={layers} {recurrent:?} T={steps}");
-                    let (loss_f, grads_f) = c.gradients(true);
-                    let (loss_r, grads_r) = c.gradients(false);
-                    assert!(
-                        (loss_f - loss_r).abs() <= 1e-5 * loss_r.abs().max(1.0),
-                        "{label}: loss fused {loss_f} vs per-step {loss_r}"
+                    let err = assert_fused_matches_per_step(
+                        &label,
+                        c.gradients(true),
+                        c.gradients(false),
                     );
-                    for ((name, gf), (_, gr)) in grads_f.iter().zip(&grads_r) {
-                        let err = rel_err(gf, gr);
-                        worst = worst.max(err);
-                        assert!(err <= 1e-5, "{label}: d{name} off by {err:e} of its max");
-                    }
+                    worst = worst.max(err);
                 }
             }
         }
@@ -288,22 +391,16 @@ fn fused_matches_per_step_over_784_pixel_steps() {
     // Sequential MNIST pixel by pixel: one input, 784 steps.
     for nonlinearity in [Nonlinearity::Tanh, Nonlinearity::Relu] {
         let c = case(nonlinearity, 1, Recurrent::Identity, 784, (2, 1, 16), 99);
-        let (loss_f, grads_f) = c.gradients(true);
-        let (loss_r, grads_r) = c.gradients(false);
-        assert!((loss_f - loss_r).abs() <= 1e-5 * loss_r.abs().max(1.0));
-        for ((name, gf), (_, gr)) in grads_f.iter().zip(&grads_r) {
-            let err = rel_err(gf, gr);
-            assert!(
-                err <= 1e-5,
-                "{nonlinearity:?} T=784: d{name} off by {err:e}"
-            );
-        }
+        assert_fused_matches_per_step(
+            &format!("{nonlinearity:?} T=784"),
+            c.gradients(true),
+            c.gradients(false),
+        );
     }
 }
 
 #[test]
 fn fused_gradients_match_f64_finite_differences() {
-    let eps = 1e-6;
     for (k, nonlinearity) in [Nonlinearity::Tanh, Nonlinearity::Relu]
         .into_iter()
         .enumerate()
@@ -317,35 +414,13 @@ fn fused_gradients_match_f64_finite_differences() {
                 (2, 2, 3),
                 50 + k as u64 * 2 + layers as u64,
             );
-            let (loss, grads) = c.gradients(true);
-            let exact = c.loss_f64(&c.params, &c.x);
-            assert!(
-                (loss as f64 - exact).abs() <= 1e-5 * exact.abs().max(1.0),
-                "loss {loss} vs f64 {exact}"
+            assert_matches_f64(
+                &format!("{nonlinearity:?} layers={layers}"),
+                c.gradients(true),
+                &c.params,
+                &c.x,
+                |params, x| c.loss_f64(params, x),
             );
-            for (name, g) in &grads {
-                let fd = if name == "x" {
-                    central_differences(&c.x, eps, |x| c.loss_f64(&c.params, x))
-                } else {
-                    let p = c
-                        .params
-                        .iter()
-                        .position(|(n, _, _)| n == name)
-                        .expect("param");
-                    central_differences(&c.params[p].2, eps, |v| {
-                        let mut params = c.params.clone();
-                        params[p].2 = v.to_vec();
-                        c.loss_f64(&params, &c.x)
-                    })
-                };
-                let err = rel_err(g, &fd);
-                // f32 forward and backward against an f64 central difference
-                // (truncation error ~eps², rounding ~1e-10/eps): 1e-5 of the max.
-                assert!(
-                    err <= 1e-5,
-                    "{nonlinearity:?} layers={layers}: d{name} off by {err:e}\n{g:?}\n{fd:?}"
-                );
-            }
         }
     }
 }
@@ -445,36 +520,21 @@ fn auto_fuses_on_ndarray_and_per_step_can_be_forced() {
 fn fused_runs_under_balanced_checkpointing_and_without_bias() {
     type Balanced = Autodiff<NdArray, BalancedCheckpointing>;
     let c = case(Nonlinearity::Tanh, 2, Recurrent::Random, 20, (3, 4, 5), 21);
-    let (loss_f, grads_f) = c.gradients_on::<Balanced>(true);
-    let (loss_r, grads_r) = c.gradients_on::<Balanced>(false);
-    assert!((loss_f - loss_r).abs() <= 1e-5 * loss_r.abs().max(1.0));
-    for ((name, gf), (_, gr)) in grads_f.iter().zip(&grads_r) {
-        let err = rel_err(gf, gr);
-        assert!(err <= 1e-5, "checkpointed: d{name} off by {err:e}");
-    }
+    assert_fused_matches_per_step(
+        "checkpointed",
+        c.gradients_on::<Balanced>(true),
+        c.gradients_on::<Balanced>(false),
+    );
     let mut c = case(Nonlinearity::Relu, 2, Recurrent::Random, 20, (3, 4, 5), 22);
     c.config.bias = false;
-    c.params.retain(|(name, _, _)| !name.starts_with("bias"));
-    let (loss_f, grads_f) = c.gradients(true);
-    let (loss_r, grads_r) = c.gradients(false);
-    assert_eq!(grads_f.len(), 5, "two weights per layer and the input");
-    assert!((loss_f - loss_r).abs() <= 1e-5 * loss_r.abs().max(1.0));
-    for ((name, gf), (_, gr)) in grads_f.iter().zip(&grads_r) {
-        let err = rel_err(gf, gr);
-        assert!(err <= 1e-5, "no bias: d{name} off by {err:e}");
-    }
+    c.params.retain(|(name, _)| !name.starts_with("bias"));
+    let fused = c.gradients(true);
+    assert_eq!(fused.1.len(), 5, "two weights per layer and the input");
+    assert_fused_matches_per_step("no bias", fused, c.gradients(false));
 }
 
-/// An LSTM instance: parameters in PyTorch layout (f64), a batch, loss weights.
-struct LstmCase {
-    config: LstmConfig,
-    params: Vec<(String, Vec<f64>)>,
-    batch: usize,
-    steps: usize,
-    x: Vec<f64>,
-    c_states: Vec<f64>,
-    c_last: Vec<f64>,
-}
+/// An LSTM instance.
+type LstmCase = Case<LstmConfig>;
 
 fn lstm_case(layers: usize, steps: usize, w_scale: f64, seed: u64) -> LstmCase {
     let (batch, input, hidden) = (3, 4, 5);
@@ -508,15 +568,7 @@ fn lstm_case(layers: usize, steps: usize, w_scale: f64, seed: u64) -> LstmCase {
 impl LstmCase {
     fn gradients(&self, fused: bool) -> (f32, Vec<(String, Vec<f32>)>) {
         let device = Default::default();
-        let host = HostParams {
-            tensors: self
-                .config
-                .param_specs()
-                .into_iter()
-                .zip(&self.params)
-                .map(|(s, (_, v))| (s, to_f32(v)))
-                .collect(),
-        };
+        let host = host_params(self.config.param_specs(), &self.params);
         let model: Lstm<Ad> = self.config.init(&host, &device).expect("init");
         let (b, t, h) = (self.batch, self.steps, self.config.hidden);
         let x = Tensor::<Ad, 3>::from_data(
@@ -542,49 +594,34 @@ impl LstmCase {
     /// PyTorch's LSTM equations in plain f64.
     fn loss_f64(&self, params: &[(String, Vec<f64>)], x: &[f64]) -> f64 {
         let sig = |v: f64| 1.0 / (1.0 + (-v).exp());
-        let (b_n, t_n, h_n) = (self.batch, self.steps, self.config.hidden);
-        let get =
-            |name: String| -> &[f64] { &params.iter().find(|(n, _)| *n == name).expect("param").1 };
-        let mut seq = x.to_vec();
-        let mut width = self.config.input;
-        for l in 0..self.config.layers {
-            let (w_ih, w_hh) = (
-                get(format!("weight_ih_l{l}")),
-                get(format!("weight_hh_l{l}")),
-            );
-            let (b_ih, b_hh) = (get(format!("bias_ih_l{l}")), get(format!("bias_hh_l{l}")));
-            let mut out = vec![0.0; b_n * t_n * h_n];
-            for b in 0..b_n {
-                let (mut h, mut c) = (vec![0.0; h_n], vec![0.0; h_n]);
-                for t in 0..t_n {
-                    let xt = &seq[(b * t_n + t) * width..(b * t_n + t + 1) * width];
-                    let pre: Vec<f64> = (0..4 * h_n)
-                        .map(|q| {
-                            b_ih[q]
-                                + b_hh[q]
-                                + (0..width).map(|j| w_ih[q * width + j] * xt[j]).sum::<f64>()
-                                + (0..h_n).map(|j| w_hh[q * h_n + j] * h[j]).sum::<f64>()
-                        })
-                        .collect();
-                    for k in 0..h_n {
-                        let (i, f) = (sig(pre[k]), sig(pre[h_n + k]));
-                        let (g, o) = (pre[2 * h_n + k].tanh(), sig(pre[3 * h_n + k]));
-                        c[k] = f * c[k] + i * g;
-                        h[k] = o * c[k].tanh();
-                    }
-                    out[(b * t_n + t) * h_n..(b * t_n + t + 1) * h_n].copy_from_slice(&h);
-                }
+        let get = |name: String| param(params, &name);
+        let reference = Reference {
+            batch: self.batch,
+            steps: self.steps,
+            input: self.config.input,
+            hidden: self.config.hidden,
+            layers: self.config.layers,
+            c_states: &self.c_states,
+            c_last: &self.c_last,
+        };
+        reference.loss(x, get, |[w_ih, w_hh, b_ih, b_hh], xt, h, c| {
+            let width = xt.len();
+            let h_n = h.len();
+            let pre: Vec<f64> = (0..4 * h_n)
+                .map(|q| {
+                    b_ih[q]
+                        + b_hh[q]
+                        + (0..width).map(|j| w_ih[q * width + j] * xt[j]).sum::<f64>()
+                        + (0..h_n).map(|j| w_hh[q * h_n + j] * h[j]).sum::<f64>()
+                })
+                .collect();
+            for k in 0..h_n {
+                let (i, f) = (sig(pre[k]), sig(pre[h_n + k]));
+                let (g, o) = (pre[2 * h_n + k].tanh(), sig(pre[3 * h_n + k]));
+                c[k] = f * c[k] + i * g;
+                h[k] = o * c[k].tanh();
             }
-            seq = out;
-            width = h_n;
-        }
-        let mut loss: f64 = seq.iter().zip(&self.c_states).map(|(a, b)| a * b).sum();
-        for b in 0..b_n {
-            for o in 0..h_n {
-                loss += seq[(b * t_n + t_n - 1) * h_n + o] * self.c_last[b * h_n + o];
-            }
-        }
-        loss
+        })
     }
 }
 
@@ -601,16 +638,7 @@ fn fused_lstm_matches_per_step_reference() {
                 seed += 1;
                 let c = lstm_case(layers, steps, w_scale, seed);
                 let label = format!("LSTM layers={layers} scale={w_scale} T={steps}");
-                let (loss_f, grads_f) = c.gradients(true);
-                let (loss_r, grads_r) = c.gradients(false);
-                assert!(
-                    (loss_f - loss_r).abs() <= 1e-5 * loss_r.abs().max(1.0),
-                    "{label}: loss fused {loss_f} vs per-step {loss_r}"
-                );
-                for ((name, gf), (_, gr)) in grads_f.iter().zip(&grads_r) {
-                    let err = rel_err(gf, gr);
-                    assert!(err <= 1e-5, "{label}: d{name} off by {err:e} of its max");
-                }
+                assert_fused_matches_per_step(&label, c.gradients(true), c.gradients(false));
             }
         }
     }
@@ -618,44 +646,22 @@ fn fused_lstm_matches_per_step_reference() {
 
 #[test]
 fn fused_lstm_gradients_match_f64_finite_differences() {
-    let eps = 1e-6;
     for layers in [1, 2] {
         let c = lstm_case(layers, 4, 0.6, 300 + layers as u64);
-        let (loss, grads) = c.gradients(true);
-        let exact = c.loss_f64(&c.params, &c.x);
-        assert!(
-            (loss as f64 - exact).abs() <= 1e-5 * exact.abs().max(1.0),
-            "{loss} vs {exact}"
+        assert_matches_f64(
+            &format!("LSTM layers={layers}"),
+            c.gradients(true),
+            &c.params,
+            &c.x,
+            |params, x| c.loss_f64(params, x),
         );
-        for (name, g) in &grads {
-            let fd = if name == "x" {
-                central_differences(&c.x, eps, |x| c.loss_f64(&c.params, x))
-            } else {
-                let p = c.params.iter().position(|(n, _)| n == name).expect("param");
-                central_differences(&c.params[p].1, eps, |v| {
-                    let mut params = c.params.clone();
-                    params[p].1 = v.to_vec();
-                    c.loss_f64(&params, &c.x)
-                })
-            };
-            let err = rel_err(g, &fd);
-            assert!(err <= 1e-5, "LSTM layers={layers}: d{name} off by {err:e}");
-        }
     }
 }
 
 #[test]
 fn untracked_fused_lstm_forward_matches_per_step() {
     let c = lstm_case(2, 30, 0.45, 400);
-    let host = HostParams {
-        tensors: c
-            .config
-            .param_specs()
-            .into_iter()
-            .zip(&c.params)
-            .map(|(s, (_, v))| (s, to_f32(v)))
-            .collect(),
-    };
+    let host = host_params(c.config.param_specs(), &c.params);
     let device = Default::default();
     let model: Lstm<NdArray> = c.config.init(&host, &device).expect("init");
     let x = || {

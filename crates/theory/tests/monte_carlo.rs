@@ -114,22 +114,19 @@ fn check(activation: Activation, sigma_w2: f64, sigma_b2: f64, seed: u64) {
     );
 }
 
-#[test]
-fn tanh_near_the_edge_of_chaos() {
-    check(Activation::Tanh, 1.5, 0.05, 1);
+/// One test per phase, each with its own seed.
+macro_rules! phases {
+    ($($name:ident: $activation:ident, $sigma_w2:expr, $sigma_b2:expr, $seed:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            check(Activation::$activation, $sigma_w2, $sigma_b2, $seed);
+        }
+    )*};
 }
 
-#[test]
-fn tanh_in_the_chaotic_phase() {
-    check(Activation::Tanh, 4.0, 0.05, 2);
-}
-
-#[test]
-fn relu_at_kaiming_variance() {
-    check(Activation::Relu, 2.0, 0.1, 3);
-}
-
-#[test]
-fn sigmoid() {
-    check(Activation::Sigmoid, 4.0, 0.1, 4);
+phases! {
+    tanh_near_the_edge_of_chaos: Tanh, 1.5, 0.05, 1;
+    tanh_in_the_chaotic_phase: Tanh, 4.0, 0.05, 2;
+    relu_at_kaiming_variance: Relu, 2.0, 0.1, 3;
+    sigmoid: Sigmoid, 4.0, 0.1, 4;
 }

@@ -114,14 +114,7 @@ mod tests {
     use super::*;
 
     fn trace(post: Vec<Vec<f32>>, rows: usize) -> Vec<LayerOutputs> {
-        post.into_iter()
-            .enumerate()
-            .map(|(i, values)| LayerOutputs {
-                layer: format!("layers.{i}"),
-                values,
-                rows,
-            })
-            .collect()
+        LayerOutputs::layers(post, rows, "layers.")
     }
 
     #[test]

@@ -68,13 +68,7 @@ mod tests {
     use super::*;
 
     fn mlp(hidden: Vec<usize>) -> MlpConfig {
-        MlpConfig {
-            inputs: 784,
-            hidden,
-            outputs: 10,
-            activation: Phi::Tanh,
-            output_activation: None,
-        }
+        MlpConfig::new(784, hidden, 10, Phi::Tanh)
     }
 
     fn plan(weight: &str, bias: &str) -> InitPlan {

@@ -54,6 +54,51 @@ macro_rules! networks {
     };
 }
 
+/// The [`Network`] methods, all but `activation`, of a recurrent module of
+/// `initlab-models` that reads its input with `DeviceInput::$input`, is
+/// traced one row per example and step, and names layer `l`'s states
+/// `{prefix}{l}`.
+macro_rules! recurrent_network_methods {
+    ($module:ident reads $input:ident, states $prefix:literal) => {
+        fn is_recurrent(&self) -> bool {
+            true
+        }
+
+        fn forward(
+            &self,
+            input: $crate::network::DeviceInput<B>,
+            probe: Option<&initlab_models::BpttProbe>,
+        ) -> $crate::Result<burn::tensor::Tensor<B, 2>> {
+            Ok(self.forward_train(input.$input()?, probe)?)
+        }
+
+        fn infer(
+            model: &$module<B::InnerBackend>,
+            input: $crate::network::DeviceInput<B::InnerBackend>,
+        ) -> $crate::Result<burn::tensor::Tensor<B::InnerBackend, 2>> {
+            Ok(model.forward(input.$input()?)?)
+        }
+
+        fn trace(
+            model: &$module<B::InnerBackend>,
+            input: $crate::network::DeviceInput<B::InnerBackend>,
+        ) -> $crate::Result<Vec<$crate::network::LayerOutputs>> {
+            let x = input.$input()?;
+            let dims = x.dims();
+            let rows = dims[0] * dims[1];
+            Ok($crate::network::LayerOutputs::layers(
+                model.trace(x)?,
+                rows,
+                $prefix,
+            ))
+        }
+
+        fn host_params(model: &$module<B::InnerBackend>) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+            model.host_params()
+        }
+    };
+}
+
 /// What a model config of `initlab-models` has as its own: the
 /// [`NetworkConfig`] methods for its parameters and LSUV (its `kind` given),
 /// and [`BuildNetwork`] through its `init` (`build Module`).

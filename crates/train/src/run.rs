@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use initlab_models::InitPlan;
+use initlab_models::{derive_seed, InitPlan};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -105,12 +105,7 @@ impl RunSpec {
         plan: InitPlan,
     ) -> Self {
         let config_sha256 = hex(&Sha256::digest(config.canonical_json().as_bytes()));
-        let digest = Sha256::new()
-            .chain_update(master_seed.to_le_bytes())
-            .chain_update(config_sha256.as_bytes())
-            .finalize();
-        let mut seed = [0u8; 8];
-        seed.copy_from_slice(&digest[..8]);
+        let seed = derive_seed(master_seed, &config_sha256);
         let id = hex(&Sha256::new()
             .chain_update(config_sha256.as_bytes())
             .chain_update(b":")
@@ -123,7 +118,7 @@ impl RunSpec {
             backend,
             master_seed,
             study_dir: PathBuf::new(),
-            seed: u64::from_le_bytes(seed),
+            seed,
             config,
             label: labels.label,
             initializer: labels.initializer,

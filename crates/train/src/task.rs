@@ -393,6 +393,22 @@ pub(crate) fn scalar<B: Backend>(t: Tensor<B, 1>) -> f32 {
     t.into_scalar().elem()
 }
 
+/// The next `batch_size` indices of `order` from `*next` on (fewer at the
+/// end), advancing `*next` past them; `None` once `order` is used up.
+fn next_indices<'a>(
+    order: &'a [usize],
+    next: &mut usize,
+    batch_size: usize,
+) -> Option<&'a [usize]> {
+    if *next >= order.len() {
+        return None;
+    }
+    let end = (*next + batch_size).min(order.len());
+    let indices = &order[*next..end];
+    *next = end;
+    Some(indices)
+}
+
 /// The batches of one run's training, epoch by epoch.
 pub trait TrainStream: Send {
     /// Steps in every epoch.

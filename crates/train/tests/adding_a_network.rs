@@ -237,13 +237,7 @@ fn the_training_loop_trains_a_new_network_it_does_not_know() {
     };
     // The run's `[model]` is whatever a study file would name; the network
     // handed to the loop is the one trained.
-    let stand_in = ModelConfig::Mlp(MlpConfig {
-        inputs: 8,
-        hidden: vec![],
-        outputs: 1,
-        activation: Activation::Relu,
-        output_activation: None,
-    });
+    let stand_in = ModelConfig::Mlp(MlpConfig::new(8, vec![], 1, Activation::Relu));
     let spec = common::spec_for(stand_in, adding(4), plan, common::training(sgd, 3));
     let device = Default::default();
     let run = || train_network::<B, _>(&spec, &net, &task, &device, &Silent).expect("trains");

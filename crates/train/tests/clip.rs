@@ -6,7 +6,7 @@ use burn::module::{Module, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
-use initlab_train::{clip_grad_norm, HostOptimizer, OptimizerConfig};
+use initlab_train::{clip_grad_norm, ClipOutcome, HostOptimizer, OptimizerConfig};
 
 type Ad = Autodiff<NdArray>;
 
@@ -173,6 +173,25 @@ fn slot_values(grads: &GradientsParams, model: &Many<Ad>, slot: &Slot) -> Vec<f3
     }
 }
 
+/// Asserts the norm (to 1e-6 relative) and whether it clipped agree with
+/// PyTorch's; the norm's relative error.
+fn check_outcome(case: &TorchClipCase, outcome: &ClipOutcome) -> f64 {
+    let name = &case.name;
+    let norm_err = (outcome.norm - case.total_norm).abs() / case.total_norm;
+    assert!(
+        norm_err <= 1e-6,
+        "{name}: norm {} vs PyTorch {} (relative error {norm_err:e})",
+        outcome.norm,
+        case.total_norm
+    );
+    assert_eq!(
+        outcome.coefficient < 1.0,
+        case.clips,
+        "{name}: clipped or not as PyTorch, {outcome:?}"
+    );
+    norm_err
+}
+
 #[test]
 fn matches_pytorch_clip_grad_norm_fixture() {
     let fixture: TorchClip = serde_json::from_str(include_str!("fixtures/torch_clip.json"))
@@ -198,18 +217,7 @@ fn matches_pytorch_clip_grad_norm_fixture() {
             assert_eq!(g, expected, "{name}: gradient {k} before clipping");
         }
         let (clipped, outcome) = clip_grad_norm(&model, grads, case.max_norm);
-        let norm_err = (outcome.norm - case.total_norm).abs() / case.total_norm;
-        assert!(
-            norm_err <= 1e-6,
-            "{name}: norm {} vs PyTorch {} (relative error {norm_err:e})",
-            outcome.norm,
-            case.total_norm
-        );
-        assert_eq!(
-            outcome.coefficient < 1.0,
-            case.clips,
-            "{name}: clipped or not as PyTorch, {outcome:?}"
-        );
+        let norm_err = check_outcome(case, &outcome);
         let mut worst = 0.0f64;
         for (k, slot) in slots.iter().enumerate() {
             let got = slot_values(&clipped, &model, slot);
@@ -255,14 +263,7 @@ fn the_host_optimizer_clips_as_pytorch() {
         let mut optim = HostOptimizer::new(&sgd, Some(case.max_norm));
         let (model, report) = optim.step(model, loss.backward());
         let outcome = report.clip.expect("clipping was asked for");
-        let norm_err = (outcome.norm - case.total_norm).abs() / case.total_norm;
-        assert!(
-            norm_err <= 1e-6,
-            "{name}: norm {} vs {}",
-            outcome.norm,
-            case.total_norm
-        );
-        assert_eq!(outcome.coefficient < 1.0, case.clips, "{name}: {outcome:?}");
+        check_outcome(case, &outcome);
         for (k, slot) in slots.iter().enumerate() {
             let got: Vec<f32> = match slot {
                 Slot::Matrix(i) => model.matrices[*i]

@@ -13,6 +13,16 @@ use initlab_train::{
 
 mod common;
 
+/// Adam at lr 0.01 with PyTorch's default betas and epsilon.
+fn adam() -> OptimizerConfig {
+    OptimizerConfig::Adam {
+        lr: 0.01,
+        beta1: 0.9,
+        beta2: 0.999,
+        epsilon: 1e-8,
+    }
+}
+
 fn spec(weight: &str, lr: f64, epochs: usize) -> RunSpec {
     let sgd = OptimizerConfig::Sgd { lr, momentum: 0.0 };
     common::mlp_spec("test", weight, sgd, epochs, 1, BackendKind::Ndarray)
@@ -86,13 +96,7 @@ impl BackendTask for Upload<'_> {
 
 #[test]
 fn every_compiled_backend_starts_from_the_same_bits() {
-    let config = MlpConfig {
-        inputs: 784,
-        hidden: vec![128],
-        outputs: 10,
-        activation: Activation::Relu,
-        output_activation: None,
-    };
+    let config = MlpConfig::new(784, vec![128], 10, Activation::Relu);
     let plan = InitPlan::new("zeros".parse().expect("zeros")).with(
         "weight",
         "xavier-normal(distribution=truncated-normal)"
@@ -129,6 +133,25 @@ fn rnn_model(nonlinearity: Nonlinearity, input: usize, outputs: usize) -> ModelC
     })
 }
 
+/// A 4-input, 2-output RNN run on the fixture's data read as sequences,
+/// trained by [`adam`] for `epochs`.
+fn sequence_spec(nonlinearity: Nonlinearity, plan: InitPlan, epochs: usize) -> RunSpec {
+    common::spec_for(
+        rnn_model(nonlinearity, 4, 2),
+        spec("zeros", 0.1, 1).config.data,
+        plan,
+        common::training(adam(), epochs),
+    )
+}
+
+fn train_on_sequences(run: &RunSpec) -> initlab_train::RunRecord {
+    dispatch(
+        BackendKind::Ndarray,
+        common::Train(run, &common::sequences()),
+    )
+    .expect("rnn")
+}
+
 fn scheme(spec: &str) -> initlab_init::Scheme {
     spec.parse().expect("spec")
 }
@@ -141,23 +164,8 @@ fn one_loop_trains_an_mlp_and_an_rnn_on_the_same_examples() {
         .with("input", scheme("xavier-uniform"))
         .with("recurrent", scheme("orthogonal"))
         .with("weight", scheme("xavier-uniform"));
-    let adam = OptimizerConfig::Adam {
-        lr: 0.01,
-        beta1: 0.9,
-        beta2: 0.999,
-        epsilon: 1e-8,
-    };
-    let rnn = common::spec_for(
-        rnn_model(Nonlinearity::Tanh, 4, 2),
-        mlp.config.data.clone(),
-        plan,
-        common::training(adam, 4),
-    );
-    let seq = dispatch(
-        BackendKind::Ndarray,
-        common::Train(&rnn, &common::sequences()),
-    )
-    .expect("rnn");
+    let rnn = sequence_spec(Nonlinearity::Tanh, plan, 4);
+    let seq = train_on_sequences(&rnn);
     for r in [&flat, &seq] {
         assert_eq!(r.status, RunStatus::Complete);
         assert!(
@@ -198,13 +206,7 @@ fn a_regression_run_records_mse_and_the_epoch_it_leaves_the_plateau() {
         let plan = InitPlan::new(scheme("pytorch-linear-default"))
             .with("recurrent", scheme("identity(scale=0.01)"))
             .with("input", scheme("normal(mean=0,std=0.1)"));
-        let adam = OptimizerConfig::Adam {
-            lr: 0.01,
-            beta1: 0.9,
-            beta2: 0.999,
-            epsilon: 1e-8,
-        };
-        let mut training = common::training(adam, 6);
+        let mut training = common::training(adam(), 6);
         training.clip_grad_norm = Some(1.0);
         let spec = common::spec_for(
             rnn_model(Nonlinearity::Relu, 2, 1),
@@ -362,31 +364,12 @@ fn lsuv_calibrates_a_recurrent_run_on_its_training_sequences() {
         .with("input", lsuv.clone())
         .with("recurrent", lsuv.clone())
         .with("weight", lsuv);
-    let adam = OptimizerConfig::Adam {
-        lr: 0.01,
-        beta1: 0.9,
-        beta2: 0.999,
-        epsilon: 1e-8,
-    };
-    let run = common::spec_for(
-        rnn_model(Nonlinearity::Relu, 4, 2),
-        spec("zeros", 0.1, 1).config.data.clone(),
-        plan,
-        common::training(adam, 1),
-    );
-    let r = dispatch(
-        BackendKind::Ndarray,
-        common::Train(&run, &common::sequences()),
-    )
-    .expect("rnn");
+    let run = sequence_spec(Nonlinearity::Relu, plan, 1);
+    let r = train_on_sequences(&run);
     let layers: Vec<&str> = r.lsuv.iter().map(|l| l.layer.as_str()).collect();
     assert_eq!(layers, ["rnn.l0", "head"]);
     assert!(r.lsuv.iter().all(|l| l.outcome.variance.is_finite()));
     // The same run again: the calibration batch follows from the run seed.
-    let again = dispatch(
-        BackendKind::Ndarray,
-        common::Train(&run, &common::sequences()),
-    )
-    .expect("rnn");
+    let again = train_on_sequences(&run);
     assert_eq!((&r.lsuv, &r.init_sha256), (&again.lsuv, &again.init_sha256));
 }

@@ -30,7 +30,7 @@ use burn::tensor::{Tensor, TensorData, TensorPrimitive};
 use super::host::{self, Cell, Dims, Saved, Want, Weights};
 use super::probe::BpttProbe;
 use crate::host_node::tensor_to_vec;
-use crate::host_node::{cast, host_vec};
+use crate::host_node::{host_vec, retype};
 
 /// What the backward needs: the inputs and every hidden state, on the host,
 /// and the probe (with the layer's index) that wants the per-step norms.
@@ -216,7 +216,6 @@ fn try_strategy<B: AutodiffBackend, C: CheckpointStrategy>(
     if TypeId::of::<B>() != TypeId::of::<Autodiff<B::InnerBackend, C>>() {
         return Err(inputs);
     }
-    let cast_in = |t: FloatTensor<B>| cast::<_, FloatTensor<Autodiff<B::InnerBackend, C>>>(t);
     let LayerInputs {
         x,
         w_ih,
@@ -224,28 +223,18 @@ fn try_strategy<B: AutodiffBackend, C: CheckpointStrategy>(
         bias,
         probe,
     } = inputs;
-    // `TypeId` said `B` is this very type, so every cast succeeds.
-    let (Some(x), Some(w_ih), Some(w_hh), Some(bias)) = (
-        cast_in(x.into_primitive().tensor()),
-        cast_in(w_ih.into_primitive().tensor()),
-        cast_in(w_hh.into_primitive().tensor()),
-        cast_in(bias.into_primitive().tensor()),
-    ) else {
-        unreachable!("TypeId matched, so the primitive types are equal");
-    };
+    // `TypeId` said `B` is this very type, so every move succeeds.
     let out = fused::<B::InnerBackend, C>(
         LayerInputs {
-            x: Tensor::from_primitive(TensorPrimitive::Float(x)),
-            w_ih: Tensor::from_primitive(TensorPrimitive::Float(w_ih)),
-            w_hh: Tensor::from_primitive(TensorPrimitive::Float(w_hh)),
-            bias: Tensor::from_primitive(TensorPrimitive::Float(bias)),
+            x: retype(x),
+            w_ih: retype(w_ih),
+            w_hh: retype(w_hh),
+            bias: retype(bias),
             probe,
         },
         cell,
     );
-    let out: FloatTensor<B> = cast(out.into_primitive().tensor())
-        .unwrap_or_else(|| unreachable!("TypeId matched, so the primitive types are equal"));
-    Ok(Tensor::from_primitive(TensorPrimitive::Float(out)))
+    Ok(retype(out))
 }
 
 /// Whether `B` is burn's `Autodiff` backend (either checkpoint strategy), the

@@ -73,42 +73,7 @@ impl LstmConfig {
             .collect()
     }
 
-    fn layer_input(&self, layer: usize) -> usize {
-        if layer == 0 {
-            self.input
-        } else {
-            self.hidden
-        }
-    }
-
-    /// Multiply-accumulates of one forward pass per example and time step.
-    pub fn forward_macs_per_step(&self) -> usize {
-        (0..self.layers)
-            .map(|l| 4 * self.hidden * (self.layer_input(l) + self.hidden))
-            .sum()
-    }
-
-    /// Builds the LSTM on `device` from host-sampled parameters.
-    pub fn init<B: Backend>(&self, params: &HostParams, device: &B::Device) -> Result<Lstm<B>> {
-        self.init_in("", params, device)
-    }
-
-    /// [`init`](Self::init) from parameters named with `prefix`, as
-    /// [`param_specs_in`](Self::param_specs_in) names them.
-    pub fn init_in<B: Backend>(
-        &self,
-        prefix: &str,
-        params: &HostParams,
-        device: &B::Device,
-    ) -> Result<Lstm<B>> {
-        let shape = (self.input, self.hidden, self.layers);
-        let layers = super::upload_layers("an LSTM", prefix, params, shape, 4, self.bias, device)?;
-        Ok(Rnn {
-            layers,
-            cell: Cell::Lstm,
-            implementation: self.implementation,
-        })
-    }
+    stacked_methods!("LSTM", "an LSTM", 4 gates, |_| Cell::Lstm);
 }
 
 /// A stacked LSTM, batch first: an [`Rnn`] whose layers are LSTM layers.

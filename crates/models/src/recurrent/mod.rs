@@ -3,6 +3,57 @@
 //! host kernels in `host.rs`) and a per-step reference that runs on every
 //! backend (`reference.rs`, and in `lstm.rs`).
 
+/// What the configs of stacked recurrent layers (`input`, `hidden`,
+/// `layers`, `bias`, `implementation`) share: the `$noun` (`$what` in
+/// errors) whose layers stack `$gates` gate blocks and run the cell
+/// `$cell(&config)`.
+macro_rules! stacked_methods {
+    ($noun:literal, $what:literal, $gates:literal gates, $cell:expr) => {
+        fn layer_input(&self, layer: usize) -> usize {
+            if layer == 0 {
+                self.input
+            } else {
+                self.hidden
+            }
+        }
+
+        /// Multiply-accumulates of one forward pass per example and time step.
+        pub fn forward_macs_per_step(&self) -> usize {
+            (0..self.layers)
+                .map(|l| $gates * self.hidden * (self.layer_input(l) + self.hidden))
+                .sum()
+        }
+
+        #[doc = concat!("Builds the ", $noun, " on `device` from host-sampled parameters.")]
+        pub fn init<B: Backend>(
+            &self,
+            params: &HostParams,
+            device: &B::Device,
+        ) -> Result<$crate::recurrent::Rnn<B>> {
+            self.init_in("", params, device)
+        }
+
+        /// [`init`](Self::init) from parameters named with `prefix`, as
+        /// [`param_specs_in`](Self::param_specs_in) names them.
+        pub fn init_in<B: Backend>(
+            &self,
+            prefix: &str,
+            params: &HostParams,
+            device: &B::Device,
+        ) -> Result<$crate::recurrent::Rnn<B>> {
+            let shape = (self.input, self.hidden, self.layers);
+            let layers = $crate::recurrent::upload_layers(
+                $what, prefix, params, shape, $gates, self.bias, device,
+            )?;
+            Ok($crate::recurrent::Rnn {
+                layers,
+                cell: ($cell)(self),
+                implementation: self.implementation,
+            })
+        }
+    };
+}
+
 mod fused;
 mod host;
 mod lstm;
@@ -85,6 +136,12 @@ pub enum RecurrentImpl {
 }
 
 impl RecurrentImpl {
+    /// Whether this is the default, which a canonical config leaves out so
+    /// that run ids from before the choice existed stay the same.
+    pub fn is_auto(&self) -> bool {
+        *self == RecurrentImpl::Auto
+    }
+
     /// Whether this choice runs fused on `B`'s `device`.
     pub fn is_fused<B: Backend>(self, device: &B::Device) -> bool {
         match self {
@@ -141,42 +198,7 @@ impl RnnConfig {
         stacked_param_specs(prefix, self.input, self.hidden, self.layers, 1, self.bias)
     }
 
-    fn layer_input(&self, layer: usize) -> usize {
-        if layer == 0 {
-            self.input
-        } else {
-            self.hidden
-        }
-    }
-
-    /// Multiply-accumulates of one forward pass per example and time step.
-    pub fn forward_macs_per_step(&self) -> usize {
-        (0..self.layers)
-            .map(|l| self.hidden * (self.layer_input(l) + self.hidden))
-            .sum()
-    }
-
-    /// Builds the RNN on `device` from host-sampled parameters.
-    pub fn init<B: Backend>(&self, params: &HostParams, device: &B::Device) -> Result<Rnn<B>> {
-        self.init_in("", params, device)
-    }
-
-    /// [`init`](Self::init) from parameters named with `prefix`, as
-    /// [`param_specs_in`](Self::param_specs_in) names them.
-    pub fn init_in<B: Backend>(
-        &self,
-        prefix: &str,
-        params: &HostParams,
-        device: &B::Device,
-    ) -> Result<Rnn<B>> {
-        let shape = (self.input, self.hidden, self.layers);
-        let layers = upload_layers("an RNN", prefix, params, shape, 1, self.bias, device)?;
-        Ok(Rnn {
-            layers,
-            cell: Cell::Elman(self.nonlinearity),
-            implementation: self.implementation,
-        })
-    }
+    stacked_methods!("RNN", "an RNN", 1 gates, |c: &Self| Cell::Elman(c.nonlinearity));
 }
 
 /// One recurrent layer's parameters, PyTorch layout (an LSTM stacks its four

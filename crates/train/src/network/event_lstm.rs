@@ -1,14 +1,11 @@
 //! The event LSTM's training side: it reads token windows.
 
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::Tensor;
-use initlab_models::{
-    Activation, BpttProbe, EventLstm, EventLstmConfig, };
+use initlab_models::{Activation, EventLstm, EventLstmConfig};
 
-use crate::network::{DeviceInput, LayerOutputs, Network, NetworkConfig};
+use crate::network::{Network, NetworkConfig};
 use crate::range_check::RangeCheck;
 use crate::task::{InputKind, InputShape};
-use crate::Result;
 
 impl NetworkConfig for EventLstmConfig {
     model_config_methods!("event-lstm");
@@ -40,7 +37,6 @@ impl NetworkConfig for EventLstmConfig {
     fn forward_macs(&self, _steps: usize) -> usize {
         EventLstmConfig::forward_macs(self)
     }
-
 }
 
 model_config_methods!(build EventLstmConfig => EventLstm);
@@ -50,31 +46,5 @@ impl<B: AutodiffBackend> Network<B> for EventLstm<B> {
         Activation::Tanh
     }
 
-    fn is_recurrent(&self) -> bool {
-        true
-    }
-
-    fn forward(&self, input: DeviceInput<B>, probe: Option<&BpttProbe>) -> Result<Tensor<B, 2>> {
-        Ok(self.forward_train(input.tokens()?, probe)?)
-    }
-
-    fn infer(
-        model: &EventLstm<B::InnerBackend>,
-        input: DeviceInput<B::InnerBackend>,
-    ) -> Result<Tensor<B::InnerBackend, 2>> {
-        Ok(model.forward(input.tokens()?)?)
-    }
-
-    fn trace(
-        model: &EventLstm<B::InnerBackend>,
-        input: DeviceInput<B::InnerBackend>,
-    ) -> Result<Vec<LayerOutputs>> {
-        let t = input.tokens()?;
-        let [batch, steps] = t.dims();
-        Ok(LayerOutputs::layers(model.trace(t)?, batch * steps, "lstm.l"))
-    }
-
-    fn host_params(model: &EventLstm<B::InnerBackend>) -> Vec<(String, Vec<usize>, Vec<f32>)> {
-        model.host_params()
-    }
+    recurrent_network_methods!(EventLstm reads tokens, states "lstm.l");
 }

@@ -1,15 +1,11 @@
 //! The recurrent network's training side: it reads sequences.
 
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::Tensor;
-use initlab_models::{
-    Activation, BpttProbe, Nonlinearity, Recurrence, RecurrentNet, RecurrentNetConfig,
-};
+use initlab_models::{Activation, Nonlinearity, Recurrence, RecurrentNet, RecurrentNetConfig};
 
-use crate::network::{DeviceInput, LayerOutputs, Network, NetworkConfig};
+use crate::network::{Network, NetworkConfig};
 use crate::range_check::RangeCheck;
 use crate::task::{InputKind, InputShape};
-use crate::Result;
 
 impl NetworkConfig for RecurrentNetConfig {
     model_config_methods!("rnn");
@@ -65,31 +61,5 @@ impl<B: AutodiffBackend> Network<B> for RecurrentNet<B> {
         }
     }
 
-    fn is_recurrent(&self) -> bool {
-        true
-    }
-
-    fn forward(&self, input: DeviceInput<B>, probe: Option<&BpttProbe>) -> Result<Tensor<B, 2>> {
-        Ok(self.forward_train(input.sequences()?, probe)?)
-    }
-
-    fn infer(
-        model: &RecurrentNet<B::InnerBackend>,
-        input: DeviceInput<B::InnerBackend>,
-    ) -> Result<Tensor<B::InnerBackend, 2>> {
-        Ok(model.forward(input.sequences()?)?)
-    }
-
-    fn trace(
-        model: &RecurrentNet<B::InnerBackend>,
-        input: DeviceInput<B::InnerBackend>,
-    ) -> Result<Vec<LayerOutputs>> {
-        let x = input.sequences()?;
-        let [batch, steps, _] = x.dims();
-        Ok(LayerOutputs::layers(model.trace(x)?, batch * steps, "rnn.l"))
-    }
-
-    fn host_params(model: &RecurrentNet<B::InnerBackend>) -> Vec<(String, Vec<usize>, Vec<f32>)> {
-        model.host_params()
-    }
+    recurrent_network_methods!(RecurrentNet reads sequences, states "rnn.l");
 }

@@ -6,6 +6,10 @@ fn keras_study() -> Study {
     Study::load(&path).expect("experiments/mlp-keras.toml loads")
 }
 
+fn keras_runs(profile: Profile, backend: BackendKind) -> Vec<RunSpec> {
+    keras_study().runs(profile, backend).expect("runs")
+}
+
 fn parse(text: &str) -> Result<Study> {
     Study::parse(Path::new("s.toml"), text)
 }
@@ -16,24 +20,9 @@ fn text() -> String {
 
 #[test]
 fn the_keras_study_expands_to_initializers_times_seeds() {
-    let study = keras_study();
-    assert_eq!(
-        study
-            .runs(Profile::Quick, BackendKind::DEFAULT)
-            .expect("runs")
-            .len(),
-        12
-    );
-    assert_eq!(
-        study
-            .runs(Profile::Paper, BackendKind::DEFAULT)
-            .expect("runs")
-            .len(),
-        40
-    );
-    let smoke = study
-        .runs(Profile::Smoke, BackendKind::DEFAULT)
-        .expect("runs");
+    assert_eq!(keras_runs(Profile::Quick, BackendKind::DEFAULT).len(), 12);
+    assert_eq!(keras_runs(Profile::Paper, BackendKind::DEFAULT).len(), 40);
+    let smoke = keras_runs(Profile::Smoke, BackendKind::DEFAULT);
     assert_eq!(smoke.len(), 4);
     assert_eq!(smoke[0].config.training.epochs, 1);
     assert!(smoke[0].config.training.train_limit.is_some());
@@ -41,13 +30,8 @@ fn the_keras_study_expands_to_initializers_times_seeds() {
 
 #[test]
 fn ids_and_seeds_depend_on_the_config_alone() {
-    let study = keras_study();
-    let quick = study
-        .runs(Profile::Quick, BackendKind::DEFAULT)
-        .expect("runs");
-    let paper = study
-        .runs(Profile::Paper, BackendKind::DEFAULT)
-        .expect("runs");
+    let quick = keras_runs(Profile::Quick, BackendKind::DEFAULT);
+    let paper = keras_runs(Profile::Paper, BackendKind::DEFAULT);
     // Quick's runs are the first three replicates of paper's: same ids, same seeds.
     for q in &quick {
         let p = paper.iter().find(|p| p.id == q.id).expect("shared run");
@@ -63,10 +47,7 @@ fn ids_and_seeds_depend_on_the_config_alone() {
         "",
         1,
     );
-    let smaller = parse(&fewer)
-        .expect("parses")
-        .runs(Profile::Quick, BackendKind::DEFAULT)
-        .expect("runs");
+    let smaller = quick_runs(&fewer);
     assert_eq!(smaller.len(), 9);
     for s in &smaller {
         assert!(quick.iter().any(|q| q.id == s.id && q.seed == s.seed));
@@ -75,13 +56,8 @@ fn ids_and_seeds_depend_on_the_config_alone() {
 
 #[test]
 fn backends_share_seeds_but_not_ids() {
-    let study = keras_study();
-    let nd = study
-        .runs(Profile::Quick, BackendKind::Ndarray)
-        .expect("runs");
-    let candle = study
-        .runs(Profile::Quick, BackendKind::Candle)
-        .expect("runs");
+    let nd = keras_runs(Profile::Quick, BackendKind::Ndarray);
+    let candle = keras_runs(Profile::Quick, BackendKind::Candle);
     for (a, b) in nd.iter().zip(&candle) {
         assert_eq!((a.seed, &a.config_sha256), (b.seed, &b.config_sha256));
         assert_ne!(a.id, b.id);
@@ -90,9 +66,7 @@ fn backends_share_seeds_but_not_ids() {
 
 #[test]
 fn canonical_config_sorts_keys_and_uses_canonical_specs() {
-    let run = &keras_study()
-        .runs(Profile::Quick, BackendKind::DEFAULT)
-        .expect("runs")[6];
+    let run = &keras_runs(Profile::Quick, BackendKind::DEFAULT)[6];
     let json = run.config.canonical_json();
     assert!(json.starts_with("{\"data\":"), "{json}");
     assert!(
@@ -104,26 +78,18 @@ fn canonical_config_sorts_keys_and_uses_canonical_specs() {
 
 #[test]
 fn unknown_key_names_file_line_and_key() {
-    let bad = text().replace("batch_size = 64", "batch_size = 64\nbatch_sise = 32");
-    let err = parse(&bad).expect_err("unknown key").to_string();
-    let line = bad
-        .lines()
-        .position(|l| l.starts_with("batch_sise"))
-        .expect("line")
-        + 1;
+    let (err, line) = refused_at(
+        "batch_size = 64",
+        "batch_size = 64\nbatch_sise = 32",
+        "batch_sise",
+    );
     assert!(err.starts_with(&format!("s.toml:{line}:1:")), "{err}");
     assert!(err.contains("unknown field `batch_sise`"), "{err}");
 }
 
 #[test]
 fn wrong_type_names_the_line() {
-    let bad = text().replace("epochs = 10", "epochs = \"ten\"");
-    let err = parse(&bad).expect_err("wrong type").to_string();
-    let line = bad
-        .lines()
-        .position(|l| l.starts_with("epochs = \"ten\""))
-        .expect("line")
-        + 1;
+    let (err, line) = refused_at("epochs = 10", "epochs = \"ten\"", "epochs = \"ten\"");
     assert!(
         err.contains(&format!("s.toml:{line}:")) && err.contains("string"),
         "{err}"
@@ -132,22 +98,24 @@ fn wrong_type_names_the_line() {
 
 #[test]
 fn unknown_profile_key_and_bad_spec_are_errors() {
-    let bad = text().replace(
+    let text = text();
+    assert_refused(
+        &text,
         "[profile.quick]\nseeds = 3",
         "[profile.quick]\nseeds = 3\nepoch = 2",
+        &["unknown field `epoch`"],
     );
-    assert!(parse(&bad)
-        .expect_err("profile key")
-        .to_string()
-        .contains("unknown field `epoch`"));
-    let bad = text().replace("spec = \"zeros\"", "spec = \"zeroes\"");
-    let err = parse(&bad).expect_err("bad spec").to_string();
-    assert!(err.contains("zeroes") && err.contains("s.toml"), "{err}");
-    let bad = text().replace("groups = [\"weight\"]", "groups = [\"wieght\"]");
-    let err = parse(&bad).expect_err("bad group").to_string();
-    assert!(
-        err.contains("wieght") && err.contains("weight, bias"),
-        "{err}"
+    assert_refused(
+        &text,
+        "spec = \"zeros\"",
+        "spec = \"zeroes\"",
+        &["zeroes", "s.toml"],
+    );
+    assert_refused(
+        &text,
+        "groups = [\"weight\"]",
+        "groups = [\"wieght\"]",
+        &["wieght", "weight, bias"],
     );
 }
 
@@ -156,7 +124,7 @@ fn scheme_that_makes_no_sense_for_a_bias_fails_at_load() {
     let bad = text()
         .replace("groups = [\"weight\"]", "groups = [\"weight\", \"bias\"]")
         .replace("spec = \"zeros\"", "spec = \"orthogonal\"");
-    let err = parse(&bad).expect_err("orthogonal bias").to_string();
+    let err = parse_err(&bad, "orthogonal bias");
     assert!(
         err.contains("layers.0.bias") && err.contains("orthogonal"),
         "{err}"
@@ -172,7 +140,7 @@ fn lsuv_on_a_bias_or_with_two_settings_fails_at_load() {
     assert!(parse(&lsuv).is_ok());
     let bias = lsuv.replace("groups = [\"weight\"]", "groups = [\"weight\", \"bias\"]");
     let bias = bias.replace("spec = \"lsuv\"", "spec = \"lsuv(pre=normal)\"");
-    let err = parse(&bias).expect_err("lsuv bias").to_string();
+    let err = parse_err(&bias, "lsuv bias");
     assert!(
         err.contains("s.toml") && err.contains("layers.0.bias") && err.contains("weight matrices"),
         "{err}"
@@ -182,6 +150,37 @@ fn lsuv_on_a_bias_or_with_two_settings_fails_at_load() {
 fn study(name: &str) -> Study {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../experiments/{name}.toml"));
     Study::load(&path).unwrap_or_else(|e| panic!("experiments/{name}.toml: {e}"))
+}
+
+fn study_text(name: &str) -> String {
+    std::fs::read_to_string(study(name).path).expect("read")
+}
+
+/// The quick profile's runs of the study in `text`, which must parse.
+fn quick_runs(text: &str) -> Vec<RunSpec> {
+    parse(text)
+        .expect("parses")
+        .runs(Profile::Quick, BackendKind::DEFAULT)
+        .expect("runs")
+}
+
+/// The one-line error `text` must fail to parse with; `what` names the fault.
+fn parse_err(text: &str, what: &str) -> String {
+    parse(text).expect_err(what).to_string()
+}
+
+/// `text` with every `from` replaced by `to` must fail to parse with an error
+/// that contains each of `needles`.
+fn assert_refused(text: &str, from: &str, to: &str, needles: &[&str]) {
+    let err = parse_err(&text.replace(from, to), to);
+    assert!(needles.iter().all(|n| err.contains(n)), "{err}");
+}
+
+/// The error of the Keras study with `from` replaced by `to`, and the 1-based
+/// line of the edited study that starts with `marker`.
+fn refused_at(from: &str, to: &str, marker: &str) -> (String, usize) {
+    let bad = text().replace(from, to);
+    (parse_err(&bad, to), line_of(&bad, marker))
 }
 
 fn json(run: &RunSpec) -> serde_json::Value {
@@ -259,11 +258,8 @@ fn mlp_depth_runs_three_parts_with_their_own_settings() {
 
 #[test]
 fn adding_an_axis_value_or_a_part_never_changes_another_runs_id() {
-    let text = std::fs::read_to_string(study("mlp-depth").path).expect("read");
-    let before = parse(&text)
-        .expect("parses")
-        .runs(Profile::Quick, BackendKind::DEFAULT)
-        .expect("runs");
+    let text = study_text("mlp-depth");
+    let before = quick_runs(&text);
     let more = text
         .replace(
             r#"values = ["relu", "tanh", "sigmoid"]"#,
@@ -276,10 +272,7 @@ fn adding_an_axis_value_or_a_part_never_changes_another_runs_id() {
         "[[grid.parts]]\nname = \"depth\"",
         "[[grid.parts]]\nname = \"deeper\"\nset = { model = { hidden = [64, 64, 64] } }\n\n[[grid.parts]]\nname = \"depth\"",
     );
-    let after = parse(&more)
-        .expect("parses")
-        .runs(Profile::Quick, BackendKind::DEFAULT)
-        .expect("runs");
+    let after = quick_runs(&more);
     // One new grid point: five initializers × three seeds.
     assert_eq!(after.len(), before.len() + 5 * 3);
     for run in &before {
@@ -293,44 +286,39 @@ fn adding_an_axis_value_or_a_part_never_changes_another_runs_id() {
 
 #[test]
 fn profile_only_and_set_pick_and_change_grid_points() {
-    let text = std::fs::read_to_string(study("mlp-depth").path).expect("read");
+    let text = study_text("mlp-depth");
     let text = text.replace(
         "[profile.quick]\nseeds = 3",
         "[profile.quick]\nseeds = 1\nonly = { part = [\"depth\"], depth = [\"6-hidden\"] }\nset = { training = { epochs = 2 } }",
     );
-    let runs = parse(&text)
-        .expect("parses")
-        .runs(Profile::Quick, BackendKind::DEFAULT)
-        .expect("runs");
+    let runs = quick_runs(&text);
     assert_eq!(runs.len(), 5, "one per initializer");
     assert!(runs.iter().all(|r| r.config.training.epochs == 2));
-    let bad = text.replace("depth = [\"6-hidden\"]", "depth = [\"7-hidden\"]");
-    let err = parse(&bad).expect_err("unknown label").to_string();
-    assert!(
-        err.contains("7-hidden") && err.contains("1-hidden, 6-hidden"),
-        "{err}"
+    assert_refused(
+        &text,
+        "depth = [\"6-hidden\"]",
+        "depth = [\"7-hidden\"]",
+        &["7-hidden", "1-hidden, 6-hidden"],
     );
-    let bad = text.replace("depth = [\"6-hidden\"]", "width = [\"6-hidden\"]");
-    let err = parse(&bad).expect_err("unknown axis").to_string();
-    assert!(err.contains("no axis `width`"), "{err}");
+    assert_refused(
+        &text,
+        "depth = [\"6-hidden\"]",
+        "width = [\"6-hidden\"]",
+        &["no axis `width`"],
+    );
 }
 
 #[test]
 fn a_bad_axis_value_names_the_grid_point_and_the_key() {
-    let text = std::fs::read_to_string(study("mlp-depth").path).expect("read");
-    let bad = text.replace(
+    let text = study_text("mlp-depth");
+    assert_refused(
+        &text,
         r#"values = ["relu", "tanh", "sigmoid"]"#,
         r#"values = ["relu", "tanh", "sigmoind"]"#,
-    );
-    let err = parse(&bad).expect_err("bad activation").to_string();
-    assert!(
-        err.contains("activation=sigmoind") && err.contains("[model]") && err.contains("sigmoind"),
-        "{err}"
+        &["activation=sigmoind", "[model]", "sigmoind"],
     );
     // A model that cannot read its data is refused at load.
-    let bad = text.replace("inputs = 784", "inputs = 28");
-    let err = parse(&bad).expect_err("wrong inputs").to_string();
-    assert!(err.contains("input size is 28"), "{err}");
+    assert_refused(&text, "inputs = 784", "inputs = 28", &["input size is 28"]);
 }
 
 #[test]
@@ -388,7 +376,7 @@ fn a_profile_can_skip_a_study_but_not_lose_its_runs_silently() {
         .is_empty());
     // Without a reason, a profile that selects nothing is still an error.
     let empty = text().replace("[profile.quick]\nseeds = 3", "[profile.quick]\nseeds = 0");
-    let err = parse(&empty).expect_err("no runs").to_string();
+    let err = parse_err(&empty, "no runs");
     assert!(err.contains("profile quick has no runs"), "{err}");
 }
 
@@ -447,7 +435,7 @@ fn out_of_range_values_name_the_file_line_and_key() {
     for (from, to, what) in cases {
         let bad = text().replacen(from, to, 1);
         assert_ne!(bad, text(), "{from} is in the study file");
-        let err = parse(&bad).expect_err(to).to_string();
+        let err = parse_err(&bad, to);
         let line = bad.lines().position(|l| l.contains(to)).expect("line") + 1;
         assert!(err.starts_with(&format!("s.toml:{line}:")), "{err}");
         assert!(err.contains(what) && !err.contains('\n'), "{err}");
@@ -462,7 +450,7 @@ fn an_out_of_range_value_from_a_profile_names_the_file_profile_and_key() {
         1,
     );
     assert_ne!(bad, text());
-    let err = parse(&bad).expect_err("fraction 0").to_string();
+    let err = parse_err(&bad, "fraction 0");
     assert!(
         err.starts_with("s.toml: ") && err.contains("data.validation_fraction is 0"),
         "{err}"
@@ -482,14 +470,14 @@ fn a_model_or_grid_too_big_to_hold_is_refused_before_it_is_built() {
     let irnn_text = std::fs::read_to_string(irnn).expect("read");
     let bad = irnn_text.replacen("layers = 1\n", "layers = 4294967296\n", 1);
     assert_ne!(bad, irnn_text);
-    let err = parse(&bad).expect_err("2^32 layers").to_string();
+    let err = parse_err(&bad, "2^32 layers");
     assert!(
         err.contains("model has") && err.contains("parameters, more than the 1073741824"),
         "{err}"
     );
     let bad = text().replacen("seeds = 3", "seeds = 4294967295", 1);
     assert_ne!(bad, text());
-    let err = parse(&bad).expect_err("2^32 - 1 seeds").to_string();
+    let err = parse_err(&bad, "2^32 - 1 seeds");
     let line = line_of(&bad, "seeds = 4294967295");
     assert!(
         err.starts_with(&format!("s.toml:{line}:"))

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use super::{
     Batch, DataConfig, DataSources, EvalSet, Input, InputKind, InputShape, Objective, Target,
     Task, TaskConfig, TrainStream, PROBE_EXAMPLES,
+    next_indices,
 };
 use crate::embeddings::EmbeddingConfig;
 use crate::range_check::RangeCheck;
@@ -317,14 +318,7 @@ impl TrainStream for Sampled<'_> {
     }
 
     fn next_batch(&mut self) -> Option<Batch> {
-        if self.next >= self.epoch.len() {
-            return None;
-        }
-        let end = (self.next + self.batch_size).min(self.epoch.len());
-        let batch = self
-            .task
-            .batch(&self.task.train, &self.epoch[self.next..end]);
-        self.next = end;
-        Some(batch)
+        let indices = next_indices(&self.epoch, &mut self.next, self.batch_size)?;
+        Some(self.task.batch(&self.task.train, indices))
     }
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Batch, DataSources, EvalSet, Input, InputKind, InputShape, Objective, Target, Task,
-    TaskConfig, TrainStream, PROBE_EXAMPLES,
+    TaskConfig, TrainStream, PROBE_EXAMPLES, next_indices,
 };
 use crate::data::{ClassificationData, Examples, Holdout};
 use crate::range_check::RangeCheck;
@@ -261,14 +261,7 @@ impl TrainStream for Shuffled<'_> {
     }
 
     fn next_batch(&mut self) -> Option<Batch> {
-        if self.next >= self.order.len() {
-            return None;
-        }
-        let end = (self.next + self.batch_size).min(self.order.len());
-        let batch = self
-            .task
-            .batch(&self.task.data.train, &self.order[self.next..end]);
-        self.next = end;
-        Some(batch)
+        let indices = next_indices(&self.order, &mut self.next, self.batch_size)?;
+        Some(self.task.batch(&self.task.data.train, indices))
     }
 }

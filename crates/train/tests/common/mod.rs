@@ -50,13 +50,7 @@ pub fn mlp_spec(
     master_seed: u64,
     backend: BackendKind,
 ) -> RunSpec {
-    let model = MlpConfig {
-        inputs: 8,
-        hidden: vec![16],
-        outputs: 2,
-        activation: Activation::Relu,
-        output_activation: None,
-    };
+    let model = MlpConfig::new(8, vec![16], 2, Activation::Relu);
     let weight: Scheme = weight.parse().expect("spec");
     let plan = InitPlan::new("zeros".parse().expect("zeros")).with("weight", weight.clone());
     let config = RunConfig {
@@ -69,15 +63,7 @@ pub fn mlp_spec(
             normalize: None,
             eval_batch: None,
         }),
-        training: TrainingConfig {
-            epochs,
-            batch_size: 16,
-            optimizer,
-            train_limit: None,
-            eval_limit: None,
-            clip_grad_norm: None,
-            test: TestSchedule::End,
-        },
+        training: training(optimizer, epochs),
         init: Default::default(),
         replicate: 0,
     };
