@@ -21,10 +21,7 @@ impl NetworkConfig for EventLstmConfig {
             self.hidden as u128,
         );
         let head_inputs = self.window as u128 * hidden;
-        vocabulary * dim
-            + 4 * hidden * (dim + hidden + 2)
-            + head_inputs * vocabulary
-            + vocabulary
+        vocabulary * dim + 4 * hidden * (dim + hidden + 2) + head_inputs * vocabulary + vocabulary
     }
 
     fn check_ranges(&self, found: &mut RangeCheck) {

@@ -2,8 +2,7 @@
 
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;
-use initlab_models::{
-    Activation, BpttProbe, InitPlan, Mlp, MlpConfig, };
+use initlab_models::{Activation, BpttProbe, InitPlan, Mlp, MlpConfig};
 
 use crate::mean_field;
 use crate::network::{DeviceInput, LayerOutputs, Network, NetworkConfig};

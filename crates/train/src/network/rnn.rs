@@ -16,11 +16,8 @@ impl NetworkConfig for RecurrentNetConfig {
 
     fn parameter_count(&self) -> u128 {
         let gates: u128 = if self.cell == Recurrence::Lstm { 4 } else { 1 };
-        let (input, hidden, layers) = (
-            self.input as u128,
-            self.hidden as u128,
-            self.layers as u128,
-        );
+        let (input, hidden, layers) =
+            (self.input as u128, self.hidden as u128, self.layers as u128);
         let layer = |inputs: u128| gates * hidden * (inputs + hidden + 2);
         let outputs = self.outputs as u128;
         layer(input) + layers.saturating_sub(1) * layer(hidden) + hidden * outputs + outputs
@@ -46,7 +43,6 @@ impl NetworkConfig for RecurrentNetConfig {
     fn forward_macs(&self, steps: usize) -> usize {
         RecurrentNetConfig::forward_macs(self, steps)
     }
-
 }
 
 model_config_methods!(build RecurrentNetConfig => RecurrentNet);
