@@ -74,6 +74,11 @@ enum Command {
     /// study with its snapshot in snapshots/.
     Test(test::Args),
     /// Criterion benchmarks: train-step throughput per model and backend.
+    ///
+    /// Each row's GFLOP/s is also given as a share of this machine's own fp32
+    /// limit, measured after the benchmarks; `--torch-peer` adds PyTorch's
+    /// steps/s for the same models, measured in the same run. Compare only
+    /// rows of one run on an idle machine.
     Bench(bench::Args),
     /// Sample one tensor with an initializer spec and print its statistics.
     Init(init::Args),
