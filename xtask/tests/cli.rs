@@ -4,7 +4,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -169,8 +169,14 @@ spec = "normal(mean=0,std=1e30)"
     }
 
     fn reproduce(&self, study: &Path, out: &str, extra: &[&str]) -> Output {
+        self.reproduce_command(study, &self.path(out), extra)
+            .output()
+            .expect("spawn xtask")
+    }
+
+    /// `reproduce` of `study` into `out` from the fixture mirror, offline.
+    fn reproduce_command(&self, study: &Path, out: &Path, extra: &[&str]) -> Command {
         let mirror = self.mirror();
-        let out = self.path(out);
         let mut args = vec![
             "reproduce",
             "--study",
@@ -182,8 +188,32 @@ spec = "normal(mean=0,std=1e30)"
             "--offline",
         ];
         args.extend_from_slice(extra);
-        self.run(&args)
+        self.xtask(&args)
     }
+
+    /// The same, started in a process group of its own with its output
+    /// discarded, so that [`kill_group`] reaches its worker threads' process.
+    fn spawn_reproduce(&self, study: &Path, out: &Path, extra: &[&str]) -> Child {
+        use std::os::unix::process::CommandExt;
+        self.reproduce_command(study, out, extra)
+            .process_group(0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn xtask")
+    }
+}
+
+/// `kill -9` to `child`'s process group, then reaps it; whether the kill was
+/// delivered (it is not when the group had already exited).
+fn kill_group(child: &mut Child) -> bool {
+    let delivered = Command::new("kill")
+        .args(["-9", "--", &format!("-{}", child.id())])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let _ = child.wait();
+    delivered
 }
 
 fn stderr(o: &Output) -> String {
@@ -248,27 +278,8 @@ fn kill_mid_grid_then_rerun_completes_without_loss_or_duplicates() {
     // A finished earlier grid, so there is a results.h5 to keep readable.
     let small = w.study("small", 1, 1, "");
     assert!(w.reproduce(&small, "killed", &[]).status.success());
-    let mirror = w.mirror();
     let out = w.path("killed");
-    let mut cmd = w.xtask(&[
-        "reproduce",
-        "--study",
-        study.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-        "--mirror",
-        mirror.to_str().expect("utf-8"),
-        "--offline",
-        "--jobs",
-        "1",
-    ]);
-    use std::os::unix::process::CommandExt;
-    let mut child = cmd
-        .process_group(0)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
+    let mut child = w.spawn_reproduce(&study, &out, &["--jobs", "1"]);
     let runs_dir = out.join("runs");
     let started = Instant::now();
     // Wait until two of this grid's runs are stored (the small study left 3).
@@ -279,12 +290,7 @@ fn kill_mid_grid_then_rerun_completes_without_loss_or_duplicates() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let killed = Command::new("kill")
-        .args(["-9", "--", &format!("-{}", child.id())])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    let _ = child.wait();
+    assert!(kill_group(&mut child), "the grid was running");
     let stored = std::fs::read_dir(&runs_dir).map_or(0, |d| d.count());
     assert!(
         stored < 3 + 18,
@@ -603,29 +609,8 @@ fn a_shard_killed_mid_way_and_rerun_loses_and_repeats_nothing() {
     let study = w.study("killed", 6, 6, "");
     let reference = w.reproduce(&study, "reference", &["--shard", "0/2", "--jobs", "1"]);
     assert!(reference.status.success(), "{}", stderr(&reference));
-    let mirror = w.mirror();
     let out = w.path("killed");
-    let mut cmd = w.xtask(&[
-        "reproduce",
-        "--study",
-        study.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-        "--mirror",
-        mirror.to_str().expect("utf-8"),
-        "--offline",
-        "--jobs",
-        "1",
-        "--shard",
-        "0/2",
-    ]);
-    use std::os::unix::process::CommandExt;
-    let mut child = cmd
-        .process_group(0)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
+    let mut child = w.spawn_reproduce(&study, &out, &["--jobs", "1", "--shard", "0/2"]);
     let started = Instant::now();
     while run_file_ids(&out).len() < 2 {
         assert!(
@@ -634,12 +619,7 @@ fn a_shard_killed_mid_way_and_rerun_loses_and_repeats_nothing() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let killed = Command::new("kill")
-        .args(["-9", "--", &format!("-{}", child.id())])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    let _ = child.wait();
+    assert!(kill_group(&mut child), "the shard was running");
     assert!(
         run_file_ids(&out).len() < 9,
         "the kill came after the shard finished; make the grid longer"
@@ -980,17 +960,17 @@ fn init_refuses_a_zero_dim_and_a_sample_too_big_for_memory() {
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
-/// `kill -9` at 20 random instants of one grid (24 runs of 120 epochs), each command resuming the last:
+/// `kill -9` at random instants of one grid (24 runs of 120 epochs), each command resuming the last:
 /// after every kill results.h5 (once written) opens and verifies, and the final
-/// rerun holds every run once with the uninterrupted grid's hashes. Minutes
-/// of CPU, so not in CI: `scripts/kill-grid.sh` runs it and prints the figure.
+/// rerun holds every run once with the uninterrupted grid's hashes. Three
+/// kills in `cargo xtask test` (seconds); `scripts/kill-grid.sh` sets
+/// `INITLAB_KILLS=20` (minutes of CPU) and prints the figure.
 #[test]
-#[ignore = "minutes of CPU: run by scripts/kill-grid.sh"]
-fn kill_nine_at_twenty_random_instants_loses_and_repeats_nothing() {
+fn kill_nine_at_random_instants_loses_and_repeats_nothing() {
     let kills: usize = std::env::var("INITLAB_KILLS")
         .ok()
         .and_then(|k| k.parse().ok())
-        .unwrap_or(20);
+        .unwrap_or(3);
     let w = World::new();
     let study = w.study("killed", 8, 120, "");
     let started = Instant::now();
@@ -999,7 +979,6 @@ fn kill_nine_at_twenty_random_instants_loses_and_repeats_nothing() {
     let uninterrupted = started.elapsed();
     let expected = hashes(&w.path("reference"));
     let out = w.path("killed");
-    let mirror = w.mirror();
     // xorshift, seeded from the clock; the seed is printed to replay a failure.
     let mut state = std::env::var("INITLAB_KILL_SEED")
         .ok()
@@ -1027,32 +1006,10 @@ fn kill_nine_at_twenty_random_instants_loses_and_repeats_nothing() {
         // and the grid is not done before the last of them.
         let ms = next() % (uninterrupted.as_millis() as u64 / 8).max(1);
         let before = run_file_ids(&out).len();
-        use std::os::unix::process::CommandExt;
-        let mut child = w
-            .xtask(&[
-                "reproduce",
-                "--study",
-                study.to_str().expect("utf-8"),
-                "--out",
-                out.to_str().expect("utf-8"),
-                "--mirror",
-                mirror.to_str().expect("utf-8"),
-                "--offline",
-                "--jobs",
-                "2",
-            ])
-            .process_group(0)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn");
+        let mut child = w.spawn_reproduce(&study, &out, &["--jobs", "2"]);
         std::thread::sleep(Duration::from_millis(ms));
         let finished = child.try_wait().expect("wait").is_some();
-        let _ = Command::new("kill")
-            .args(["-9", "--", &format!("-{}", child.id())])
-            .stderr(Stdio::null())
-            .status();
-        let _ = child.wait();
+        kill_group(&mut child);
         let stored = run_file_ids(&out).len();
         if finished {
             landed.1 += 1;
