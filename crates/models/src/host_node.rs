@@ -4,13 +4,23 @@
 
 use std::any::Any;
 
+use rayon::prelude::*;
+
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{Tensor, TensorPrimitive};
 
 /// `c = a·b + beta·c` for `a` `[m, k]`, `b` `[k, n]`, `c` `[m, n]`, each given
 /// by its row and column strides. Panics (a programming error) when a stride
-/// would reach outside its slice, which is what keeps the call sound.
+/// would reach outside its slice, or `c`'s would put two of its elements in one
+/// place, which is what keeps the call sound.
+///
+/// A large product is cut into blocks of `c`'s rows or columns that run on
+/// their own threads (`matrixmultiply` itself runs on one): every block
+/// starts at a multiple of [`SPLIT_ALIGN`], where the kernel's own tiles
+/// start too, so each element is the same chain of operations in the same
+/// `k` order as in one call, and the bits do not depend on how many blocks
+/// or threads there are (tested below).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn gemm(
     (m, k, n): (usize, usize, usize),
@@ -22,37 +32,125 @@ pub(crate) fn gemm(
     c: &mut [f32],
     (rsc, csc): (usize, usize),
 ) {
+    gemm_in_blocks(
+        (m, k, n),
+        (a, (rsa, csa)),
+        (b, (rsb, csb)),
+        beta,
+        (c, (rsc, csc)),
+        blocks(m, k, n, rayon::current_num_threads()),
+    );
+}
+
+/// Block starts are multiples of this: of every `matrixmultiply` f32 kernel's
+/// tile sides (4, 8, 16) and of its row panel (64 rows), so a block never
+/// begins inside a tile.
+const SPLIT_ALIGN: usize = 64;
+
+/// Below this many multiply-adds a second thread costs more than it saves.
+const MIN_BLOCK_MACS: usize = 1 << 19;
+
+/// How many blocks to cut a product into for `threads` threads.
+fn blocks(m: usize, k: usize, n: usize, threads: usize) -> usize {
+    let side = m.max(n);
+    let by_size = (m * k * n / MIN_BLOCK_MACS).max(1);
+    threads.min(side / SPLIT_ALIGN).min(by_size).max(1)
+}
+
+type Operand<'a> = (&'a [f32], (usize, usize));
+
+fn gemm_in_blocks(
+    (m, k, n): (usize, usize, usize),
+    (a, (rsa, csa)): Operand<'_>,
+    (b, (rsb, csb)): Operand<'_>,
+    beta: f32,
+    (c, (rsc, csc)): (&mut [f32], (usize, usize)),
+    blocks: usize,
+) {
     if m == 0 || n == 0 {
         return;
     }
     let last = |rows: usize, cols: usize, rs: usize, cs: usize| (rows - 1) * rs + (cols - 1) * cs;
     assert!(last(m, n, rsc, csc) < c.len(), "gemm: c out of bounds");
+    let injective =
+        |outer: usize, inner: usize, inner_count: usize| inner >= 1 && outer >= inner * inner_count;
+    assert!(
+        m == 1 || n == 1 || injective(rsc, csc, n) || injective(csc, rsc, m),
+        "gemm: c's strides alias its elements"
+    );
     if k == 0 {
         c.iter_mut().for_each(|v| *v *= beta);
         return;
     }
     assert!(last(m, k, rsa, csa) < a.len(), "gemm: a out of bounds");
     assert!(last(k, n, rsb, csb) < b.len(), "gemm: b out of bounds");
-    // SAFETY: every element addressed through the strides lies inside its
-    // slice (asserted above); `c` is borrowed mutably, so it aliases neither
-    // `a` nor `b`.
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.as_ptr(),
-            rsa as isize,
-            csa as isize,
-            b.as_ptr(),
-            rsb as isize,
-            csb as isize,
-            beta,
-            c.as_mut_ptr(),
-            rsc as isize,
-            csc as isize,
-        );
+    // Cut the longer side of `c` into `blocks` runs of whole SPLIT_ALIGN units.
+    let (side, by_rows) = if m >= n { (m, true) } else { (n, false) };
+    let units = side.div_ceil(SPLIT_ALIGN);
+    let cuts: Vec<(usize, usize)> = (0..blocks)
+        .map(|i| {
+            let lo = (i * units / blocks * SPLIT_ALIGN).min(side);
+            let hi = ((i + 1) * units / blocks * SPLIT_ALIGN).min(side);
+            (lo, hi)
+        })
+        .filter(|(lo, hi)| hi > lo)
+        .collect();
+    let c_ptr = SharedMut(c.as_mut_ptr());
+    let block = |&(lo, hi): &(usize, usize)| {
+        let (rows, cols, a_at, b_at, c_at) = if by_rows {
+            (hi - lo, n, lo * rsa, 0, lo * rsc)
+        } else {
+            (m, hi - lo, 0, lo * csb, lo * csc)
+        };
+        // SAFETY: every element addressed through the strides lies inside its
+        // slice (asserted above for the whole product, of which this block is
+        // a part); `c` is borrowed mutably, so it aliases neither `a` nor `b`;
+        // blocks cover disjoint rows (or columns) of `c`, and `c`'s strides
+        // give distinct elements distinct places (asserted above), so no two
+        // threads write one place.
+        unsafe {
+            matrixmultiply::sgemm(
+                rows,
+                k,
+                cols,
+                1.0,
+                a.as_ptr().add(a_at),
+                rsa as isize,
+                csa as isize,
+                b.as_ptr().add(b_at),
+                rsb as isize,
+                csb as isize,
+                beta,
+                c_ptr.at(c_at),
+                rsc as isize,
+                csc as isize,
+            );
+        }
+    };
+    if cuts.len() == 1 {
+        cuts.iter().for_each(block);
+    } else {
+        cuts.par_iter().for_each(block);
+    }
+}
+
+/// `c`'s base pointer, handed to the threads that write its disjoint blocks.
+#[derive(Clone, Copy)]
+struct SharedMut(*mut f32);
+
+// SAFETY: the pointer is only offset and written through by `gemm_in_blocks`,
+// whose blocks are disjoint; the slice it came from outlives the parallel loop.
+unsafe impl Send for SharedMut {}
+unsafe impl Sync for SharedMut {}
+
+impl SharedMut {
+    /// The pointer `offset` elements on.
+    ///
+    /// # Safety
+    /// `offset` must lie inside the slice the pointer came from.
+    unsafe fn at(self, offset: usize) -> *mut f32 {
+        // SAFETY: the caller keeps `offset` inside the slice.
+        unsafe { self.0.add(offset) }
     }
 }
 
@@ -88,4 +186,93 @@ pub fn tensor_to_vec<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
         .convert::<f32>()
         .into_vec::<f32>()
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (s >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// The regression this guards: blocks that began inside one of the
+    /// kernel's tiles would sum that tile's elements in another order, and a
+    /// run's bits would follow the machine's core count.
+    #[test]
+    fn any_number_of_blocks_gives_the_one_call_bits() {
+        // (m, k, n): long and wide outputs, ragged edges, the LSTM-MAESTRO
+        // read-out's three products at a smaller k.
+        for &(m, k, n) in &[
+            (300, 37, 5),
+            (7, 300, 517),
+            (64, 700, 359),
+            (700, 64, 359),
+            (64, 359, 700),
+            (129, 3, 130),
+        ] {
+            let (a, b, c0) = (values(m * k, 1), values(k * n, 2), values(m * n, 3));
+            // a row-major and transposed, b row-major, c row-major.
+            for (sa, beta) in [((k, 1), 0.0), ((1, m), 1.0)] {
+                let one = {
+                    let mut c = c0.clone();
+                    gemm_in_blocks((m, k, n), (&a, sa), (&b, (n, 1)), beta, (&mut c, (n, 1)), 1);
+                    c
+                };
+                for blocks in 2..=5 {
+                    let mut c = c0.clone();
+                    gemm_in_blocks(
+                        (m, k, n),
+                        (&a, sa),
+                        (&b, (n, 1)),
+                        beta,
+                        (&mut c, (n, 1)),
+                        blocks,
+                    );
+                    let differing = one
+                        .iter()
+                        .zip(&c)
+                        .filter(|(x, y)| x.to_bits() != y.to_bits())
+                        .count();
+                    assert_eq!(
+                        differing, 0,
+                        "{m}×{k}×{n}, a strides {sa:?}, {blocks} blocks"
+                    );
+                }
+                // And the product is right: one row against a plain sum.
+                let row = m / 2;
+                for j in [0, n / 2, n - 1] {
+                    let at = |i: usize, p: usize| a[i * sa.0 + p * sa.1];
+                    let sum: f64 = (0..k)
+                        .map(|p| f64::from(at(row, p)) * f64::from(b[p * n + j]))
+                        .sum::<f64>()
+                        + f64::from(beta * c0[row * n + j]);
+                    assert!((f64::from(one[row * n + j]) - sum).abs() < 1e-4 * (k as f64).sqrt());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn small_products_stay_on_one_thread_and_large_ones_split() {
+        assert_eq!(blocks(64, 784, 128, 2), 2);
+        assert_eq!(blocks(64, 11_520, 359, 2), 2);
+        assert_eq!(blocks(64, 784, 10, 2), 1, "a side shorter than two blocks");
+        assert_eq!(blocks(128, 8, 128, 2), 1, "too few multiply-adds");
+        assert_eq!(blocks(64, 11_520, 359, 1), 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "alias")]
+    fn strides_that_alias_c_are_refused() {
+        let (a, b) = (values(4, 1), values(4, 2));
+        let mut c = vec![0.0f32; 4];
+        gemm((2, 2, 2), &a, (2, 1), &b, (2, 1), 0.0, &mut c, (1, 1));
+    }
 }

@@ -540,6 +540,7 @@ pub fn train_embedding(
     data: &EmbeddingData,
     observer: &dyn EmbeddingObserver,
 ) -> Result<TrainedEmbedding> {
+    crate::allocator::keep_freed_memory();
     let mut config = config.clone();
     config.validate()?;
     let hash = embedding_hash(&config, &data.files);

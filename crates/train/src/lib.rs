@@ -18,6 +18,7 @@ This crate never writes result files itself: storage is behind [`RunSink`].
 #![deny(missing_docs)]
 
 mod activations;
+mod allocator;
 mod backend;
 mod clip;
 mod data;

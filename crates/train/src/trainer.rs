@@ -129,6 +129,7 @@ impl<'a, B: AutodiffBackend> VisitNetwork<B> for Start<'a, B> {
             observer,
             job,
         } = self;
+        crate::allocator::keep_freed_memory();
         let mut host = HostParams::sample(&network.param_specs(), &spec.plan, spec.seed)?;
         for (name, values) in task.pretrained() {
             let Some((param, slot)) = host.tensors.iter_mut().find(|(s, _)| s.name == name) else {
