@@ -11,6 +11,7 @@
 
 use crate::embedding::NoteEmbeddingConfig;
 use crate::host_node::gemm;
+use crate::math;
 use crate::params::HostParams;
 use crate::{Error, Result};
 
@@ -143,9 +144,14 @@ impl HostNoteEmbedding {
         }
         self.forward(tokens, n, scratch);
         let mut sum = 0.0f64;
-        for (row, &y) in scratch.logits.chunks_exact(self.vocabulary).zip(targets) {
-            let (max, log_sum) = log_sum_exp(row);
-            sum += f64::from(max + log_sum - row[y as usize]);
+        for (row, &y) in scratch
+            .logits
+            .chunks_exact_mut(self.vocabulary)
+            .zip(targets)
+        {
+            let target = row[y as usize];
+            let (max, exp_sum) = math::exp_shifted_in_place(row);
+            sum += f64::from(max + exp_sum.ln() - target);
         }
         (sum / n as f64) as f32
     }
@@ -175,10 +181,11 @@ impl HostNoteEmbedding {
         let scale = 1.0 / mean_over.max(1) as f32;
         let mut sum = 0.0f64;
         for (row, &y) in scratch.logits.chunks_exact_mut(v).zip(targets) {
-            let (max, log_sum) = log_sum_exp(row);
-            sum += f64::from(max + log_sum - row[y as usize]);
-            let shift = max + log_sum;
-            row.iter_mut().for_each(|x| *x = (*x - shift).exp() * scale);
+            let target = row[y as usize];
+            let (max, exp_sum) = math::exp_shifted_in_place(row);
+            sum += f64::from(max + exp_sum.ln() - target);
+            let to_grad = scale / exp_sum;
+            row.iter_mut().for_each(|x| *x *= to_grad);
             row[y as usize] -= scale;
         }
         let dlogits = &scratch.logits;
@@ -224,13 +231,6 @@ impl HostNoteEmbedding {
         }
         sum
     }
-}
-
-/// `(max, ln Σ exp(x − max))` of a row: the log-sum-exp is their sum.
-fn log_sum_exp(row: &[f32]) -> (f32, f32) {
-    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let sum: f32 = row.iter().map(|&x| (x - max).exp()).sum();
-    (max, sum.ln())
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ mod host_dense;
 mod host_embedding;
 mod host_node;
 mod lsuv;
+mod math;
 mod mlp;
 mod params;
 mod recurrent;

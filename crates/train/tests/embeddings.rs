@@ -3,8 +3,8 @@
 //! flags the tokens it never trained. With the MAESTRO mirror present, one test
 //! also runs the real pipeline for a few steps.
 
-use std::cell::Cell;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use initlab_data::maestro::{encode_midi, MidiWriteOptions, Note, Piece, SplitScheme};
 use initlab_data::{sha256_bytes, Cache, Manifest};
@@ -151,16 +151,16 @@ fn the_table_is_the_same_on_one_thread_or_two() {
 
 #[derive(Default)]
 struct Count {
-    steps: Cell<usize>,
-    epochs: Cell<usize>,
+    steps: AtomicUsize,
+    epochs: AtomicUsize,
 }
 
 impl EmbeddingObserver for Count {
     fn step(&self, _: f32) {
-        self.steps.set(self.steps.get() + 1);
+        self.steps.fetch_add(1, Ordering::Relaxed);
     }
     fn epoch_finished(&self, _: &EpochReport) {
-        self.epochs.set(self.epochs.get() + 1);
+        self.epochs.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -239,14 +239,20 @@ fn save_then_load_gives_identical_parameters_and_skips_training() {
     let first = Count::default();
     let (trained, how) = load_or_train(&store, &c, &data, &first).expect("train");
     assert_eq!(how, Provenance::Trained);
-    assert!(first.steps.get() > 0);
+    assert!(first.steps.load(Ordering::Relaxed) > 0);
     let hash = &trained.meta.hash;
     assert!(store.params_path(hash).is_file() && store.meta_path(hash).is_file());
 
     let again = Count::default();
     let (loaded, how) = load_or_train(&store, &c, &data, &again).expect("load");
     assert_eq!(how, Provenance::Loaded);
-    assert_eq!((again.steps.get(), again.epochs.get()), (0, 0));
+    assert_eq!(
+        (
+            again.steps.load(Ordering::Relaxed),
+            again.epochs.load(Ordering::Relaxed)
+        ),
+        (0, 0)
+    );
     assert_eq!(loaded.params, trained.params);
     assert_eq!(loaded.meta.params_sha256, trained.meta.params_sha256);
     assert_eq!(loaded.meta.val_loss, trained.meta.val_loss);

@@ -10,8 +10,9 @@
 use rayon::prelude::*;
 
 use super::packed::{self, PackedRhs};
-use super::{math, Nonlinearity};
+use super::Nonlinearity;
 use crate::host_node::gemm;
+use crate::math;
 
 /// Sizes of one layer's recurrence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -57,7 +57,6 @@ macro_rules! stacked_methods {
 mod fused;
 mod host;
 mod lstm;
-mod math;
 mod packed;
 mod probe;
 mod reference;
@@ -73,6 +72,7 @@ use serde::{Deserialize, Serialize};
 use initlab_init::Fans;
 
 use crate::host_node::tensor_to_vec;
+use crate::math;
 use crate::params::{HostParams, ParamSpec};
 use crate::{Error, Result};
 

@@ -1,4 +1,5 @@
-//! `exp`, `σ` and `tanh` for the host kernels, in plain float arithmetic.
+//! `exp`, `σ`, `tanh` and the softmax for the host kernels, in plain float
+//! arithmetic.
 //!
 //! The standard library calls libm once per element: `tanh` costs about 20 ns,
 //! and an LSTM step over the study's batch evaluates five of these functions on
@@ -91,6 +92,65 @@ pub(crate) fn sigmoid_in_place(xs: &mut [f32]) {
     map_in_place(xs, sigmoid);
 }
 
+/// Element `i` of a row goes to lane `i % LANES` of the maximum and the sum of
+/// [`exp_shifted_in_place`], and the lanes are combined in one fixed order, so
+/// the result does not depend on the vector width that computes it.
+const LANES: usize = 16;
+
+/// Turns `row` into `exp(row − max)` and returns `(max, Σ exp(row − max))`: the
+/// log-sum-exp is `max + ln(sum)`, the softmax `row / sum`. A NaN in the row
+/// makes the sum NaN.
+pub(crate) fn exp_shifted_in_place(row: &mut [f32]) -> (f32, f32) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f")]
+        fn avx512(row: &mut [f32]) -> (f32, f32) {
+            exp_shifted(row)
+        }
+        #[target_feature(enable = "avx2")]
+        fn avx2(row: &mut [f32]) -> (f32, f32) {
+            exp_shifted(row)
+        }
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F, checked just above.
+            return unsafe { avx512(row) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { avx2(row) };
+        }
+    }
+    exp_shifted(row)
+}
+
+#[inline(always)]
+fn exp_shifted(row: &mut [f32]) -> (f32, f32) {
+    let mut maxima = [f32::NEG_INFINITY; LANES];
+    let mut chunks = row.chunks_exact(LANES);
+    for chunk in &mut chunks {
+        for (m, &x) in maxima.iter_mut().zip(chunk) {
+            *m = m.max(x);
+        }
+    }
+    for (m, &x) in maxima.iter_mut().zip(chunks.remainder()) {
+        *m = m.max(x);
+    }
+    let max = maxima.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sums = [0.0f32; LANES];
+    let mut chunks = row.chunks_exact_mut(LANES);
+    for chunk in &mut chunks {
+        for (s, x) in sums.iter_mut().zip(chunk) {
+            *x = exp(*x - max);
+            *s += *x;
+        }
+    }
+    for (s, x) in sums.iter_mut().zip(chunks.into_remainder()) {
+        *x = exp(*x - max);
+        *s += *x;
+    }
+    (max, sums.iter().sum())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +209,35 @@ mod tests {
         let expected: Vec<f32> = ys.iter().map(|&x| sigmoid(x)).collect();
         sigmoid_in_place(&mut ys);
         assert_eq!(ys, expected);
+    }
+
+    #[test]
+    fn exp_shifted_is_the_softmax_and_log_sum_exp() {
+        for len in [1usize, 15, 16, 17, 359] {
+            let row: Vec<f32> = (0..len)
+                .map(|i| ((i * 37) % 101) as f32 * 0.3 - 12.0)
+                .collect();
+            let mut e = row.clone();
+            let (max, sum) = exp_shifted_in_place(&mut e);
+            let exact_max = row
+                .iter()
+                .copied()
+                .fold(f64::NEG_INFINITY, |m, x| m.max(f64::from(x)));
+            let exact_sum: f64 = row.iter().map(|&x| (f64::from(x) - exact_max).exp()).sum();
+            assert_eq!(f64::from(max), exact_max);
+            assert!(
+                (f64::from(sum) - exact_sum).abs() < 1e-6 * exact_sum,
+                "{len}: {sum} vs {exact_sum}"
+            );
+            for (&x, &v) in row.iter().zip(&e) {
+                assert_eq!(v, exp(x - max));
+            }
+            // Every vector width gives the portable bits.
+            let mut portable = row.clone();
+            assert_eq!(exp_shifted(&mut portable), (max, sum));
+            assert_eq!(portable, e);
+        }
+        let mut with_nan = vec![1.0f32, f32::NAN, 2.0];
+        assert!(exp_shifted_in_place(&mut with_nan).1.is_nan());
     }
 }
