@@ -55,41 +55,62 @@ pub(crate) fn tanh(x: f32) -> f32 {
     }
 }
 
-/// Runs `f` over `xs` compiled for the widest vector unit the CPU has. The
-/// functions above are plain IEEE arithmetic with no fused multiply-add (Rust
-/// never contracts `a * b + c`), so every width gives the same bits.
+/// A loop for [`on_widest_vectors`].
+trait VectorLoop {
+    /// The loop; mark it `#[inline(always)]` so that it is compiled inside the
+    /// wide-vector functions.
+    fn run(&mut self);
+}
+
+/// Runs `body` compiled for the widest vector unit the CPU has (code built
+/// for the baseline x86-64 runs 4 lanes wide). The functions of this module
+/// are plain IEEE arithmetic with no fused multiply-add (Rust never contracts
+/// `a * b + c`), so a loop made of them gives the same bits at every width.
 #[inline(always)]
-fn map_in_place(xs: &mut [f32], f: impl Fn(f32) -> f32 + Copy) {
+fn on_widest_vectors(body: &mut impl VectorLoop) {
     #[cfg(target_arch = "x86_64")]
     {
         #[target_feature(enable = "avx512f")]
-        fn avx512(xs: &mut [f32], f: impl Fn(f32) -> f32) {
-            xs.iter_mut().for_each(|v| *v = f(*v));
+        fn avx512(body: &mut impl VectorLoop) {
+            body.run()
         }
         #[target_feature(enable = "avx2")]
-        fn avx2(xs: &mut [f32], f: impl Fn(f32) -> f32) {
-            xs.iter_mut().for_each(|v| *v = f(*v));
+        fn avx2(body: &mut impl VectorLoop) {
+            body.run()
         }
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU has AVX-512F, checked just above.
-            return unsafe { avx512(xs, f) };
+            return unsafe { avx512(body) };
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, checked just above.
-            return unsafe { avx2(xs, f) };
+            return unsafe { avx2(body) };
         }
     }
-    xs.iter_mut().for_each(|v| *v = f(*v));
+    body.run()
+}
+
+/// `f` over a slice, in place.
+struct Map<'a, F> {
+    xs: &'a mut [f32],
+    f: F,
+}
+
+impl<F: Fn(f32) -> f32> VectorLoop for Map<'_, F> {
+    #[inline(always)]
+    fn run(&mut self) {
+        self.xs.iter_mut().for_each(|v| *v = (self.f)(*v));
+    }
 }
 
 /// `tanh` over a slice, in place.
 pub(crate) fn tanh_in_place(xs: &mut [f32]) {
-    map_in_place(xs, tanh);
+    on_widest_vectors(&mut Map { xs, f: tanh });
 }
 
 /// `σ` over a slice, in place.
 pub(crate) fn sigmoid_in_place(xs: &mut [f32]) {
-    map_in_place(xs, sigmoid);
+    on_widest_vectors(&mut Map { xs, f: sigmoid });
 }
 
 /// Element `i` of a row goes to lane `i % LANES` of the maximum and the sum of
@@ -101,26 +122,22 @@ const LANES: usize = 16;
 /// log-sum-exp is `max + ln(sum)`, the softmax `row / sum`. A NaN in the row
 /// makes the sum NaN.
 pub(crate) fn exp_shifted_in_place(row: &mut [f32]) -> (f32, f32) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f")]
-        fn avx512(row: &mut [f32]) -> (f32, f32) {
-            exp_shifted(row)
-        }
-        #[target_feature(enable = "avx2")]
-        fn avx2(row: &mut [f32]) -> (f32, f32) {
-            exp_shifted(row)
-        }
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F, checked just above.
-            return unsafe { avx512(row) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, checked just above.
-            return unsafe { avx2(row) };
+    struct ExpShifted<'a> {
+        row: &'a mut [f32],
+        out: (f32, f32),
+    }
+    impl VectorLoop for ExpShifted<'_> {
+        #[inline(always)]
+        fn run(&mut self) {
+            self.out = exp_shifted(self.row);
         }
     }
-    exp_shifted(row)
+    let mut body = ExpShifted {
+        row,
+        out: (0.0, 0.0),
+    };
+    on_widest_vectors(&mut body);
+    body.out
 }
 
 #[inline(always)]
