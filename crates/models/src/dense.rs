@@ -4,6 +4,7 @@ use burn::module::{Module, Param};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
 
+use crate::activation::Activation;
 use crate::host_node::tensor_to_vec;
 
 /// One affine layer, `y = x·W + b`, with `W` stored as `[in, out]` for the matmul.
@@ -43,6 +44,16 @@ impl<B: Backend> Dense<B> {
         x.matmul(self.weight.val()) + self.bias.val().unsqueeze()
     }
 
+    /// [`Dense::forward`] followed by `activation`, computed on the host as
+    /// [`Dense::forward_train`] computes it on burn's autodiff backend, so that
+    /// evaluation sees the function that was trained.
+    ///
+    /// # Shapes
+    /// `[batch, in] → [batch, out]`
+    pub fn forward_host(&self, x: Tensor<B, 2>, activation: Option<Activation>) -> Tensor<B, 2> {
+        crate::host_dense::infer(x, self.weight.val(), self.bias.val(), activation)
+    }
+
     /// The weight in PyTorch layout `(out, in)`, flattened, for hashing and histograms.
     pub fn weight_host(&self) -> Vec<f32> {
         let [d_in, d_out] = self.weight.val().dims();
@@ -58,16 +69,21 @@ impl<B: Backend> Dense<B> {
 }
 
 impl<B: AutodiffBackend> Dense<B> {
-    /// [`Dense::forward`] for training: one host node on burn's own autodiff
-    /// backend ([`crate::host_dense`]), burn's matmul on any other. For wide
-    /// layers, where burn's backward copies the transposed weight.
+    /// [`Dense::forward`] for training, followed by `activation` when there
+    /// is one: one host node on burn's own autodiff backend
+    /// ([`crate::host_dense`]), burn's matmul and activation on any other.
+    /// For wide layers, where burn's backward copies the transposed weight,
+    /// and for tanh and σ, which burn-ndarray computes one libm call at a time.
     ///
     /// # Shapes
     /// `[batch, in] → [batch, out]`
-    pub fn forward_train(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
-        match crate::host_dense::try_fused(x, self.weight.val(), self.bias.val()) {
+    pub fn forward_train(&self, x: Tensor<B, 2>, activation: Option<Activation>) -> Tensor<B, 2> {
+        match crate::host_dense::try_fused(x, self.weight.val(), self.bias.val(), activation) {
             Ok(y) => y,
-            Err((x, _, _)) => self.forward(x),
+            Err((x, _, _)) => {
+                let y = self.forward(x);
+                activation.map_or(y.clone(), |a| a.apply(y))
+            }
         }
     }
 }

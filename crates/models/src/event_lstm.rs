@@ -171,6 +171,6 @@ impl<B: AutodiffBackend> EventLstm<B> {
             .lstm
             .forward_autodiff_probed(self.embed(tokens), probe)?
             .states;
-        Ok(self.head.forward_train(Self::flatten(states)))
+        Ok(self.head.forward_train(Self::flatten(states), None))
     }
 }

@@ -13,6 +13,7 @@ This crate knows nothing of optimizers, data or training.
 */
 #![deny(missing_docs)]
 
+mod activation;
 mod dense;
 mod embedding;
 mod error;
@@ -27,6 +28,7 @@ mod params;
 mod recurrent;
 mod recurrent_net;
 
+pub use crate::activation::Activation;
 pub use crate::dense::Dense;
 pub use crate::embedding::{NoteEmbedding, NoteEmbeddingConfig};
 pub use crate::error::{Error, Result};
@@ -34,7 +36,7 @@ pub use crate::event_lstm::{EventLstm, EventLstmConfig};
 pub use crate::host_embedding::{EmbeddingScratch, HostNoteEmbedding, NoteEmbeddingGrads};
 pub use crate::host_node::tensor_to_vec;
 pub use crate::lsuv::{LsuvBatch, LsuvRecord};
-pub use crate::mlp::{Activation, LayerTrace, Mlp, MlpConfig};
+pub use crate::mlp::{LayerTrace, Mlp, MlpConfig};
 pub use crate::params::{derive_seed, params_sha256, HostParams, InitPlan, ParamPart, ParamSpec};
 pub use crate::recurrent::{
     BpttProbe, Lstm, LstmConfig, Nonlinearity, RecurrentImpl, Rnn, RnnConfig, RnnLayer, RnnOutput,

@@ -31,8 +31,9 @@
 use initlab_init::{lsuv, LsuvLayer, LsuvModel, LsuvSettings, Scheme};
 use rayon::prelude::*;
 
+use crate::activation::Activation;
 use crate::event_lstm::EventLstmConfig;
-use crate::mlp::{Activation, MlpConfig};
+use crate::mlp::MlpConfig;
 use crate::params::{HostParams, InitPlan, ParamSpec};
 use crate::recurrent::Nonlinearity;
 use crate::recurrent_net::{Recurrence, RecurrentNetConfig};

@@ -2,47 +2,16 @@
 
 use burn::module::Module;
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{activation, Tensor};
+use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use initlab_init::Fans;
 
+use crate::activation::Activation;
 use crate::dense::Dense;
 use crate::host_node::tensor_to_vec;
 use crate::params::{HostParams, ParamSpec};
 use crate::{Error, Result};
-
-/// The nonlinearity between layers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Activation {
-    /// max(0, x).
-    Relu,
-    /// tanh(x).
-    Tanh,
-    /// 1 / (1 + e^-x).
-    Sigmoid,
-}
-
-impl Activation {
-    /// Applies the nonlinearity.
-    pub fn apply<B: Backend, const D: usize>(self, x: Tensor<B, D>) -> Tensor<B, D> {
-        match self {
-            Activation::Relu => activation::relu(x),
-            Activation::Tanh => activation::tanh(x),
-            Activation::Sigmoid => activation::sigmoid(x),
-        }
-    }
-
-    /// The kebab-case name used in experiment files.
-    pub fn name(self) -> &'static str {
-        match self {
-            Activation::Relu => "relu",
-            Activation::Tanh => "tanh",
-            Activation::Sigmoid => "sigmoid",
-        }
-    }
-}
 
 /// The shape of an MLP: `inputs → hidden… → outputs`, one activation between layers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -154,9 +123,10 @@ pub struct Mlp<B: Backend> {
 }
 
 impl<B: AutodiffBackend> Mlp<B> {
-    /// [`Mlp::forward`] for training, each layer through
+    /// [`Mlp::forward`] for training, each layer and its activation through
     /// [`Dense::forward_train`]: burn-ndarray's matmul backward copies the
-    /// transposed 784 × 128 weight and the batch on every step.
+    /// transposed 784 × 128 weight and the batch on every step, and its tanh
+    /// and σ call libm once per element.
     ///
     /// # Shapes
     /// `[batch, inputs] → [batch, outputs]` (logits)
@@ -175,26 +145,39 @@ pub struct LayerTrace {
 }
 
 impl<B: Backend> Mlp<B> {
+    /// The forward pass in burn's tensor operations, differentiable on any
+    /// autodiff backend.
+    ///
     /// # Shapes
     /// `[batch, inputs] → [batch, outputs]` (logits)
     pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
-        self.forward_through(x, Dense::forward)
+        self.forward_through(x, |layer, x, activation| {
+            let y = layer.forward(x);
+            activation.map_or(y.clone(), |a| a.apply(y))
+        })
     }
 
-    /// The layers in order, each affine map through `dense`, the activation
-    /// after every hidden layer (and the output one when configured).
+    /// Evaluation's forward pass, each layer through [`Dense::forward_host`]:
+    /// the arithmetic of [`Mlp::forward_train`], and no gradient.
+    ///
+    /// # Shapes
+    /// `[batch, inputs] → [batch, outputs]` (logits)
+    pub fn infer(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        self.forward_through(x, Dense::forward_host)
+    }
+
+    /// The layers in order, each through `layer` with the activation that
+    /// follows it: every hidden layer's, and the output's when configured.
     fn forward_through(
         &self,
         x: Tensor<B, 2>,
-        dense: impl Fn(&Dense<B>, Tensor<B, 2>) -> Tensor<B, 2>,
+        layer: impl Fn(&Dense<B>, Tensor<B, 2>, Option<Activation>) -> Tensor<B, 2>,
     ) -> Tensor<B, 2> {
         let last = self.layers.len() - 1;
         let mut h = x;
-        for (i, layer) in self.layers.iter().enumerate() {
-            h = dense(layer, h); // [batch, width_i]
-            if i < last || self.output_activation {
-                h = self.activation.apply(h);
-            }
+        for (i, dense) in self.layers.iter().enumerate() {
+            let activated = i < last || self.output_activation;
+            h = layer(dense, h, activated.then_some(self.activation)); // [batch, width_i]
         }
         h
     }
@@ -204,7 +187,7 @@ impl<B: Backend> Mlp<B> {
         self.activation
     }
 
-    /// The forward pass, keeping every layer's pre- and post-activation values.
+    /// [`Mlp::infer`], keeping every layer's pre- and post-activation values.
     pub fn trace(&self, x: Tensor<B, 2>) -> LayerTrace {
         let last = self.layers.len() - 1;
         let mut trace = LayerTrace {
@@ -213,12 +196,16 @@ impl<B: Backend> Mlp<B> {
         };
         let mut h = x;
         for (i, layer) in self.layers.iter().enumerate() {
-            h = layer.forward(h);
-            trace.pre.push(tensor_to_vec(h.clone()));
+            let pre = layer.forward_host(h, None);
+            let dims = pre.dims();
+            let device = pre.device();
+            let mut post = tensor_to_vec(pre);
+            trace.pre.push(post.clone());
             if i < last {
-                h = self.activation.apply(h);
-                trace.post.push(tensor_to_vec(h.clone()));
+                self.activation.apply_host(&mut post);
+                trace.post.push(post.clone());
             }
+            h = Tensor::from_data(TensorData::new(post, dims), &device);
         }
         trace
     }

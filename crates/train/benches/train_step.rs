@@ -11,6 +11,11 @@
 //! tokens. PyTorch runs the same models in `../shared/bench/torch_steps.py`;
 //! compare only runs taken back to back on one idle machine
 //! (ARCHITECTURE.md, "Train-step speed against PyTorch").
+//!
+//! Each step runs on a worker of a thread pool with a thread per core, as a
+//! run of `reproduce` does (`grid::run_grid` trains every run on a worker of
+//! its `--jobs` pool): called from outside a pool, each of a step's parallel
+//! products would cost two thread wake-ups that training never pays.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -112,8 +117,11 @@ impl BackendTask for Steps<'_, '_> {
             let mut spec = run(self.study, self.only, &set);
             spec.backend = kind;
             let mut steps = stepper::<B>(&spec, self.task, &device).expect("stepper");
+            let pool = rayon::ThreadPoolBuilder::new()
+                .build()
+                .expect("a thread per core");
             self.group.bench_function(format!("{kind}/{label}"), |b| {
-                b.iter(|| steps.step().expect("step"))
+                pool.install(|| b.iter(|| steps.step().expect("step")))
             });
         }
     }

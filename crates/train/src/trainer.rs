@@ -199,7 +199,7 @@ enum Job {
 enum Done<'a> {
     Record(Box<RunRecord>),
     Timing(StepTiming),
-    Stepper(Box<dyn Stepper + 'a>),
+    Stepper(Box<dyn Stepper + Send + 'a>),
 }
 
 /// What a run costs on this machine, from a few of its own steps.
@@ -660,7 +660,7 @@ pub fn stepper<'a, B: AutodiffBackend>(
     spec: &'a RunSpec,
     task: &'a dyn Task,
     device: &'a B::Device,
-) -> Result<Box<dyn Stepper + 'a>> {
+) -> Result<Box<dyn Stepper + Send + 'a>> {
     match start::<B>(spec, task, device, &Silent, Job::Stepper)? {
         Done::Stepper(s) => Ok(s),
         _ => unreachable!("a stepper job returns a stepper"),

@@ -62,7 +62,7 @@ impl<B: AutodiffBackend> Network<B> for Mlp<B> {
         model: &Mlp<B::InnerBackend>,
         input: DeviceInput<B::InnerBackend>,
     ) -> Result<Tensor<B::InnerBackend, 2>> {
-        Ok(model.forward(input.features()?))
+        Ok(model.infer(input.features()?))
     }
 
     fn trace(
