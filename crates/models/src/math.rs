@@ -56,7 +56,7 @@ pub(crate) fn tanh(x: f32) -> f32 {
 }
 
 /// A loop for [`on_widest_vectors`].
-trait VectorLoop {
+pub(crate) trait VectorLoop {
     /// The loop; mark it `#[inline(always)]` so that it is compiled inside the
     /// wide-vector functions.
     fn run(&mut self);
@@ -67,7 +67,7 @@ trait VectorLoop {
 /// are plain IEEE arithmetic with no fused multiply-add (Rust never contracts
 /// `a * b + c`), so a loop made of them gives the same bits at every width.
 #[inline(always)]
-fn on_widest_vectors(body: &mut impl VectorLoop) {
+pub(crate) fn on_widest_vectors(body: &mut impl VectorLoop) {
     #[cfg(target_arch = "x86_64")]
     {
         #[target_feature(enable = "avx512f")]

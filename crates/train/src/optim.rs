@@ -350,6 +350,33 @@ impl<F: Fn(&mut f32, f32, &mut f32, &mut f32)> ChunkLoop for AdamChunk<'_, F> {
     }
 }
 
+/// `Σ v²` of a chunk in f64. Element `i` goes to lane `i % LANES` and the
+/// lanes are added in one fixed order, so the sum is the same at every vector
+/// width; one running sum was a chain of dependent f64 additions, 5 % of a
+/// study-2 step.
+struct SumSqChunk<'a> {
+    values: &'a [f32],
+    sum: f64,
+}
+
+impl ChunkLoop for SumSqChunk<'_> {
+    #[inline(always)]
+    fn run(&mut self) {
+        const LANES: usize = 16;
+        let mut lanes = [0.0f64; LANES];
+        let mut rows = self.values.chunks_exact(LANES);
+        for row in &mut rows {
+            for (lane, &v) in lanes.iter_mut().zip(row) {
+                *lane += f64::from(v) * f64::from(v);
+            }
+        }
+        for (lane, &v) in lanes.iter_mut().zip(rows.remainder()) {
+            *lane += f64::from(v) * f64::from(v);
+        }
+        self.sum = lanes.iter().sum();
+    }
+}
+
 /// Runs a chunk's loop compiled for the widest vector unit the CPU has: built
 /// for the baseline x86-64 it ran 4 lanes wide. The updates are IEEE
 /// operations element by element (Rust never fuses `a * b + c`), so every
@@ -422,7 +449,11 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for Collect<'_, B> {
         let values = to_host(grad);
         let sum_sq = values
             .par_chunks(CHUNK)
-            .map(|c| c.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>())
+            .map(|values| {
+                let mut chunk = SumSqChunk { values, sum: 0.0 };
+                widest(&mut chunk);
+                chunk.sum
+            })
             .collect::<Vec<f64>>()
             .into_iter()
             .sum();
@@ -471,5 +502,29 @@ impl<B: AutodiffBackend> ModuleMapper<B> for Update<'_, B> {
             tensor = tensor.require_grad();
         }
         Param::from_mapped_value(id, tensor, mapper)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lane sums are `Σ v²` (to f64 rounding) for any length, tails included.
+    #[test]
+    fn chunk_sum_of_squares_is_the_sum() {
+        for n in [0usize, 1, 15, 16, 17, 1000, 4099] {
+            let values: Vec<f32> = (0..n).map(|i| ((i as f32) * 0.37).sin() * 3.0).collect();
+            let mut chunk = SumSqChunk {
+                values: &values,
+                sum: f64::NAN,
+            };
+            widest(&mut chunk);
+            let exact: f64 = values.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
+            assert!(
+                (chunk.sum - exact).abs() <= 1e-12 * exact.max(1.0),
+                "n = {n}: {} vs {exact}",
+                chunk.sum
+            );
+        }
     }
 }

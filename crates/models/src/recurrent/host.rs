@@ -440,11 +440,13 @@ fn lstm_forward_group(d: Dims, w: &Weights, wt: &Transposed, x_bm: &[f32]) -> Gr
                 &zeros[..]
             };
             let (c, tc, hv) = (&mut c_t[row.clone()], &mut tc_t[row.clone()], &mut h_t[row]);
-            for k in 0..h {
-                c[k] = fg[k] * cp[k] + ig[k] * gg[k];
-                tc[k] = math::tanh(c[k]);
-                hv[k] = og[k] * tc[k];
-            }
+            math::on_widest_vectors(&mut CellForward {
+                gates: [ig, fg, gg, og],
+                cp,
+                c,
+                tc,
+                h: hv,
+            });
         }
     }
     GroupState {
@@ -499,15 +501,15 @@ fn lstm_backward_group(
             let (di, rest) = dg_t[r * g4..(r + 1) * g4].split_at_mut(h);
             let (df, rest) = rest.split_at_mut(h);
             let (dgg, dog) = rest.split_at_mut(h);
-            for k in 0..h {
-                let dhv = dyr[k] + dhr[k];
-                let dcv = dcr[k] + dhv * og[k] * (1.0 - tc[k] * tc[k]);
-                di[k] = dcv * gg[k] * ig[k] * (1.0 - ig[k]);
-                df[k] = dcv * cp[k] * fg[k] * (1.0 - fg[k]);
-                dgg[k] = dcv * ig[k] * (1.0 - gg[k] * gg[k]);
-                dog[k] = dhv * tc[k] * og[k] * (1.0 - og[k]);
-                dcr[k] = dcv * fg[k];
-            }
+            math::on_widest_vectors(&mut CellBackward {
+                gates: [ig, fg, gg, og],
+                tc,
+                cp,
+                dy: dyr,
+                dh: dhr,
+                dc: dcr,
+                dgates: [di, df, dgg, dog],
+            });
         }
         if t > 0 {
             packed::gemm(d.batch, dg_t, w_hh, false, &mut dh);
@@ -516,6 +518,71 @@ fn lstm_backward_group(
     let mut grads = weight_grads(d, g4, &dgates, x_bm, &s.h, w, want.x);
     grads.h_grad_sq = h_grad_sq;
     grads
+}
+
+/// One row's LSTM cell update from its activated gates: `c = f⊙c_prev + i⊙g`,
+/// `tc = tanh(c)`, `h = o⊙tc`.
+struct CellForward<'a> {
+    gates: [&'a [f32]; 4],
+    cp: &'a [f32],
+    c: &'a mut [f32],
+    tc: &'a mut [f32],
+    h: &'a mut [f32],
+}
+
+impl math::VectorLoop for CellForward<'_> {
+    #[inline(always)]
+    fn run(&mut self) {
+        let [ig, fg, gg, og] = self.gates;
+        let n = self.c.len();
+        let (cp, c, tc, h) = (
+            &self.cp[..n],
+            &mut *self.c,
+            &mut self.tc[..n],
+            &mut self.h[..n],
+        );
+        let (ig, fg, gg, og) = (&ig[..n], &fg[..n], &gg[..n], &og[..n]);
+        for k in 0..n {
+            c[k] = fg[k] * cp[k] + ig[k] * gg[k];
+            tc[k] = math::tanh(c[k]);
+            h[k] = og[k] * tc[k];
+        }
+    }
+}
+
+/// One row's LSTM cell backward: the gates' pre-activation gradients from
+/// `dL/dh` (the output's `dy` plus step t+1's `dh`) and `dL/dc`, which it
+/// carries back one step.
+struct CellBackward<'a> {
+    gates: [&'a [f32]; 4],
+    tc: &'a [f32],
+    cp: &'a [f32],
+    dy: &'a [f32],
+    dh: &'a [f32],
+    dc: &'a mut [f32],
+    dgates: [&'a mut [f32]; 4],
+}
+
+impl math::VectorLoop for CellBackward<'_> {
+    #[inline(always)]
+    fn run(&mut self) {
+        let [ig, fg, gg, og] = self.gates;
+        let n = self.dc.len();
+        let (ig, fg, gg, og) = (&ig[..n], &fg[..n], &gg[..n], &og[..n]);
+        let (tc, cp, dy, dh) = (&self.tc[..n], &self.cp[..n], &self.dy[..n], &self.dh[..n]);
+        let dc = &mut *self.dc;
+        let [di, df, dgg, dog] = &mut self.dgates;
+        let (di, df, dgg, dog) = (&mut di[..n], &mut df[..n], &mut dgg[..n], &mut dog[..n]);
+        for k in 0..n {
+            let dhv = dy[k] + dh[k];
+            let dcv = dc[k] + dhv * og[k] * (1.0 - tc[k] * tc[k]);
+            di[k] = dcv * gg[k] * ig[k] * (1.0 - ig[k]);
+            df[k] = dcv * cp[k] * fg[k] * (1.0 - fg[k]);
+            dgg[k] = dcv * ig[k] * (1.0 - gg[k] * gg[k]);
+            dog[k] = dhv * tc[k] * og[k] * (1.0 - og[k]);
+            dc[k] = dcv * fg[k];
+        }
+    }
 }
 
 #[cfg(test)]
