@@ -18,6 +18,7 @@ use initlab_theory::{
     MeanField,
 };
 use initlab_train::{input_second_moment, point_name, RunRecord};
+use rayon::prelude::*;
 
 use super::figure;
 use super::render::{code, Block};
@@ -418,7 +419,10 @@ pub(super) fn phase_diagrams(records: &[RunRecord], dir: &Path, out: &Path) -> R
             format!("Phase diagram ({})", activation.name()),
         ));
         blocks.push(figure(&plot, caption, out));
-        let rows = placed.iter().map(|p| placed_row(*activation, p)).collect();
+        let rows = placed
+            .par_iter()
+            .map(|p| placed_row(*activation, p))
+            .collect();
         blocks.push(Block::Table {
             head: vec![
                 "initializer".into(),
