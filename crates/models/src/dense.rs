@@ -44,6 +44,23 @@ impl<B: Backend> Dense<B> {
         x.matmul(self.weight.val()) + self.bias.val().unsqueeze()
     }
 
+    /// [`Dense::forward`] followed by `activation` when there is one, in burn's
+    /// tensor operations.
+    ///
+    /// # Shapes
+    /// `[batch, in] → [batch, out]`
+    pub fn forward_activated(
+        &self,
+        x: Tensor<B, 2>,
+        activation: Option<Activation>,
+    ) -> Tensor<B, 2> {
+        let y = self.forward(x);
+        match activation {
+            Some(a) => a.apply(y),
+            None => y,
+        }
+    }
+
     /// [`Dense::forward`] followed by `activation`, computed on the host as
     /// [`Dense::forward_train`] computes it on burn's autodiff backend, so that
     /// evaluation sees the function that was trained.
@@ -80,10 +97,7 @@ impl<B: AutodiffBackend> Dense<B> {
     pub fn forward_train(&self, x: Tensor<B, 2>, activation: Option<Activation>) -> Tensor<B, 2> {
         match crate::host_dense::try_fused(x, self.weight.val(), self.bias.val(), activation) {
             Ok(y) => y,
-            Err((x, _, _)) => {
-                let y = self.forward(x);
-                activation.map_or(y.clone(), |a| a.apply(y))
-            }
+            Err((x, _, _)) => self.forward_activated(x, activation),
         }
     }
 }

@@ -151,10 +151,7 @@ impl<B: Backend> Mlp<B> {
     /// # Shapes
     /// `[batch, inputs] → [batch, outputs]` (logits)
     pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
-        self.forward_through(x, |layer, x, activation| {
-            let y = layer.forward(x);
-            activation.map_or(y.clone(), |a| a.apply(y))
-        })
+        self.forward_through(x, Dense::forward_activated)
     }
 
     /// Evaluation's forward pass, each layer through [`Dense::forward_host`]:
