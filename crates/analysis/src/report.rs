@@ -27,6 +27,7 @@ mod verdict;
 use std::path::{Path, PathBuf};
 
 use initlab_train::{point_name, RunRecord, RunStatus};
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use self::render::{code, render_html, render_markdown, Block};
@@ -93,9 +94,14 @@ pub fn write_report(store: &ResultsStore) -> Result<Report> {
     let sections = Section::split(records);
     let mut blocks = intro(runs, &sections, &results_sha256);
     let mut key_results: Vec<KeyResults> = Vec::new();
-    for section in &sections {
-        let dir = plots_dir.join(&section.plot_dir);
-        let (section_blocks, plots) = section.render(&dir, &out)?;
+    // Sections write to their own plot directories: rendered on every core,
+    // assembled in order.
+    let rendered: Vec<_> = sections
+        .par_iter()
+        .map(|section| section.render(&plots_dir.join(&section.plot_dir), &out))
+        .collect();
+    for (section, rendered) in sections.iter().zip(rendered) {
+        let (section_blocks, plots) = rendered?;
         let keys: Vec<Block> = section_blocks
             .iter()
             .filter(|b| matches!(b, Block::Key(_)))

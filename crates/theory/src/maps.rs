@@ -102,7 +102,9 @@ impl MeanField {
 
     /// The correlation map at q: c^l from c^{l−1}, both inputs of length q.
     pub fn correlation_map(&self, q: f64, c: f64) -> f64 {
-        let (qa, _, qab) = self.covariance_map(q, q, c * q);
+        // covariance_map(q, q, c·q) without its second, equal, length.
+        let qa = self.length_map(q);
+        let qab = self.sigma_w2 * cross_moment(self.activation, q, q, c * q) + self.sigma_b2;
         if qa > 0.0 {
             qab / qa
         } else {
@@ -264,7 +266,7 @@ pub fn cross_moment(activation: Activation, qa: f64, qb: f64, qab: f64) -> f64 {
             let c = (qab / norm).clamp(-1.0, 1.0);
             norm / (2.0 * PI) * ((1.0 - c * c).sqrt() + (PI - c.acos()) * c)
         }
-        a => quadrature().expect2(qa, qb, qab, true, |ua, ub| a.phi(ua) * a.phi(ub)),
+        a => quadrature().expect_product(qa, qb, qab, true, |u| a.phi(u), |u| a.phi(u)),
     }
 }
 
@@ -281,7 +283,7 @@ pub fn derivative_cross_moment(activation: Activation, qa: f64, qb: f64, qab: f6
             let c = (qab / norm).clamp(-1.0, 1.0);
             (PI - c.acos()) / (2.0 * PI)
         }
-        a => quadrature().expect2(qa, qb, qab, true, |ua, ub| a.dphi(ua) * a.dphi(ub)),
+        a => quadrature().expect_product(qa, qb, qab, true, |u| a.dphi(u), |u| a.dphi(u)),
     }
 }
 

@@ -53,8 +53,8 @@ fn relu_arc_cosine_kernel_matches_quadrature() {
     let (qa, qb, qab) = (1.0, 2.0, 0.6);
     let relu = |u: f64| u.max(0.0);
     let step = |u: f64| if u > 0.0 { 1.0 } else { 0.0 };
-    let k = rule.expect2(qa, qb, qab, false, |a, b| relu(a) * relu(b));
-    let k1 = rule.expect2(qa, qb, qab, false, |a, b| step(a) * step(b));
+    let k = rule.expect_product(qa, qb, qab, false, relu, relu);
+    let k1 = rule.expect_product(qa, qb, qab, false, step, step);
     let closed = cross_moment(Activation::Relu, qa, qb, qab);
     let closed1 = derivative_cross_moment(Activation::Relu, qa, qb, qab);
     assert!((k - closed).abs() < 2e-3 * closed, "{k} vs {closed}");

@@ -286,11 +286,12 @@ fn chi1(activation: Activation, w: f64, b: f64, q: f64) -> Option<f64> {
     if w == 0.0 {
         return Some(0.0);
     }
+    // q* alone: the full fixed point would also solve for c*, which χ₁ does not need.
     let at_fixed = MeanField::new(activation, w, b)
-        .and_then(|m| m.fixed_point())
+        .and_then(|m| Ok((m, m.q_star()?)))
         .ok()
-        .filter(|f| f.q_star.is_finite() && f.q_star > 0.0)
-        .map(|f| f.chi1);
+        .filter(|(_, q_star)| q_star.is_finite() && *q_star > 0.0)
+        .map(|(m, q_star)| m.chi1_at(q_star));
     at_fixed
         .or_else(|| {
             (q.is_finite() && q > 0.0)
