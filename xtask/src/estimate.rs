@@ -10,9 +10,10 @@
 use std::collections::HashMap;
 
 use anyhow::Context;
-use initlab_train::{time_run, EvalSet, RunSpec, StepTiming, TaskSet};
+use initlab_train::{time_run, EvalSet, RunSpec, StepTiming, TaskSet, TestSchedule};
 
-/// Steps timed per shape, after two that warm up.
+/// Steps timed per shape at least, after two that warm up (more for a cheap
+/// step: see `initlab_train::MIN_TIMED_SECONDS`).
 pub const TIMED_STEPS: usize = 6;
 
 /// What one run will cost.
@@ -20,14 +21,18 @@ pub const TIMED_STEPS: usize = 6;
 pub struct RunCost {
     /// Training steps in all.
     pub steps: usize,
-    /// Estimated wall seconds per step, evaluation amortized over the steps.
+    /// Estimated wall seconds per step, the per-epoch validation amortized
+    /// over the steps.
     pub seconds_per_step: f64,
+    /// Estimated wall seconds outside the steps: set-up (sampling, LSUV) and
+    /// the test-set evaluations.
+    pub fixed_seconds: f64,
 }
 
 impl RunCost {
     /// Estimated wall seconds of the whole run.
     pub fn seconds(&self) -> f64 {
-        self.steps as f64 * self.seconds_per_step
+        self.steps as f64 * self.seconds_per_step + self.fixed_seconds
     }
 }
 
@@ -53,18 +58,41 @@ pub fn costs(runs: &[RunSpec], tasks: &TaskSet) -> anyhow::Result<Vec<RunCost>> 
                     timing
                 }
             };
-            let eval = task
-                .eval_batches(EvalSet::Validation, t.eval_limit)
-                .iter()
-                .map(|b| b.len())
-                .sum::<usize>();
-            let eval_seconds = eval as f64 * timing.eval_seconds_per_example;
+            let examples = |set: EvalSet| {
+                task.eval_batches(set, t.eval_limit)
+                    .iter()
+                    .map(|b| b.len())
+                    .sum::<usize>() as f64
+            };
+            let validation = examples(EvalSet::Validation) * timing.eval_seconds_per_example;
+            let tests = match t.test {
+                TestSchedule::EveryEpoch => t.epochs + 1,
+                TestSchedule::End | TestSchedule::BestValidation => 1,
+            };
+            let test = tests as f64 * examples(EvalSet::Test) * timing.eval_seconds_per_example;
             Ok(RunCost {
                 steps: t.epochs * per_epoch,
-                seconds_per_step: timing.step_seconds + eval_seconds / per_epoch.max(1) as f64,
+                seconds_per_step: timing.step_seconds + validation / per_epoch.max(1) as f64,
+                fixed_seconds: timing.setup_seconds + test,
             })
         })
         .collect()
+}
+
+/// Wall seconds for `jobs` workers to train runs costing `seconds`, each
+/// worker taking the next run, longest first, when it is free: how
+/// `reproduce` hands them out, so a grid of unequal runs is costed as it will
+/// end, not as if its runs could be split.
+pub fn makespan(seconds: &[f64], jobs: usize) -> f64 {
+    let mut sorted = seconds.to_vec();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    let mut free_at = vec![0.0_f64; jobs.max(1)];
+    for s in sorted {
+        if let Some(earliest) = free_at.iter_mut().min_by(|a, b| a.total_cmp(b)) {
+            *earliest += s;
+        }
+    }
+    free_at.into_iter().fold(0.0, f64::max)
 }
 
 /// Runs of one shape cost the same per step.
@@ -87,5 +115,22 @@ pub fn duration(seconds: f64) -> String {
         0..=59 => format!("{s} s"),
         60..=3599 => format!("{} min {:02} s", s / 60, s % 60),
         _ => format!("{} h {:02} min", s / 3600, s % 3600 / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn makespan_hands_runs_out_longest_first() {
+        // Two workers: 5 | 4, then 3 joins the 4 and 2 the 5: both end at 7.
+        assert_eq!(makespan(&[2.0, 3.0, 4.0, 5.0], 2), 7.0);
+        // A run longer than all the others together is the wall time.
+        assert_eq!(makespan(&[10.0, 1.0, 1.0, 1.0], 2), 10.0);
+        // Unequal runs do not split: three of 3 on two workers take 6, not 4.5.
+        assert_eq!(makespan(&[3.0, 3.0, 3.0], 2), 6.0);
+        assert_eq!(makespan(&[3.0, 3.0, 3.0], 1), 9.0);
+        assert_eq!(makespan(&[], 2), 0.0);
     }
 }

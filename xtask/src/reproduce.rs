@@ -69,6 +69,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
     // Everything that can be wrong with the request is checked before anything
     // is written, so a bad study file leaves earlier results untouched.
     args.backend.select_device(&args.device)?;
@@ -127,7 +128,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 
     if args.dry_run {
-        return dry_run(&args, &studies, &plans, &tasks, &store, jobs);
+        let start_up = started.elapsed().as_secs_f64();
+        return dry_run(&args, &studies, &plans, &tasks, &store, jobs, start_up);
     }
     // A stored run counts as done only once its file verifies; one that does
     // not (cut short, edited, damaged on disk) is set aside and trained again.
@@ -363,7 +365,8 @@ fn outcome(r: &RunRecord) -> String {
 }
 
 /// `--dry-run`: per study, the runs still to train, their steps and the wall
-/// time they would take here with `jobs` at once.
+/// time they would take here with `jobs` at once; `start_up` is what reading
+/// the data took this command, which a training command takes too.
 fn dry_run(
     args: &Args,
     studies: &[Study],
@@ -371,9 +374,10 @@ fn dry_run(
     tasks: &TaskSet,
     store: &ResultsStore,
     jobs: usize,
+    start_up: f64,
 ) -> anyhow::Result<()> {
     println!(
-        "profile {}, backend {}, {jobs} jobs; times from {} timed steps of each kind of run on this machine",
+        "profile {}, backend {}, {jobs} jobs; times from at least {} timed steps of each kind of run on this machine, runs handed out longest first",
         args.profile.name(),
         args.backend,
         estimate::TIMED_STEPS
@@ -382,7 +386,16 @@ fn dry_run(
         "{:<14} {:>6} {:>7} {:>12} {:>16} {:>16}",
         "study", "runs", "stored", "steps", "one job", "wall estimate"
     );
-    let (mut all_seconds, mut all_wall) = (0.0, 0.0);
+    println!(
+        "{:<14} {:>6} {:>7} {:>12} {:>16} {:>16}",
+        "start-up",
+        "",
+        "",
+        "",
+        estimate::duration(start_up),
+        estimate::duration(start_up)
+    );
+    let (mut all_seconds, mut all_wall) = (start_up, start_up);
     for (study, runs) in studies.iter().zip(plans) {
         if let Some(why) = not_in_profile(study, args.profile) {
             println!("{:<14} {why}", study.info.name);
@@ -390,10 +403,9 @@ fn dry_run(
         }
         let todo = not_stored(runs, store);
         let costs = estimate::costs(&todo, tasks)?;
-        let seconds: f64 = costs.iter().map(|c| c.seconds()).sum();
-        let longest = costs.iter().map(|c| c.seconds()).fold(0.0, f64::max);
-        // Jobs share the runs; the grid cannot finish before its longest run.
-        let wall = (seconds / jobs.min(todo.len()).max(1) as f64).max(longest);
+        let each: Vec<f64> = costs.iter().map(|c| c.seconds()).collect();
+        let seconds: f64 = each.iter().sum();
+        let wall = estimate::makespan(&each, jobs);
         all_seconds += seconds;
         all_wall += wall;
         println!(

@@ -190,8 +190,9 @@ fn calibrate(
 enum Job {
     /// The whole run.
     Train,
-    /// Time this many training steps and one evaluation batch.
-    Time { steps: usize },
+    /// Time at least this many training steps and one evaluation batch;
+    /// `since` is when the run started, so that its set-up is timed too.
+    Time { steps: usize, since: Instant },
     /// Hand back a [`Stepper`].
     Stepper,
 }
@@ -205,13 +206,23 @@ enum Done<'a> {
 /// What a run costs on this machine, from a few of its own steps.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StepTiming {
+    /// Wall seconds from the start of the run to its first step: sampling the
+    /// initial weights, LSUV's calibration, building the network.
+    pub setup_seconds: f64,
     /// Wall seconds of one training step (forward, backward, optimizer).
     pub step_seconds: f64,
     /// Wall seconds per example of evaluation (forward only).
     pub eval_seconds_per_example: f64,
 }
 
-/// Times `steps` training steps of `spec` (after two that warm up) and one
+/// A timing goes on past its requested steps until this many seconds have
+/// passed: six steps of half a millisecond are mostly noise.
+pub const MIN_TIMED_SECONDS: f64 = 0.1;
+/// ... but never past this many steps, so a cheap run's timing stays cheap.
+pub const MAX_TIMED_STEPS: usize = 100;
+
+/// Times at least `steps` training steps of `spec` (after two that warm up),
+/// and more up to [`MIN_TIMED_SECONDS`] or [`MAX_TIMED_STEPS`], and one
 /// evaluation batch, on backend `B`: what `reproduce --dry-run` and the
 /// progress bar's estimate are built from.
 pub fn time_steps<B: AutodiffBackend>(
@@ -220,7 +231,8 @@ pub fn time_steps<B: AutodiffBackend>(
     device: &B::Device,
     steps: usize,
 ) -> Result<StepTiming> {
-    match start::<B>(spec, task, device, &Silent, Job::Time { steps })? {
+    let since = Instant::now();
+    match start::<B>(spec, task, device, &Silent, Job::Time { steps, since })? {
         Done::Timing(t) => Ok(t),
         _ => unreachable!("timing returns a timing"),
     }
@@ -262,7 +274,13 @@ impl<'a, B: AutodiffBackend> Fit<'a, '_, B> {
     fn go<M: Network<B> + 'a>(&self, model: M, job: Job) -> Result<Done<'a>> {
         Ok(match job {
             Job::Train => Done::Record(Box::new(self.run(model)?)),
-            Job::Time { steps } => Done::Timing(self.time(model, steps)?),
+            Job::Time { steps, since } => {
+                let setup_seconds = since.elapsed().as_secs_f64();
+                Done::Timing(StepTiming {
+                    setup_seconds,
+                    ..self.time(model, steps)?
+                })
+            }
             Job::Stepper => {
                 let t = &self.spec.config.training;
                 let mut stream =
@@ -290,7 +308,13 @@ impl<'a, B: AutodiffBackend> Fit<'a, '_, B> {
         stream.start_epoch();
         let mut started = Instant::now();
         let mut timed = 0usize;
-        for i in 0..steps + 2 {
+        for i in 0.. {
+            if timed >= steps
+                && (timed >= MAX_TIMED_STEPS
+                    || started.elapsed().as_secs_f64() >= MIN_TIMED_SECONDS)
+            {
+                break;
+            }
             let batch = match stream.next_batch() {
                 Some(b) => b,
                 None => {
@@ -317,6 +341,7 @@ impl<'a, B: AutodiffBackend> Fit<'a, '_, B> {
             n += batch.len();
         }
         Ok(StepTiming {
+            setup_seconds: 0.0,
             step_seconds,
             eval_seconds_per_example: started.elapsed().as_secs_f64() / n.max(1) as f64,
         })
