@@ -32,13 +32,13 @@ use super::probe::BpttProbe;
 use crate::host_node::tensor_to_vec;
 use crate::host_node::{host_vec, retype};
 
-/// What the backward needs: the inputs and every hidden state, on the host,
-/// and the probe (with the layer's index) that wants the per-step norms.
+/// What the backward needs: the weights, the inputs and every hidden state
+/// (time-major, in [`Saved`]) on the host, and the probe (with the layer's
+/// index) that wants the per-step norms.
 #[derive(Clone, Debug)]
 struct State {
     dims: Dims,
     weights: Arc<Weights>,
-    x: Arc<Vec<f32>>,
     saved: Arc<Saved>,
     probe: Option<(BpttProbe, usize)>,
 }
@@ -53,7 +53,6 @@ impl<I: Backend> Backward<I, 4> for ElmanBackward {
         let State {
             dims,
             weights,
-            x,
             saved,
             probe,
         } = ops.state;
@@ -66,7 +65,7 @@ impl<I: Backend> Backward<I, 4> for ElmanBackward {
             x: px.is_some(),
             h_grad: probe.is_some(),
         };
-        let g = host::backward(dims, &weights, &x, &saved, &dy, want);
+        let g = host::backward(dims, &weights, &saved, &dy, want);
         if let (Some((probe, layer)), Some(sq)) = (&probe, &g.h_grad_sq) {
             probe.record_grad_sq(*layer, sq);
         }
@@ -198,7 +197,6 @@ fn fused<I: Backend, C: CheckpointStrategy>(
             State {
                 dims,
                 weights,
-                x: Arc::new(x_host),
                 saved: Arc::new(saved),
                 probe,
             },

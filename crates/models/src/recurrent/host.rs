@@ -71,16 +71,31 @@ fn sum_sq(values: impl Iterator<Item = f32>) -> f64 {
 }
 
 /// `[B, T, F]` → `[T, B, F]` (or back, swapping `outer` and `inner`).
+/// Written in the destination's order, so it is never zeroed first; with one
+/// feature (a matrix transpose) element by element, not a copy call each.
 fn swap_01(src: &[f32], outer: usize, inner: usize, features: usize) -> Vec<f32> {
-    let mut dst = vec![0.0f32; src.len()];
-    for o in 0..outer {
-        for i in 0..inner {
+    let mut dst = Vec::with_capacity(src.len());
+    for i in 0..inner {
+        if features == 1 {
+            dst.extend((0..outer).map(|o| src[o * inner + i]));
+            continue;
+        }
+        for o in 0..outer {
             let s = (o * inner + i) * features;
-            let d = (i * outer + o) * features;
-            dst[d..d + features].copy_from_slice(&src[s..s + features]);
+            dst.extend_from_slice(&src[s..s + features]);
         }
     }
     dst
+}
+
+/// `rows` copies of `bias` one after another: the pre-activations' starting
+/// value, which the input projection then adds to.
+fn repeated(bias: &[f32], rows: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(rows * bias.len());
+    for _ in 0..rows {
+        out.extend_from_slice(bias);
+    }
+    out
 }
 
 /// `w_ihᵀ` `[I, G·H]`, row-major, for the one input projection over all steps,
@@ -128,18 +143,14 @@ fn forward_group(
     w: &Weights,
     wt: &Transposed,
     nonlinearity: Nonlinearity,
-    x_bm: &[f32],
+    x_tm: &[f32],
 ) -> Vec<f32> {
     let (bt, h) = (d.batch * d.steps, d.hidden);
-    let x_tm = swap_01(x_bm, d.batch, d.steps, d.input); // [T, b, I]
-    let mut hs = vec![0.0f32; bt * h];
-    for row in hs.chunks_exact_mut(h) {
-        row.copy_from_slice(&w.bias);
-    }
+    let mut hs = repeated(&w.bias, bt);
     // All input projections at once: [T·b, I] × W_ihᵀ.
     gemm(
         (bt, d.input, h),
-        &x_tm,
+        x_tm,
         (d.input, 1),
         &wt.ih,
         (h, 1),
@@ -168,14 +179,15 @@ pub(crate) struct Want {
     pub h_grad: bool,
 }
 
-/// BPTT over one group of rows, given its time-major states and `dL/dh` (batch-major).
+/// BPTT over one group of rows, given its time-major inputs and states and
+/// `dL/dh` (batch-major).
 #[allow(clippy::too_many_arguments)]
 fn backward_group(
     d: Dims,
     w: &Weights,
     w_hh: &PackedRhs,
     nonlinearity: Nonlinearity,
-    x_bm: &[f32],
+    x_tm: &[f32],
     hs: &[f32],
     dy_bm: &[f32],
     want: Want,
@@ -204,26 +216,26 @@ fn backward_group(
             packed::gemm(d.batch, da_t, w_hh, false, &mut carry);
         }
     }
-    let mut grads = weight_grads(d, h, &da, x_bm, hs, w, want.x);
+    let mut grads = weight_grads(d, h, &da, x_tm, hs, w, want.x);
     grads.h_grad_sq = h_grad_sq;
     grads
 }
 
 /// The gradients that follow from the pre-activation gradients `da`
-/// (`[T, b, rows]`, `rows` = G·H) once BPTT has them: `dW_ih = daᵀ·x` and
+/// (`[T, b, rows]`, `rows` = G·H) and the time-major inputs `x_tm`
+/// (`[T, b, I]`) once BPTT has them: `dW_ih = daᵀ·x` and
 /// `dW_hh = Σ_{t≥1} da_tᵀ·h_{t-1}` over all T·b rows at once, the bias's as
 /// the column sums, and `dx = da·W_ih` when asked for.
 fn weight_grads(
     d: Dims,
     rows: usize,
     da: &[f32],
-    x_bm: &[f32],
+    x_tm: &[f32],
     hs: &[f32],
     w: &Weights,
     want_x: bool,
 ) -> Grads {
     let (bt, h, i) = (d.batch * d.steps, d.hidden, d.input);
-    let x_tm = swap_01(x_bm, d.batch, d.steps, i);
     let mut grads = Grads {
         x: None,
         w_ih: vec![0.0; rows * i],
@@ -235,7 +247,7 @@ fn weight_grads(
         (rows, bt, i),
         da,
         (1, rows),
-        &x_tm,
+        x_tm,
         (i, 1),
         0.0,
         &mut grads.w_ih,
@@ -281,11 +293,12 @@ pub(crate) struct Saved {
     pub groups: Vec<(usize, usize, GroupState)>,
 }
 
-/// One group's forward, time-major: `h` `[T, rows, H]`; for an LSTM also the
-/// cell states `c` and `tanh(c)` `[T, rows, H]` and the activated gates
-/// `[T, rows, 4H]`.
+/// One group's forward, time-major: its input `x` `[T, rows, I]` (the weight
+/// gradients' operand), `h` `[T, rows, H]`; for an LSTM also the cell states
+/// `c` and `tanh(c)` `[T, rows, H]` and the activated gates `[T, rows, 4H]`.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct GroupState {
+    pub x: Vec<f32>,
     pub h: Vec<f32>,
     pub c: Vec<f32>,
     pub tanh_c: Vec<f32>,
@@ -309,13 +322,14 @@ fn forward_split(d: Dims, w: &Weights, x: &[f32], groups: usize) -> (Vec<f32>, S
                 batch: hi - lo,
                 ..d
             };
-            let x = &x[lo * row_x..hi * row_x];
+            let x_tm = swap_01(&x[lo * row_x..hi * row_x], gd.batch, d.steps, d.input);
             let state = match w.cell {
                 Cell::Elman(nl) => GroupState {
-                    h: forward_group(gd, w, &wt, nl, x),
+                    h: forward_group(gd, w, &wt, nl, &x_tm),
+                    x: x_tm,
                     ..GroupState::default()
                 },
-                Cell::Lstm => lstm_forward_group(gd, w, &wt, x),
+                Cell::Lstm => lstm_forward_group(gd, w, &wt, x_tm),
             };
             (lo, hi, state)
         })
@@ -329,14 +343,7 @@ fn forward_split(d: Dims, w: &Weights, x: &[f32], groups: usize) -> (Vec<f32>, S
 }
 
 /// Backpropagation through time given `dL/dh` for every state (`[batch, T, H]`).
-pub(crate) fn backward(
-    d: Dims,
-    w: &Weights,
-    x: &[f32],
-    saved: &Saved,
-    dy: &[f32],
-    want: Want,
-) -> Grads {
+pub(crate) fn backward(d: Dims, w: &Weights, saved: &Saved, dy: &[f32], want: Want) -> Grads {
     let row_x = d.steps * d.input;
     let row_h = d.steps * d.hidden;
     // `W_hh` `[G·H, H]` is the right-hand side of every step's `dL/dh_{t-1}`.
@@ -350,11 +357,10 @@ pub(crate) fn backward(
                 batch: hi - lo,
                 ..d
             };
-            let x = &x[lo * row_x..hi * row_x];
             let dy = &dy[lo * row_h..hi * row_h];
             let g = match w.cell {
-                Cell::Elman(nl) => backward_group(gd, w, w_hh, nl, x, &state.h, dy, want),
-                Cell::Lstm => lstm_backward_group(gd, w, w_hh, x, state, dy, want),
+                Cell::Elman(nl) => backward_group(gd, w, w_hh, nl, &state.x, &state.h, dy, want),
+                Cell::Lstm => lstm_backward_group(gd, w, w_hh, state, dy, want),
             };
             (*lo, *hi, g)
         })
@@ -388,15 +394,11 @@ fn add(dst: &mut [f32], src: &[f32]) {
 
 /// An LSTM group's forward: `i, f, o = σ(·)`, `g = tanh(·)`,
 /// `c_t = f⊙c_{t-1} + i⊙g`, `h_t = o⊙tanh(c_t)`, `h_{-1} = c_{-1} = 0`.
-fn lstm_forward_group(d: Dims, w: &Weights, wt: &Transposed, x_bm: &[f32]) -> GroupState {
+fn lstm_forward_group(d: Dims, w: &Weights, wt: &Transposed, x_tm: Vec<f32>) -> GroupState {
     let (bt, h, i) = (d.batch * d.steps, d.hidden, d.input);
     let g4 = 4 * h;
     let (hblock, gblock) = (d.batch * h, d.batch * g4);
-    let x_tm = swap_01(x_bm, d.batch, d.steps, i); // [T, b, I]
-    let mut gates = vec![0.0f32; bt * g4];
-    for row in gates.chunks_exact_mut(g4) {
-        row.copy_from_slice(&w.bias);
-    }
+    let mut gates = repeated(&w.bias, bt);
     gemm(
         (bt, i, g4),
         &x_tm,
@@ -450,6 +452,7 @@ fn lstm_forward_group(d: Dims, w: &Weights, wt: &Transposed, x_bm: &[f32]) -> Gr
         }
     }
     GroupState {
+        x: x_tm,
         h: hs,
         c: cs,
         tanh_c: tcs,
@@ -462,7 +465,6 @@ fn lstm_backward_group(
     d: Dims,
     w: &Weights,
     w_hh: &PackedRhs,
-    x_bm: &[f32],
     s: &GroupState,
     dy_bm: &[f32],
     want: Want,
@@ -515,7 +517,7 @@ fn lstm_backward_group(
             packed::gemm(d.batch, dg_t, w_hh, false, &mut dh);
         }
     }
-    let mut grads = weight_grads(d, g4, &dgates, x_bm, &s.h, w, want.x);
+    let mut grads = weight_grads(d, g4, &dgates, &s.x, &s.h, w, want.x);
     grads.h_grad_sq = h_grad_sq;
     grads
 }
@@ -637,8 +639,8 @@ mod tests {
                 x: true,
                 h_grad: true,
             };
-            let g1 = backward(d, &w, &x, &saved_one, &dy, all);
-            let g3 = backward(d, &w, &x, &saved_three, &dy, all);
+            let g1 = backward(d, &w, &saved_one, &dy, all);
+            let g3 = backward(d, &w, &saved_three, &dy, all);
             assert!(close(&g1.w_ih, &g3.w_ih) && close(&g1.w_hh, &g3.w_hh));
             assert!(close(&g1.bias, &g3.bias));
             assert!(close(
@@ -656,7 +658,7 @@ mod tests {
                         .zip(&s3)
                         .all(|(a, b)| (a - b).abs() <= 1e-9 * a.abs().max(1.0))
             );
-            let none = backward(d, &w, &x, &saved_one, &dy, Want::default());
+            let none = backward(d, &w, &saved_one, &dy, Want::default());
             assert!(g1.x.is_some() && none.x.is_none() && none.h_grad_sq.is_none());
         }
     }
@@ -695,7 +697,7 @@ mod tests {
                 .expect("a thread pool");
             pool.install(|| {
                 let (h, saved) = forward(d, &w, &x);
-                (h, backward(d, &w, &x, &saved, &dy, Want::default()))
+                (h, backward(d, &w, &saved, &dy, Want::default()))
             })
         };
         let differing = |a: &[f32], b: &[f32]| {
