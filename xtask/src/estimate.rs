@@ -4,17 +4,27 @@
 //!
 //! Runs that differ only in seed or initializer cost the same per step, so one
 //! calibration serves every run of a *shape*: the model, the data config and
-//! the training config without its epochs. Each shape is timed in a pool of
-//! one thread, the share of a job when `--jobs` equals the cores.
+//! the training config without its epochs. Each shape is timed as the grid
+//! runs it: one copy per `--jobs` worker at once, on a pool of `--jobs`
+//! threads. A copy timed alone on one thread, the other core idle, ran
+//! 10–20 % faster than runs of small models beside each other in the grid
+//! (shared caches, memory bandwidth and clock).
 
 use std::collections::HashMap;
 
 use anyhow::Context;
-use initlab_train::{time_run, EvalSet, RunSpec, StepTiming, TaskSet, TestSchedule};
+use initlab_train::{
+    time_run, EvalSet, RunSpec, StepTiming, Task, TaskSet, TestSchedule, TimingBudget,
+};
 
-/// Steps timed per shape at least, after two that warm up (more for a cheap
-/// step: see `initlab_train::MIN_TIMED_SECONDS`).
+/// Steps timed per shape at least, after two that warm up.
 pub const TIMED_STEPS: usize = 6;
+/// ... and on until this many seconds have passed: a run's speed on this
+/// machine wanders by 10 % and more from one tenth of a second to the next.
+const TIMED_SECONDS: f64 = 0.5;
+/// ... but no more than this share of the run's own steps, so that timing the
+/// smoke profile's short runs does not take longer than running them.
+const TIMED_SHARE: usize = 20;
 
 /// What one run will cost.
 #[derive(Clone, Debug)]
@@ -36,13 +46,15 @@ impl RunCost {
     }
 }
 
-/// Times every shape among `runs` once and costs each run.
-pub fn costs(runs: &[RunSpec], tasks: &TaskSet) -> anyhow::Result<Vec<RunCost>> {
+/// Times every shape among `runs` once, with as many copies at once as the
+/// grid will run (`jobs`, or fewer runs), and costs each run.
+pub fn costs(runs: &[RunSpec], tasks: &TaskSet, jobs: usize) -> anyhow::Result<Vec<RunCost>> {
     let mut timings: HashMap<String, StepTiming> = HashMap::new();
+    let copies = jobs.min(runs.len()).max(1);
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
+        .num_threads(jobs.max(1))
         .build()
-        .context("a one-thread pool for timing")?;
+        .context("a pool of --jobs threads for timing")?;
     runs.iter()
         .map(|run| {
             let task = tasks.get(run)?;
@@ -53,7 +65,12 @@ pub fn costs(runs: &[RunSpec], tasks: &TaskSet) -> anyhow::Result<Vec<RunCost>> 
             let timing = match timings.get(&key) {
                 Some(timing) => *timing,
                 None => {
-                    let timing = pool.install(|| time_run(run, task, TIMED_STEPS))?;
+                    let budget = TimingBudget {
+                        min_steps: TIMED_STEPS,
+                        max_steps: (t.epochs * per_epoch / TIMED_SHARE).max(TIMED_STEPS),
+                        min_seconds: TIMED_SECONDS,
+                    };
+                    let timing = side_by_side(&pool, copies, run, task, budget)?;
                     timings.insert(key, timing);
                     timing
                 }
@@ -77,6 +94,41 @@ pub fn costs(runs: &[RunSpec], tasks: &TaskSet) -> anyhow::Result<Vec<RunCost>> 
             })
         })
         .collect()
+}
+
+/// `copies` timings of `run` at once on `pool`, spawned as `run_grid` spawns
+/// its workers (so they share the pool's threads as runs do); their mean.
+fn side_by_side(
+    pool: &rayon::ThreadPool,
+    copies: usize,
+    run: &RunSpec,
+    task: &dyn Task,
+    budget: TimingBudget,
+) -> anyhow::Result<StepTiming> {
+    let timings = std::sync::Mutex::new(Vec::new());
+    pool.scope(|scope| {
+        for _ in 0..copies {
+            scope.spawn(|_| {
+                let timing = time_run(run, task, budget);
+                if let Ok(mut all) = timings.lock() {
+                    all.push(timing);
+                }
+            });
+        }
+    });
+    let timings = timings
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("timing run {} panicked", run.id))?
+        .into_iter()
+        .collect::<Result<Vec<StepTiming>, _>>()?;
+    let mean = |field: fn(&StepTiming) -> f64| {
+        timings.iter().map(field).sum::<f64>() / timings.len().max(1) as f64
+    };
+    Ok(StepTiming {
+        setup_seconds: mean(|t| t.setup_seconds),
+        step_seconds: mean(|t| t.step_seconds),
+        eval_seconds_per_example: mean(|t| t.eval_seconds_per_example),
+    })
 }
 
 /// Wall seconds for `jobs` workers to train runs costing `seconds`, each

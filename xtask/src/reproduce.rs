@@ -162,7 +162,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             continue;
         }
         let todo = not_stored(runs, &store);
-        let costs = estimate::costs(&todo, &tasks)?;
+        let costs = estimate::costs(&todo, &tasks, jobs)?;
         eprintln!(
             "{} ({}): {} runs, {} already stored, profile {}, backend {}, {jobs} jobs",
             study.info.name,
@@ -377,7 +377,7 @@ fn dry_run(
     start_up: f64,
 ) -> anyhow::Result<()> {
     println!(
-        "profile {}, backend {}, {jobs} jobs; times from at least {} timed steps of each kind of run on this machine, runs handed out longest first",
+        "profile {}, backend {}, {jobs} jobs; times from at least {} timed steps of each kind of run on this machine, one copy per job at once; runs handed out longest first",
         args.profile.name(),
         args.backend,
         estimate::TIMED_STEPS
@@ -402,7 +402,7 @@ fn dry_run(
             continue;
         }
         let todo = not_stored(runs, store);
-        let costs = estimate::costs(&todo, tasks)?;
+        let costs = estimate::costs(&todo, tasks, jobs)?;
         let each: Vec<f64> = costs.iter().map(|c| c.seconds()).collect();
         let seconds: f64 = each.iter().sum();
         let wall = estimate::makespan(&each, jobs);

@@ -68,5 +68,5 @@ pub use crate::task::{
 };
 pub use crate::trainer::{
     stepper, time_run, time_steps, train_network, train_run, Observer, Silent, StepTiming, Stepper,
-    MAX_TIMED_STEPS, MIN_TIMED_SECONDS,
+    TimingBudget,
 };

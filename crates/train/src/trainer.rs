@@ -81,15 +81,15 @@ fn record(done: Done<'_>) -> Result<RunRecord> {
 }
 
 /// [`time_steps`] on the run's own backend.
-pub fn time_run(spec: &RunSpec, task: &dyn Task, steps: usize) -> Result<StepTiming> {
-    struct Time<'a>(&'a RunSpec, &'a dyn Task, usize);
+pub fn time_run(spec: &RunSpec, task: &dyn Task, budget: TimingBudget) -> Result<StepTiming> {
+    struct Time<'a>(&'a RunSpec, &'a dyn Task, TimingBudget);
     impl BackendTask for Time<'_> {
         type Output = Result<StepTiming>;
         fn run<B: AutodiffBackend>(self, device: B::Device, _: BackendKind) -> Self::Output {
             time_steps::<B>(self.0, self.1, &device, self.2)
         }
     }
-    dispatch(spec.backend, Time(spec, task, steps))?
+    dispatch(spec.backend, Time(spec, task, budget))?
 }
 
 /// Does `job` with the network of the run's config.
@@ -190,9 +190,12 @@ fn calibrate(
 enum Job {
     /// The whole run.
     Train,
-    /// Time at least this many training steps and one evaluation batch;
-    /// `since` is when the run started, so that its set-up is timed too.
-    Time { steps: usize, since: Instant },
+    /// Time training steps and one evaluation batch; `since` is when the run
+    /// started, so that its set-up is timed too.
+    Time {
+        budget: TimingBudget,
+        since: Instant,
+    },
     /// Hand back a [`Stepper`].
     Stepper,
 }
@@ -215,24 +218,31 @@ pub struct StepTiming {
     pub eval_seconds_per_example: f64,
 }
 
-/// A timing goes on past its requested steps until this many seconds have
-/// passed: six steps of half a millisecond are mostly noise.
-pub const MIN_TIMED_SECONDS: f64 = 0.1;
-/// ... but never past this many steps, so a cheap run's timing stays cheap.
-pub const MAX_TIMED_STEPS: usize = 100;
+/// How many training steps a timing takes (after two that warm up): at
+/// least `min_steps`, then on until `min_seconds` have passed, but never more
+/// than `max_steps`. A few steps of half a millisecond are mostly noise; a
+/// timing longer than a share of the run itself is waste.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TimingBudget {
+    /// Steps timed whatever they take.
+    pub min_steps: usize,
+    /// Steps timed at most.
+    pub max_steps: usize,
+    /// Seconds timed at least, within `max_steps`.
+    pub min_seconds: f64,
+}
 
-/// Times at least `steps` training steps of `spec` (after two that warm up),
-/// and more up to [`MIN_TIMED_SECONDS`] or [`MAX_TIMED_STEPS`], and one
-/// evaluation batch, on backend `B`: what `reproduce --dry-run` and the
-/// progress bar's estimate are built from.
+/// Times training steps of `spec` as `budget` says, and one evaluation
+/// batch, on backend `B`: what `reproduce --dry-run` and the progress bar's
+/// estimate are built from.
 pub fn time_steps<B: AutodiffBackend>(
     spec: &RunSpec,
     task: &dyn Task,
     device: &B::Device,
-    steps: usize,
+    budget: TimingBudget,
 ) -> Result<StepTiming> {
     let since = Instant::now();
-    match start::<B>(spec, task, device, &Silent, Job::Time { steps, since })? {
+    match start::<B>(spec, task, device, &Silent, Job::Time { budget, since })? {
         Done::Timing(t) => Ok(t),
         _ => unreachable!("timing returns a timing"),
     }
@@ -274,11 +284,11 @@ impl<'a, B: AutodiffBackend> Fit<'a, '_, B> {
     fn go<M: Network<B> + 'a>(&self, model: M, job: Job) -> Result<Done<'a>> {
         Ok(match job {
             Job::Train => Done::Record(Box::new(self.run(model)?)),
-            Job::Time { steps, since } => {
+            Job::Time { budget, since } => {
                 let setup_seconds = since.elapsed().as_secs_f64();
                 Done::Timing(StepTiming {
                     setup_seconds,
-                    ..self.time(model, steps)?
+                    ..self.time(model, budget)?
                 })
             }
             Job::Stepper => {
@@ -298,7 +308,7 @@ impl<'a, B: AutodiffBackend> Fit<'a, '_, B> {
         })
     }
 
-    fn time<M: Network<B>>(&self, mut model: M, steps: usize) -> Result<StepTiming> {
+    fn time<M: Network<B>>(&self, mut model: M, budget: TimingBudget) -> Result<StepTiming> {
         let training = &self.spec.config.training;
         let objective = self.task.objective();
         let mut optim = HostOptimizer::new(&training.optimizer, training.clip_grad_norm);
@@ -309,9 +319,9 @@ impl<'a, B: AutodiffBackend> Fit<'a, '_, B> {
         let mut started = Instant::now();
         let mut timed = 0usize;
         for i in 0.. {
-            if timed >= steps
-                && (timed >= MAX_TIMED_STEPS
-                    || started.elapsed().as_secs_f64() >= MIN_TIMED_SECONDS)
+            if timed >= budget.min_steps
+                && (timed >= budget.max_steps
+                    || started.elapsed().as_secs_f64() >= budget.min_seconds)
             {
                 break;
             }
