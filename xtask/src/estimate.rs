@@ -19,9 +19,11 @@ use initlab_train::{
 
 /// Steps timed per shape at least, after two that warm up.
 pub const TIMED_STEPS: usize = 6;
-/// ... and on until this many seconds have passed: a run's speed on this
-/// machine wanders by 10 % and more from one tenth of a second to the next.
-const TIMED_SECONDS: f64 = 0.5;
+/// ... and on until this many seconds have passed: a run's speed on a
+/// shared machine wanders by 10–20 % from one second to the next (one
+/// lstm-maestro run costed at 447 s from half a second of steps, 367 s half
+/// an hour later; its runs took 346–370 s between).
+const TIMED_SECONDS: f64 = 1.0;
 /// ... but no more than this share of the run's own steps, so that timing the
 /// smoke profile's short runs does not take longer than running them.
 const TIMED_SHARE: usize = 20;
@@ -128,6 +130,7 @@ fn side_by_side(
         setup_seconds: mean(|t| t.setup_seconds),
         step_seconds: mean(|t| t.step_seconds),
         eval_seconds_per_example: mean(|t| t.eval_seconds_per_example),
+        timed_steps: timings.iter().map(|t| t.timed_steps).sum(),
     })
 }
 

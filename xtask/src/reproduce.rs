@@ -365,8 +365,9 @@ fn outcome(r: &RunRecord) -> String {
 }
 
 /// `--dry-run`: per study, the runs still to train, their steps and the wall
-/// time they would take here with `jobs` at once; `start_up` is what reading
-/// the data took this command, which a training command takes too.
+/// time they would take here with `jobs` at once. A training command reads
+/// the same data (`start_up`, as long as it took this command) and times the
+/// same steps before each study: both are in the figures.
 fn dry_run(
     args: &Args,
     studies: &[Study],
@@ -402,10 +403,13 @@ fn dry_run(
             continue;
         }
         let todo = not_stored(runs, store);
+        let timing = std::time::Instant::now();
         let costs = estimate::costs(&todo, tasks, jobs)?;
+        // Training times the same steps first, for its progress bar.
+        let timing = timing.elapsed().as_secs_f64();
         let each: Vec<f64> = costs.iter().map(|c| c.seconds()).collect();
-        let seconds: f64 = each.iter().sum();
-        let wall = estimate::makespan(&each, jobs);
+        let seconds: f64 = each.iter().sum::<f64>() + timing;
+        let wall = estimate::makespan(&each, jobs) + timing;
         all_seconds += seconds;
         all_wall += wall;
         println!(

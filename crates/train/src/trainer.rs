@@ -216,6 +216,8 @@ pub struct StepTiming {
     pub step_seconds: f64,
     /// Wall seconds per example of evaluation (forward only).
     pub eval_seconds_per_example: f64,
+    /// Training steps timed, after the two that warm up.
+    pub timed_steps: usize,
 }
 
 /// How many training steps a timing takes (after two that warm up): at
@@ -352,6 +354,7 @@ impl<'a, B: AutodiffBackend> Fit<'a, '_, B> {
         }
         Ok(StepTiming {
             setup_seconds: 0.0,
+            timed_steps: timed,
             step_seconds,
             eval_seconds_per_example: started.elapsed().as_secs_f64() / n.max(1) as f64,
         })

@@ -7,8 +7,8 @@ use initlab_models::{
     RecurrentNetConfig,
 };
 use initlab_train::{
-    dispatch, AddingConfig, AddingTask, BackendKind, BackendTask, DataConfig, ModelConfig,
-    OptimizerConfig, RunSpec, RunStatus,
+    dispatch, time_run, AddingConfig, AddingTask, BackendKind, BackendTask, DataConfig,
+    ModelConfig, OptimizerConfig, RunSpec, RunStatus, TimingBudget,
 };
 
 mod common;
@@ -47,6 +47,26 @@ fn sgd_learns_a_separable_problem_and_records_every_series() {
     assert!(r.test_accuracy > 0.9, "test accuracy {}", r.test_accuracy);
     assert_eq!(r.outputs_sha256, r.compute_outputs_sha256());
     assert_ne!(r.initial_params, r.final_params);
+}
+
+#[test]
+fn a_timing_takes_the_steps_its_budget_allows() {
+    let run = spec("xavier-normal", 0.1, 3);
+    let data = common::data();
+    let budget = |min_steps, max_steps, min_seconds| TimingBudget {
+        min_steps,
+        max_steps,
+        min_seconds,
+    };
+    // Seconds it never reaches: the cap ends it.
+    let capped = time_run(&run, &data, budget(3, 20, 1e9)).expect("timing");
+    assert_eq!(capped.timed_steps, 20);
+    // No seconds asked for: the minimum, past the end of the 16-step epoch.
+    let least = time_run(&run, &data, budget(30, 1000, 0.0)).expect("timing");
+    assert_eq!(least.timed_steps, 30);
+    assert!(least.step_seconds > 0.0, "{least:?}");
+    assert!(least.setup_seconds > 0.0, "{least:?}");
+    assert!(least.eval_seconds_per_example > 0.0, "{least:?}");
 }
 
 #[test]
