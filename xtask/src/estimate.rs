@@ -48,10 +48,18 @@ impl RunCost {
     }
 }
 
+/// What one shape costs: its timing and the size of its evaluation sets.
+#[derive(Clone, Copy)]
+struct ShapeCost {
+    timing: StepTiming,
+    validation_examples: f64,
+    test_examples: f64,
+}
+
 /// Times every shape among `runs` once, with as many copies at once as the
 /// grid will run (`jobs`, or fewer runs), and costs each run.
 pub fn costs(runs: &[RunSpec], tasks: &TaskSet, jobs: usize) -> anyhow::Result<Vec<RunCost>> {
-    let mut timings: HashMap<String, StepTiming> = HashMap::new();
+    let mut shapes: HashMap<String, ShapeCost> = HashMap::new();
     let copies = jobs.min(runs.len()).max(1);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs.max(1))
@@ -64,42 +72,51 @@ pub fn costs(runs: &[RunSpec], tasks: &TaskSet, jobs: usize) -> anyhow::Result<V
             let stream = task.train_stream(run.seed, t.batch_size, t.train_limit);
             let per_epoch = stream.steps_per_epoch();
             let key = shape(run);
-            let timing = match timings.get(&key) {
-                Some(timing) => *timing,
+            let cost = match shapes.get(&key) {
+                Some(cost) => *cost,
                 None => {
                     let budget = TimingBudget {
                         min_steps: TIMED_STEPS,
                         max_steps: (t.epochs * per_epoch / TIMED_SHARE).max(TIMED_STEPS),
                         min_seconds: TIMED_SECONDS,
                     };
-                    let timing = side_by_side(&pool, copies, run, task, budget)?;
-                    timings.insert(key, timing);
-                    timing
+                    // The sets are the same for every run of a shape (the data
+                    // config and `eval_limit` are part of it): counted once,
+                    // since counting builds every batch.
+                    let examples = |set: EvalSet| {
+                        task.eval_batches(set, t.eval_limit)
+                            .iter()
+                            .map(|b| b.len())
+                            .sum::<usize>() as f64
+                    };
+                    let cost = ShapeCost {
+                        timing: side_by_side(&pool, copies, run, task, budget)?,
+                        validation_examples: examples(EvalSet::Validation),
+                        test_examples: examples(EvalSet::Test),
+                    };
+                    shapes.insert(key, cost);
+                    cost
                 }
             };
-            let examples = |set: EvalSet| {
-                task.eval_batches(set, t.eval_limit)
-                    .iter()
-                    .map(|b| b.len())
-                    .sum::<usize>() as f64
-            };
-            let validation = examples(EvalSet::Validation) * timing.eval_seconds_per_example;
+            let per_example = cost.timing.eval_seconds_per_example;
             let tests = match t.test {
                 TestSchedule::EveryEpoch => t.epochs + 1,
                 TestSchedule::End | TestSchedule::BestValidation => 1,
             };
-            let test = tests as f64 * examples(EvalSet::Test) * timing.eval_seconds_per_example;
             Ok(RunCost {
                 steps: t.epochs * per_epoch,
-                seconds_per_step: timing.step_seconds + validation / per_epoch.max(1) as f64,
-                fixed_seconds: timing.setup_seconds + test,
+                seconds_per_step: cost.timing.step_seconds
+                    + cost.validation_examples * per_example / per_epoch.max(1) as f64,
+                fixed_seconds: cost.timing.setup_seconds
+                    + tests as f64 * cost.test_examples * per_example,
             })
         })
         .collect()
 }
 
 /// `copies` timings of `run` at once on `pool`, spawned as `run_grid` spawns
-/// its workers (so they share the pool's threads as runs do); their mean.
+/// its workers (so they share the pool's threads as runs do); their mean, and
+/// the steps all of them timed.
 fn side_by_side(
     pool: &rayon::ThreadPool,
     copies: usize,

@@ -93,18 +93,19 @@ impl MeanField {
 
     /// The covariance map: (q^l_a, q^l_b, q^l_ab) from the previous layer's.
     pub fn covariance_map(&self, qa: f64, qb: f64, qab: f64) -> (f64, f64, f64) {
+        let la = self.length_map(qa);
+        // Two inputs of one length (the correlation map's case) share it.
+        let lb = if qb == qa { la } else { self.length_map(qb) };
         (
-            self.length_map(qa),
-            self.length_map(qb),
+            la,
+            lb,
             self.sigma_w2 * cross_moment(self.activation, qa, qb, qab) + self.sigma_b2,
         )
     }
 
     /// The correlation map at q: c^l from c^{l−1}, both inputs of length q.
     pub fn correlation_map(&self, q: f64, c: f64) -> f64 {
-        // covariance_map(q, q, c·q) without its second, equal, length.
-        let qa = self.length_map(q);
-        let qab = self.sigma_w2 * cross_moment(self.activation, q, q, c * q) + self.sigma_b2;
+        let (qa, _, qab) = self.covariance_map(q, q, c * q);
         if qa > 0.0 {
             qab / qa
         } else {

@@ -130,11 +130,7 @@ impl Quadrature {
         let slope = qab / qa;
         let residual = (qb - qab * slope).max(0.0);
         self.expect(0.0, qa, saturates, |ua| {
-            let outer = g(ua);
-            if outer == 0.0 {
-                return 0.0;
-            }
-            outer * self.expect(slope * ua, residual, saturates, &h)
+            g(ua) * self.expect(slope * ua, residual, saturates, &h)
         })
     }
 }

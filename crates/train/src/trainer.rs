@@ -286,13 +286,7 @@ impl<'a, B: AutodiffBackend> Fit<'a, '_, B> {
     fn go<M: Network<B> + 'a>(&self, model: M, job: Job) -> Result<Done<'a>> {
         Ok(match job {
             Job::Train => Done::Record(Box::new(self.run(model)?)),
-            Job::Time { budget, since } => {
-                let setup_seconds = since.elapsed().as_secs_f64();
-                Done::Timing(StepTiming {
-                    setup_seconds,
-                    ..self.time(model, budget)?
-                })
-            }
+            Job::Time { budget, since } => Done::Timing(self.time(model, budget, since)?),
             Job::Stepper => {
                 let t = &self.spec.config.training;
                 let mut stream =
@@ -310,7 +304,15 @@ impl<'a, B: AutodiffBackend> Fit<'a, '_, B> {
         })
     }
 
-    fn time<M: Network<B>>(&self, mut model: M, budget: TimingBudget) -> Result<StepTiming> {
+    /// Times `model`'s steps as `budget` says; `since` is when its run
+    /// started, so everything before the first step is its set-up.
+    fn time<M: Network<B>>(
+        &self,
+        mut model: M,
+        budget: TimingBudget,
+        since: Instant,
+    ) -> Result<StepTiming> {
+        let setup_seconds = since.elapsed().as_secs_f64();
         let training = &self.spec.config.training;
         let objective = self.task.objective();
         let mut optim = HostOptimizer::new(&training.optimizer, training.clip_grad_norm);
@@ -353,7 +355,7 @@ impl<'a, B: AutodiffBackend> Fit<'a, '_, B> {
             n += batch.len();
         }
         Ok(StepTiming {
-            setup_seconds: 0.0,
+            setup_seconds,
             timed_steps: timed,
             step_seconds,
             eval_seconds_per_example: started.elapsed().as_secs_f64() / n.max(1) as f64,
