@@ -48,11 +48,7 @@ impl Activation {
     /// in burn), so a diverging run is still seen.
     pub(crate) fn apply_host(self, xs: &mut [f32]) {
         match self {
-            Activation::Relu => xs.iter_mut().for_each(|v| {
-                if *v <= 0.0 {
-                    *v = 0.0;
-                }
-            }),
+            Activation::Relu => math::relu_in_place(xs),
             Activation::Tanh => math::tanh_in_place(xs),
             Activation::Sigmoid => math::sigmoid_in_place(xs),
         }
@@ -61,15 +57,10 @@ impl Activation {
     /// Turns `dL/dy` into `dL/dx` in place, given the outputs `y = φ(x)`:
     /// φ' written through `y`, as burn's autodiff does.
     pub(crate) fn backward_host(self, dy: &mut [f32], y: &[f32]) {
-        let pairs = dy.iter_mut().zip(y);
         match self {
-            Activation::Relu => pairs.for_each(|(d, &y)| {
-                if y <= 0.0 {
-                    *d = 0.0;
-                }
-            }),
-            Activation::Tanh => pairs.for_each(|(d, &y)| *d *= 1.0 - y * y),
-            Activation::Sigmoid => pairs.for_each(|(d, &y)| *d *= y * (1.0 - y)),
+            Activation::Relu => math::zip_in_place(dy, y, |d, y| if y <= 0.0 { 0.0 } else { d }),
+            Activation::Tanh => math::zip_in_place(dy, y, |d, y| d * (1.0 - y * y)),
+            Activation::Sigmoid => math::zip_in_place(dy, y, |d, y| d * (y * (1.0 - y))),
         }
     }
 }

@@ -103,6 +103,34 @@ impl<F: Fn(f32) -> f32> VectorLoop for Map<'_, F> {
     }
 }
 
+/// `max(0, x)` over a slice, in place, written as a select so that it runs
+/// on vectors (a conditional store does not); a NaN stays NaN, as in burn.
+pub(crate) fn relu_in_place(xs: &mut [f32]) {
+    on_widest_vectors(&mut Map {
+        xs,
+        f: |x: f32| if x <= 0.0 { 0.0 } else { x },
+    });
+}
+
+/// `xs[i] = f(xs[i], ys[i])`, on the widest vectors; `ys` at least as long.
+pub(crate) fn zip_in_place(xs: &mut [f32], ys: &[f32], f: impl Fn(f32, f32) -> f32) {
+    struct Zip<'a, F> {
+        xs: &'a mut [f32],
+        ys: &'a [f32],
+        f: F,
+    }
+    impl<F: Fn(f32, f32) -> f32> VectorLoop for Zip<'_, F> {
+        #[inline(always)]
+        fn run(&mut self) {
+            self.xs
+                .iter_mut()
+                .zip(self.ys)
+                .for_each(|(x, &y)| *x = (self.f)(*x, y));
+        }
+    }
+    on_widest_vectors(&mut Zip { xs, ys, f });
+}
+
 /// `tanh` over a slice, in place.
 pub(crate) fn tanh_in_place(xs: &mut [f32]) {
     on_widest_vectors(&mut Map { xs, f: tanh });
@@ -226,6 +254,28 @@ mod tests {
         let expected: Vec<f32> = ys.iter().map(|&x| sigmoid(x)).collect();
         sigmoid_in_place(&mut ys);
         assert_eq!(ys, expected);
+    }
+
+    /// The vector ReLU is the branchy one bit for bit: −0 and negatives to +0,
+    /// NaN kept; and the zip gives what a plain loop gives.
+    #[test]
+    fn relu_and_zip_on_vectors_match_plain_loops() {
+        let mut xs: Vec<f32> = (0..1001).map(|i| (i as f32 - 500.0) * 0.013).collect();
+        xs.extend([-0.0, 0.0, f32::NAN, f32::INFINITY, f32::NEG_INFINITY]);
+        let mut expected = xs.clone();
+        expected.iter_mut().for_each(|v| {
+            if *v <= 0.0 {
+                *v = 0.0;
+            }
+        });
+        let mut relu = xs.clone();
+        relu_in_place(&mut relu);
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&relu), bits(&expected));
+        let ys: Vec<f32> = xs.iter().map(|x| x * 0.5 - 0.25).collect();
+        let expected: Vec<f32> = xs.iter().zip(&ys).map(|(x, y)| x * (1.0 - y * y)).collect();
+        zip_in_place(&mut xs, &ys, |x, y| x * (1.0 - y * y));
+        assert_eq!(bits(&xs), bits(&expected));
     }
 
     #[test]
