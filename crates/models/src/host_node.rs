@@ -10,6 +10,8 @@ use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{Tensor, TensorPrimitive};
 
+use crate::direct_gemm;
+
 /// `c = a·b + beta·c` for `a` `[m, k]`, `b` `[k, n]`, `c` `[m, n]`, each given
 /// by its row and column strides. Panics (a programming error) when a stride
 /// would reach outside its slice, or `c`'s would put two of its elements in one
@@ -46,6 +48,17 @@ pub(crate) fn gemm(
 /// tile sides (4, 8, 16) and of its row panel (64 rows), so a block never
 /// begins inside a tile.
 const SPLIT_ALIGN: usize = 64;
+
+/// Whether [`direct_gemm`] computes a product (same bits either way): where
+/// `matrixmultiply` would pack a right operand that is transposed (its
+/// columns apart) and larger than the caches, reading it across its rows.
+/// That is the LSTM-MAESTRO read-out's `dz·Wᵀ` (64 × 359 × 11 520): 38–41
+/// GFLOP/s on one core packed, 60–64 direct; on the other products measured
+/// (the read-out's other two, the recurrences' weight gradients, the MLPs')
+/// packing paid, 77–103 against 53–92.
+fn direct_pays(k: usize, n: usize, csb: usize) -> bool {
+    csb != 1 && k * n >= 1 << 20
+}
 
 /// Below this many multiply-adds a second thread costs more than it saves.
 const MIN_BLOCK_MACS: usize = 1 << 19;
@@ -84,6 +97,22 @@ fn gemm_in_blocks(
     }
     assert!(last(m, k, rsa, csa) < a.len(), "gemm: a out of bounds");
     assert!(last(k, n, rsb, csb) < b.len(), "gemm: b out of bounds");
+    let direct = direct_gemm::available() && direct_pays(k, n, csb);
+    // The direct kernel reads `b` row by row, so it wants `b`'s columns
+    // adjacent: as given, or as `cᵀ = bᵀ·aᵀ` when `a`'s rows are, or else with
+    // the smaller operand copied so.
+    let copy;
+    let (m, k, n, (a, (rsa, csa)), (b, (rsb, csb)), (rsc, csc)) = if !direct || csb == 1 {
+        (m, k, n, (a, (rsa, csa)), (b, (rsb, csb)), (rsc, csc))
+    } else if rsa == 1 {
+        (n, k, m, (b, (csb, rsb)), (a, (csa, rsa)), (csc, rsc))
+    } else if n <= m {
+        copy = row_major(b, (k, n), (rsb, csb));
+        (m, k, n, (a, (rsa, csa)), (&copy[..], (n, 1)), (rsc, csc))
+    } else {
+        copy = row_major(a, (k, m), (csa, rsa));
+        (n, k, m, (b, (csb, rsb)), (&copy[..], (m, 1)), (csc, rsc))
+    };
     // Cut the longer side of `c` into `blocks` runs of whole SPLIT_ALIGN units.
     let (side, by_rows) = if m >= n { (m, true) } else { (n, false) };
     let units = side.div_ceil(SPLIT_ALIGN);
@@ -104,27 +133,42 @@ fn gemm_in_blocks(
         };
         // SAFETY: every element addressed through the strides lies inside its
         // slice (asserted above for the whole product, of which this block is
-        // a part); `c` is borrowed mutably, so it aliases neither `a` nor `b`;
-        // blocks cover disjoint rows (or columns) of `c`, and `c`'s strides
-        // give distinct elements distinct places (asserted above), so no two
-        // threads write one place.
+        // a part; a transposed product addresses the same elements, a copy
+        // is its operand's size); `c` is borrowed mutably, so it aliases
+        // neither `a` nor `b`; blocks cover disjoint rows (or columns) of `c`,
+        // and `c`'s strides give distinct elements distinct places (asserted
+        // above), so no two threads write one place. The direct kernel runs
+        // only where `available` said it may, with `b`'s columns adjacent.
         unsafe {
-            matrixmultiply::sgemm(
-                rows,
-                k,
-                cols,
-                1.0,
-                a.as_ptr().add(a_at),
-                rsa as isize,
-                csa as isize,
-                b.as_ptr().add(b_at),
-                rsb as isize,
-                csb as isize,
-                beta,
-                c_ptr.at(c_at),
-                rsc as isize,
-                csc as isize,
-            );
+            if direct {
+                direct_gemm::gemm(
+                    (rows, k, cols),
+                    a.as_ptr().add(a_at),
+                    (rsa, csa),
+                    b.as_ptr().add(b_at),
+                    rsb,
+                    beta,
+                    c_ptr.at(c_at),
+                    (rsc, csc),
+                );
+            } else {
+                matrixmultiply::sgemm(
+                    rows,
+                    k,
+                    cols,
+                    1.0,
+                    a.as_ptr().add(a_at),
+                    rsa as isize,
+                    csa as isize,
+                    b.as_ptr().add(b_at),
+                    rsb as isize,
+                    csb as isize,
+                    beta,
+                    c_ptr.at(c_at),
+                    rsc as isize,
+                    csc as isize,
+                );
+            }
         }
     };
     if cuts.len() == 1 {
@@ -132,6 +176,13 @@ fn gemm_in_blocks(
     } else {
         cuts.par_iter().for_each(block);
     }
+}
+
+/// The `[rows, cols]` matrix at `strides` in `values`, copied row-major.
+fn row_major(values: &[f32], (rows, cols): (usize, usize), (rs, cs): (usize, usize)) -> Vec<f32> {
+    (0..rows)
+        .flat_map(|i| (0..cols).map(move |j| values[i * rs + j * cs]))
+        .collect()
 }
 
 /// `c`'s base pointer, handed to the threads that write its disjoint blocks.
@@ -256,6 +307,53 @@ mod tests {
                     assert!((f64::from(one[row * n + j]) - sum).abs() < 1e-4 * (k as f64).sqrt());
                 }
             }
+        }
+    }
+
+    /// The read-out's `dz·Wᵀ` at a smaller `k`: a transposed right operand
+    /// large enough for the direct kernel gives `matrixmultiply`'s bits in
+    /// one block and in two.
+    #[test]
+    fn a_large_transposed_right_operand_keeps_matrixmultiplys_bits() {
+        let (m, k, n) = (64, 359, 2921);
+        assert!(direct_pays(k, n, k));
+        let (a, b, c0) = (values(m * k, 4), values(k * n, 5), values(m * n, 6));
+        let mut expected = c0.clone();
+        // SAFETY: every stride stays inside its slice.
+        unsafe {
+            matrixmultiply::sgemm(
+                m,
+                k,
+                n,
+                1.0,
+                a.as_ptr(),
+                k as isize,
+                1,
+                b.as_ptr(),
+                1,
+                k as isize,
+                1.0,
+                expected.as_mut_ptr(),
+                n as isize,
+                1,
+            )
+        };
+        for blocks in [1, 2] {
+            let mut c = c0.clone();
+            gemm_in_blocks(
+                (m, k, n),
+                (&a, (k, 1)),
+                (&b, (1, k)),
+                1.0,
+                (&mut c, (n, 1)),
+                blocks,
+            );
+            let differing = expected
+                .iter()
+                .zip(&c)
+                .filter(|(x, y)| x.to_bits() != y.to_bits())
+                .count();
+            assert_eq!(differing, 0, "{blocks} blocks");
         }
     }
 

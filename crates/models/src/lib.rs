@@ -15,6 +15,7 @@ This crate knows nothing of optimizers, data or training.
 
 mod activation;
 mod dense;
+mod direct_gemm;
 mod embedding;
 mod error;
 mod event_lstm;
