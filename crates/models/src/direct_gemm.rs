@@ -110,37 +110,35 @@ unsafe fn gemm_on(
     c: *mut f32,
     (rsc, csc): (usize, usize),
 ) {
-    {
-        for k0 in (0..k).step_by(KC) {
-            let kc = KC.min(k - k0);
-            let epilogue = if k0 > 0 {
-                Epilogue::Add
-            } else if beta == 0.0 {
-                Epilogue::Store
-            } else {
-                Epilogue::Scale(beta)
+    for k0 in (0..k).step_by(KC) {
+        let kc = KC.min(k - k0);
+        let epilogue = if k0 > 0 {
+            Epilogue::Add
+        } else if beta == 0.0 {
+            Epilogue::Store
+        } else {
+            Epilogue::Scale(beta)
+        };
+        for j0 in (0..n).step_by(NC) {
+            let nc = NC.min(n - j0);
+            let block = Block {
+                kc,
+                a: a.wrapping_add(k0 * csa),
+                rsa,
+                csa,
+                b: b.wrapping_add(k0 * rsb + j0),
+                rsb,
+                c: c.wrapping_add(j0 * csc),
+                rsc,
+                csc,
+                epilogue,
             };
-            for j0 in (0..n).step_by(NC) {
-                let nc = NC.min(n - j0);
-                let block = Block {
-                    kc,
-                    a: a.wrapping_add(k0 * csa),
-                    rsa,
-                    csa,
-                    b: b.wrapping_add(k0 * rsb + j0),
-                    rsb,
-                    c: c.wrapping_add(j0 * csc),
-                    rsc,
-                    csc,
-                    epilogue,
-                };
-                // SAFETY: the caller's contract, and the features checked.
-                unsafe {
-                    if wide {
-                        x86::block_avx512(m, nc, block)
-                    } else {
-                        x86::block_avx2(m, nc, block)
-                    }
+            // SAFETY: the caller's contract, and the features checked.
+            unsafe {
+                if wide {
+                    x86::block_avx512(m, nc, block)
+                } else {
+                    x86::block_avx2(m, nc, block)
                 }
             }
         }
@@ -176,6 +174,23 @@ impl Block {
         }
     }
 
+    /// Hands each tile of a `rows × cols` block, `mr × nr` at most, to
+    /// `tile` with its row and column counts.
+    #[inline(always)]
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    fn tiles(
+        self,
+        (rows, cols): (usize, usize),
+        (mr, nr): (usize, usize),
+        mut tile: impl FnMut(usize, usize, Block),
+    ) {
+        for i0 in (0..rows).step_by(mr) {
+            for j0 in (0..cols).step_by(nr) {
+                tile(mr.min(rows - i0), nr.min(cols - j0), self.at(i0, j0));
+            }
+        }
+    }
+
     /// Writes a tile's sums, `LANES` to a row, `rows × cols` of them.
     ///
     /// # Safety
@@ -200,45 +215,34 @@ mod x86 {
 
     use super::Block;
 
-    /// Rows and 16-lane vectors of an AVX-512 tile: 16 accumulators.
-    const MR_512: usize = 8;
-    /// Rows and 8-lane vectors of an AVX2 tile: 12 accumulators.
-    const MR_256: usize = 6;
-
     /// A `rows × cols` block on AVX-512 tiles of 8 rows × 32 columns.
     ///
     /// # Safety
     /// AVX-512F is present; [`super::gemm`]'s contract for the block.
-    #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn block_avx512(rows: usize, cols: usize, block: Block) {
-        for i0 in (0..rows).step_by(MR_512) {
-            let mr = MR_512.min(rows - i0);
-            for j0 in (0..cols).step_by(32) {
-                let nr = 32.min(cols - j0);
-                let tile = block.at(i0, j0);
-                // SAFETY: the caller's contract covers every tile.
-                unsafe {
-                    match (mr, nr > 16) {
-                        (8, true) => tile_avx512::<8, 2>(tile, nr),
-                        (8, false) => tile_avx512::<8, 1>(tile, nr),
-                        (7, v) => tile_avx512_rows::<7>(tile, nr, v),
-                        (6, v) => tile_avx512_rows::<6>(tile, nr, v),
-                        (5, v) => tile_avx512_rows::<5>(tile, nr, v),
-                        (4, v) => tile_avx512_rows::<4>(tile, nr, v),
-                        (3, v) => tile_avx512_rows::<3>(tile, nr, v),
-                        (2, v) => tile_avx512_rows::<2>(tile, nr, v),
-                        (_, v) => tile_avx512_rows::<1>(tile, nr, v),
-                    }
+        block.tiles((rows, cols), (8, 32), |mr, nr, tile| {
+            // SAFETY: the caller's contract covers every tile.
+            unsafe {
+                match mr {
+                    8 => rows_avx512::<8>(tile, nr),
+                    7 => rows_avx512::<7>(tile, nr),
+                    6 => rows_avx512::<6>(tile, nr),
+                    5 => rows_avx512::<5>(tile, nr),
+                    4 => rows_avx512::<4>(tile, nr),
+                    3 => rows_avx512::<3>(tile, nr),
+                    2 => rows_avx512::<2>(tile, nr),
+                    _ => rows_avx512::<1>(tile, nr),
                 }
             }
-        }
+        });
     }
 
+    /// `MR` rows on one 16-lane vector or two, as `nr` needs.
     #[target_feature(enable = "avx512f")]
-    unsafe fn tile_avx512_rows<const MR: usize>(tile: Block, nr: usize, two: bool) {
+    unsafe fn rows_avx512<const MR: usize>(tile: Block, nr: usize) {
         // SAFETY: passed through.
         unsafe {
-            if two {
+            if nr > 16 {
                 tile_avx512::<MR, 2>(tile, nr)
             } else {
                 tile_avx512::<MR, 1>(tile, nr)
@@ -286,34 +290,28 @@ mod x86 {
     ///
     /// # Safety
     /// AVX2 and FMA are present; [`super::gemm`]'s contract for the block.
-    #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn block_avx2(rows: usize, cols: usize, block: Block) {
-        for i0 in (0..rows).step_by(MR_256) {
-            let mr = MR_256.min(rows - i0);
-            for j0 in (0..cols).step_by(16) {
-                let nr = 16.min(cols - j0);
-                let tile = block.at(i0, j0);
-                // SAFETY: the caller's contract covers every tile.
-                unsafe {
-                    match (mr, nr > 8) {
-                        (6, true) => tile_avx2::<6, 2>(tile, nr),
-                        (6, false) => tile_avx2::<6, 1>(tile, nr),
-                        (5, v) => tile_avx2_rows::<5>(tile, nr, v),
-                        (4, v) => tile_avx2_rows::<4>(tile, nr, v),
-                        (3, v) => tile_avx2_rows::<3>(tile, nr, v),
-                        (2, v) => tile_avx2_rows::<2>(tile, nr, v),
-                        (_, v) => tile_avx2_rows::<1>(tile, nr, v),
-                    }
+        block.tiles((rows, cols), (6, 16), |mr, nr, tile| {
+            // SAFETY: the caller's contract covers every tile.
+            unsafe {
+                match mr {
+                    6 => rows_avx2::<6>(tile, nr),
+                    5 => rows_avx2::<5>(tile, nr),
+                    4 => rows_avx2::<4>(tile, nr),
+                    3 => rows_avx2::<3>(tile, nr),
+                    2 => rows_avx2::<2>(tile, nr),
+                    _ => rows_avx2::<1>(tile, nr),
                 }
             }
-        }
+        });
     }
 
+    /// `MR` rows on one 8-lane vector or two, as `nr` needs.
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn tile_avx2_rows<const MR: usize>(tile: Block, nr: usize, two: bool) {
+    unsafe fn rows_avx2<const MR: usize>(tile: Block, nr: usize) {
         // SAFETY: passed through.
         unsafe {
-            if two {
+            if nr > 8 {
                 tile_avx2::<MR, 2>(tile, nr)
             } else {
                 tile_avx2::<MR, 1>(tile, nr)
@@ -363,16 +361,7 @@ mod x86 {
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
     use super::*;
-
-    fn values(n: usize, seed: u32) -> Vec<f32> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                (s >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0
-            })
-            .collect()
-    }
+    use crate::testing::{differing_bits, matrixmultiply_product, values};
 
     /// Both kernels give `matrixmultiply`'s bits: several depth blocks and a
     /// ragged last one, row and column tails, `a` row-major and transposed,
@@ -398,29 +387,12 @@ mod tests {
             for sa in [(k, 1), (1, m)] {
                 for sc in [(n, 1), (1, m)] {
                     for beta in [0.0, 1.0, 0.5] {
-                        let mut expected = c0.clone();
-                        // SAFETY: every stride stays inside its slice.
-                        unsafe {
-                            matrixmultiply::sgemm(
-                                m,
-                                k,
-                                n,
-                                1.0,
-                                a.as_ptr(),
-                                sa.0 as isize,
-                                sa.1 as isize,
-                                b.as_ptr(),
-                                n as isize,
-                                1,
-                                beta,
-                                expected.as_mut_ptr(),
-                                sc.0 as isize,
-                                sc.1 as isize,
-                            )
-                        };
+                        let expected =
+                            matrixmultiply_product((m, k, n), &a, sa, &b, (n, 1), beta, &c0, sc);
                         for &kernel in &kernels {
                             let mut c = c0.clone();
-                            // SAFETY: as above, on a CPU with the kernel's features.
+                            // SAFETY: every stride stays inside its slice; the CPU has the
+                            // kernel's features.
                             unsafe {
                                 gemm_on(
                                     kernel,
@@ -434,13 +406,9 @@ mod tests {
                                     sc,
                                 )
                             };
-                            let differing = expected
-                                .iter()
-                                .zip(&c)
-                                .filter(|(x, y)| x.to_bits() != y.to_bits())
-                                .count();
                             assert_eq!(
-                                differing, 0,
+                                differing_bits(&expected, &c),
+                                0,
                                 "{m}×{k}×{n}, a {sa:?}, c {sc:?}, beta {beta}, avx512 {kernel}"
                             );
                         }

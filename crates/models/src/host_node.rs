@@ -242,16 +242,7 @@ pub fn tensor_to_vec<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn values(n: usize, seed: u32) -> Vec<f32> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                (s >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0
-            })
-            .collect()
-    }
+    use crate::testing::{differing_bits, matrixmultiply_product, values};
 
     /// The regression this guards: blocks that began inside one of the
     /// kernel's tiles would sum that tile's elements in another order, and a
@@ -286,13 +277,9 @@ mod tests {
                         (&mut c, (n, 1)),
                         blocks,
                     );
-                    let differing = one
-                        .iter()
-                        .zip(&c)
-                        .filter(|(x, y)| x.to_bits() != y.to_bits())
-                        .count();
                     assert_eq!(
-                        differing, 0,
+                        differing_bits(&one, &c),
+                        0,
                         "{m}×{k}×{n}, a strides {sa:?}, {blocks} blocks"
                     );
                 }
@@ -318,26 +305,7 @@ mod tests {
         let (m, k, n) = (64, 359, 2921);
         assert!(direct_pays(k, n, k));
         let (a, b, c0) = (values(m * k, 4), values(k * n, 5), values(m * n, 6));
-        let mut expected = c0.clone();
-        // SAFETY: every stride stays inside its slice.
-        unsafe {
-            matrixmultiply::sgemm(
-                m,
-                k,
-                n,
-                1.0,
-                a.as_ptr(),
-                k as isize,
-                1,
-                b.as_ptr(),
-                1,
-                k as isize,
-                1.0,
-                expected.as_mut_ptr(),
-                n as isize,
-                1,
-            )
-        };
+        let expected = matrixmultiply_product((m, k, n), &a, (k, 1), &b, (1, k), 1.0, &c0, (n, 1));
         for blocks in [1, 2] {
             let mut c = c0.clone();
             gemm_in_blocks(
@@ -348,12 +316,7 @@ mod tests {
                 (&mut c, (n, 1)),
                 blocks,
             );
-            let differing = expected
-                .iter()
-                .zip(&c)
-                .filter(|(x, y)| x.to_bits() != y.to_bits())
-                .count();
-            assert_eq!(differing, 0, "{blocks} blocks");
+            assert_eq!(differing_bits(&expected, &c), 0, "{blocks} blocks");
         }
     }
 

@@ -28,6 +28,8 @@ mod mlp;
 mod params;
 mod recurrent;
 mod recurrent_net;
+#[cfg(test)]
+mod testing;
 
 pub use crate::activation::Activation;
 pub use crate::dense::Dense;
