@@ -51,14 +51,15 @@ fn run(study: &str, only: &[&str], set: &[&str]) -> RunSpec {
 
 /// Deterministic stand-in images: 2 048 of 28×28, ten classes.
 fn mnist() -> Arc<ClassificationData> {
-    let split = |n: usize, salt: usize| Examples {
-        x: Arc::new(
+    let split = |n: usize, salt: usize| {
+        Examples::images(
             (0..n * 784)
-                .map(|i| ((i * 37 + salt) % 256) as f32 / 255.0)
+                .map(|i| ((i * 37 + salt) % 256) as u8)
                 .collect(),
-        ),
-        y: Arc::new((0..n).map(|i| (i % 10) as u8).collect()),
-        features: 784,
+            (0..n).map(|i| (i % 10) as u8).collect(),
+            784,
+            None,
+        )
     };
     Arc::new(ClassificationData {
         train: split(2048, 0),

@@ -32,16 +32,19 @@ fn last_holds_out_the_last_images_in_file_order() {
         test: images(10),
     };
     let d = ClassificationData::mnist_with(&mnist, 1.0 / 6.0, Holdout::Last, None, 7);
-    assert_eq!(indices(&d.train.x, 4), (0..50).collect::<Vec<_>>());
-    assert_eq!(indices(&d.val.x, 4), (50..60).collect::<Vec<_>>());
+    assert_eq!(indices(&d.train.floats(), 4), (0..50).collect::<Vec<_>>());
+    assert_eq!(indices(&d.val.floats(), 4), (50..60).collect::<Vec<_>>());
     assert_eq!(d.val.y[..3], [0, 1, 2]);
     // The seed plays no part.
     let other = ClassificationData::mnist_with(&mnist, 1.0 / 6.0, Holdout::Last, None, 8);
-    assert_eq!(d.val.x, other.val.x);
+    assert_eq!(d.val.floats(), other.val.floats());
     // A shuffle takes as many, but not the last ones in order.
     let shuffled = ClassificationData::mnist(&mnist, 1.0 / 6.0, 7);
     assert_eq!(shuffled.val.len(), 10);
-    assert_ne!(indices(&shuffled.val.x, 4), (50..60).collect::<Vec<_>>());
+    assert_ne!(
+        indices(&shuffled.val.floats(), 4),
+        (50..60).collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -52,8 +55,9 @@ fn normalization_maps_pixels_to_standard_scores() {
     };
     let d = ClassificationData::mnist_with(&mnist, 0.5, Holdout::Last, Some([0.1307, 0.3081]), 1);
     let expected = (1.0f32 - 0.1307) / 0.3081;
-    assert_eq!(d.test.x[3], expected, "pixel 255 → (1 − μ)/σ");
-    assert_eq!(d.test.x[1], -0.1307 / 0.3081);
+    let x = d.test.floats();
+    assert_eq!(x[3], expected, "pixel 255 → (1 − μ)/σ");
+    assert_eq!(x[1], -0.1307 / 0.3081);
 }
 
 /// The mirror, if this machine has one.
@@ -87,7 +91,12 @@ fn the_study_2_validation_images_are_mnist_pkl_s() {
         (d.train.len(), d.val.len(), d.test.len()),
         (50_000, 10_000, 10_000)
     );
-    let bytes: Vec<u8> = d.val.x.iter().map(|p| (p * 255.0).round() as u8).collect();
+    let bytes: Vec<u8> = d
+        .val
+        .floats()
+        .iter()
+        .map(|p| (p * 255.0).round() as u8)
+        .collect();
     // sha256 of images 50 000..60 000 of train-images-idx3-ubyte, as stored.
     assert_eq!(
         format!("{:x}", Sha256::digest(&bytes)),

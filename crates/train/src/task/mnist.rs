@@ -164,24 +164,16 @@ impl MnistTask {
 
     /// The examples at `indices` of `split` as a batch.
     fn batch(&self, split: &Examples, indices: &[usize]) -> Batch {
-        let f = split.features;
-        let mut values = Vec::with_capacity(indices.len() * f);
         let order = self
             .reader
             .as_ref()
             .map(SequenceReader::order)
             .filter(|o| o.iter().enumerate().any(|(i, &k)| i != k));
-        for &i in indices {
-            let image = &split.x[i * f..(i + 1) * f];
-            match order {
-                Some(order) => values.extend(order.iter().map(|&k| image[k])),
-                None => values.extend_from_slice(image),
-            }
-        }
+        let values = split.gather(indices, order);
         let input = match &self.reader {
             None => Input::Features {
                 values,
-                features: f,
+                features: split.features,
             },
             Some(r) => Input::Sequences {
                 values,

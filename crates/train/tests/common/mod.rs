@@ -11,27 +11,34 @@ use initlab_train::{
     TestSchedule, TrainingConfig,
 };
 
-/// Two classes separated along the first feature.
+/// Two classes separated along the first feature: a noise level `n` of 17
+/// is code `n`, the first feature of class `c` with noise `n` code
+/// `17 + 17c + n`.
 fn split(n: usize, salt: usize) -> Examples {
-    let mut x = Vec::new();
+    let noise = |level: usize| level as f32 / 17.0 - 0.5;
+    let values = std::array::from_fn(|code| match code {
+        0..17 => noise(code),
+        17..51 => {
+            let (label, level) = ((code - 17) / 17, (code - 17) % 17);
+            label as f32 * 2.0 - 1.0 + 0.3 * noise(level)
+        }
+        _ => 0.0,
+    });
+    let mut codes = Vec::new();
     let mut y = Vec::new();
     for i in 0..n {
         let label = (i + salt) % 2;
         y.push(label as u8);
         for f in 0..8 {
-            let noise = ((i * 37 + f * 11 + salt) % 17) as f32 / 17.0 - 0.5;
-            x.push(if f == 0 {
-                label as f32 * 2.0 - 1.0 + 0.3 * noise
+            let level = (i * 37 + f * 11 + salt) % 17;
+            codes.push(if f == 0 {
+                17 + 17 * label + level
             } else {
-                noise
-            });
+                level
+            } as u8);
         }
     }
-    Examples {
-        x: Arc::new(x),
-        y: Arc::new(y),
-        features: 8,
-    }
+    Examples::coded(codes, values, y, 8)
 }
 
 /// 256 training, 64 validation and 64 test examples of the problem, as
