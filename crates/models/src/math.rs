@@ -56,18 +56,20 @@ pub(crate) fn tanh(x: f32) -> f32 {
 }
 
 /// A loop for [`on_widest_vectors`].
-pub(crate) trait VectorLoop {
+pub trait VectorLoop {
     /// The loop; mark it `#[inline(always)]` so that it is compiled inside the
     /// wide-vector functions.
     fn run(&mut self);
 }
 
-/// Runs `body` compiled for the widest vector unit the CPU has (code built
-/// for the baseline x86-64 runs 4 lanes wide). The functions of this module
-/// are plain IEEE arithmetic with no fused multiply-add (Rust never contracts
-/// `a * b + c`), so a loop made of them gives the same bits at every width.
+/// Runs `body` compiled for the widest vector unit the CPU has: code built
+/// for the baseline x86-64 runs 4 lanes wide. A loop of plain IEEE
+/// arithmetic, element by element, gives the same bits at every width (Rust
+/// never contracts `a * b + c` into a fused multiply-add), as do the
+/// functions of this module. The host kernels and the host optimizers run
+/// their element-wise loops through it.
 #[inline(always)]
-pub(crate) fn on_widest_vectors(body: &mut impl VectorLoop) {
+pub fn on_widest_vectors(body: &mut impl VectorLoop) {
     #[cfg(target_arch = "x86_64")]
     {
         #[target_feature(enable = "avx512f")]

@@ -20,6 +20,7 @@ use burn::module::{AutodiffModule, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::optim::GradientsParams;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
+use initlab_models::{on_widest_vectors, VectorLoop};
 use rayon::prelude::*;
 
 use crate::clip::{clip_coefficient, ClipOutcome};
@@ -293,7 +294,7 @@ impl Adam {
 fn par_zip(a: &mut [f32], b: &[f32], f: impl Fn(&mut f32, f32) + Sync) {
     a.par_chunks_mut(CHUNK)
         .zip(b.par_chunks(CHUNK))
-        .for_each(|(a, b)| widest(&mut ZipChunk { a, b, f: &f }));
+        .for_each(|(a, b)| on_widest_vectors(&mut ZipChunk { a, b, f: &f }));
 }
 
 /// `f(param, grad, m, v)` for every element, in parallel chunks.
@@ -309,12 +310,7 @@ fn par_adam(
         .zip(grad.par_chunks(CHUNK))
         .zip(m.par_chunks_mut(CHUNK))
         .zip(v.par_chunks_mut(CHUNK))
-        .for_each(|(((p, g), m), v)| widest(&mut AdamChunk { p, g, m, v, f: &f }));
-}
-
-/// A loop over one chunk, run by [`widest`].
-trait ChunkLoop {
-    fn run(&mut self);
+        .for_each(|(((p, g), m), v)| on_widest_vectors(&mut AdamChunk { p, g, m, v, f: &f }));
 }
 
 struct ZipChunk<'a, F> {
@@ -323,7 +319,7 @@ struct ZipChunk<'a, F> {
     f: &'a F,
 }
 
-impl<F: Fn(&mut f32, f32)> ChunkLoop for ZipChunk<'_, F> {
+impl<F: Fn(&mut f32, f32)> VectorLoop for ZipChunk<'_, F> {
     #[inline(always)]
     fn run(&mut self) {
         for (x, &y) in self.a.iter_mut().zip(self.b) {
@@ -340,7 +336,7 @@ struct AdamChunk<'a, F> {
     f: &'a F,
 }
 
-impl<F: Fn(&mut f32, f32, &mut f32, &mut f32)> ChunkLoop for AdamChunk<'_, F> {
+impl<F: Fn(&mut f32, f32, &mut f32, &mut f32)> VectorLoop for AdamChunk<'_, F> {
     #[inline(always)]
     fn run(&mut self) {
         let (p, g, m, v) = (&mut *self.p, self.g, &mut *self.m, &mut *self.v);
@@ -359,7 +355,7 @@ struct SumSqChunk<'a> {
     sum: f64,
 }
 
-impl ChunkLoop for SumSqChunk<'_> {
+impl VectorLoop for SumSqChunk<'_> {
     #[inline(always)]
     fn run(&mut self) {
         const LANES: usize = 16;
@@ -375,34 +371,6 @@ impl ChunkLoop for SumSqChunk<'_> {
         }
         self.sum = lanes.iter().sum();
     }
-}
-
-/// Runs a chunk's loop compiled for the widest vector unit the CPU has: built
-/// for the baseline x86-64 it ran 4 lanes wide. The updates are IEEE
-/// operations element by element (Rust never fuses `a * b + c`), so every
-/// width gives the same bits.
-#[inline(always)]
-fn widest(chunk: &mut impl ChunkLoop) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f")]
-        fn avx512(chunk: &mut impl ChunkLoop) {
-            chunk.run()
-        }
-        #[target_feature(enable = "avx2")]
-        fn avx2(chunk: &mut impl ChunkLoop) {
-            chunk.run()
-        }
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F, checked just above.
-            return unsafe { avx512(chunk) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, checked just above.
-            return unsafe { avx2(chunk) };
-        }
-    }
-    chunk.run()
 }
 
 /// A tensor's values on the host. A uniquely owned burn-ndarray buffer is
@@ -451,7 +419,7 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for Collect<'_, B> {
             .par_chunks(CHUNK)
             .map(|values| {
                 let mut chunk = SumSqChunk { values, sum: 0.0 };
-                widest(&mut chunk);
+                on_widest_vectors(&mut chunk);
                 chunk.sum
             })
             .collect::<Vec<f64>>()
@@ -518,7 +486,7 @@ mod tests {
                 values: &values,
                 sum: f64::NAN,
             };
-            widest(&mut chunk);
+            on_widest_vectors(&mut chunk);
             let exact: f64 = values.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
             assert!(
                 (chunk.sum - exact).abs() <= 1e-12 * exact.max(1.0),
