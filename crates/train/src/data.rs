@@ -1,4 +1,5 @@
-//! Datasets prepared for training: floats, split, shared read-only by every run.
+//! Datasets prepared for training: split, read as floats, shared read-only
+//! by every run.
 
 use std::sync::Arc;
 
@@ -24,8 +25,14 @@ pub struct Examples {
 }
 
 impl Examples {
-    /// Examples whose features are `codes` into `values`.
+    /// Examples whose features are `codes` into `values`. Panics (a
+    /// programming error) unless there are `features` codes per label.
     pub fn coded(codes: Vec<u8>, values: [f32; 256], labels: Vec<u8>, features: usize) -> Self {
+        assert_eq!(
+            codes.len(),
+            labels.len() * features,
+            "examples: {features} codes per label"
+        );
         Examples {
             codes: Arc::new(codes),
             values: Arc::new(values),
