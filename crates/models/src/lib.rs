@@ -39,7 +39,7 @@ pub use crate::event_lstm::{EventLstm, EventLstmConfig};
 pub use crate::host_embedding::{EmbeddingScratch, HostNoteEmbedding, NoteEmbeddingGrads};
 pub use crate::host_node::tensor_to_vec;
 pub use crate::lsuv::{LsuvBatch, LsuvRecord};
-pub use crate::math::{on_widest_vectors, VectorLoop};
+pub use crate::math::{on_widest_vectors, zip_in_place, VectorLoop};
 pub use crate::mlp::{LayerTrace, Mlp, MlpConfig};
 pub use crate::params::{derive_seed, params_sha256, HostParams, InitPlan, ParamPart, ParamSpec};
 pub use crate::recurrent::{

@@ -115,7 +115,7 @@ pub(crate) fn relu_in_place(xs: &mut [f32]) {
 }
 
 /// `xs[i] = f(xs[i], ys[i])`, on the widest vectors; `ys` at least as long.
-pub(crate) fn zip_in_place(xs: &mut [f32], ys: &[f32], f: impl Fn(f32, f32) -> f32) {
+pub fn zip_in_place(xs: &mut [f32], ys: &[f32], f: impl Fn(f32, f32) -> f32) {
     struct Zip<'a, F> {
         xs: &'a mut [f32],
         ys: &'a [f32],

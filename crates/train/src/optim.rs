@@ -20,7 +20,7 @@ use burn::module::{AutodiffModule, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::optim::GradientsParams;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
-use initlab_models::{on_widest_vectors, VectorLoop};
+use initlab_models::{on_widest_vectors, zip_in_place, VectorLoop};
 use rayon::prelude::*;
 
 use crate::clip::{clip_coefficient, ClipOutcome};
@@ -187,15 +187,15 @@ impl HostOptimizer {
             Rule::Sgd { momentum } => {
                 let lr = lr as f32;
                 if momentum == 0.0 {
-                    par_zip(param, grad, |p, g| *p -= g * lr);
+                    par_zip(param, grad, |p, g| p - g * lr);
                     return;
                 }
                 if first {
                     slot.m = grad.to_vec();
                 } else {
-                    par_zip(&mut slot.m, grad, |v, g| *v = g * 1.0 + *v * momentum);
+                    par_zip(&mut slot.m, grad, |v, g| g * 1.0 + v * momentum);
                 }
-                par_zip(param, &slot.m, |p, v| *p -= v * lr);
+                par_zip(param, &slot.m, |p, v| p - v * lr);
             }
             Rule::Adam {
                 beta1,
@@ -290,11 +290,11 @@ impl Adam {
     }
 }
 
-/// `f(a, b)` for every pair, in parallel chunks.
-fn par_zip(a: &mut [f32], b: &[f32], f: impl Fn(&mut f32, f32) + Sync) {
+/// `a[i] = f(a[i], b[i])` for every pair, in parallel chunks.
+fn par_zip(a: &mut [f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) {
     a.par_chunks_mut(CHUNK)
         .zip(b.par_chunks(CHUNK))
-        .for_each(|(a, b)| on_widest_vectors(&mut ZipChunk { a, b, f: &f }));
+        .for_each(|(a, b)| zip_in_place(a, b, &f));
 }
 
 /// `f(param, grad, m, v)` for every element, in parallel chunks.
@@ -311,21 +311,6 @@ fn par_adam(
         .zip(m.par_chunks_mut(CHUNK))
         .zip(v.par_chunks_mut(CHUNK))
         .for_each(|(((p, g), m), v)| on_widest_vectors(&mut AdamChunk { p, g, m, v, f: &f }));
-}
-
-struct ZipChunk<'a, F> {
-    a: &'a mut [f32],
-    b: &'a [f32],
-    f: &'a F,
-}
-
-impl<F: Fn(&mut f32, f32)> VectorLoop for ZipChunk<'_, F> {
-    #[inline(always)]
-    fn run(&mut self) {
-        for (x, &y) in self.a.iter_mut().zip(self.b) {
-            (self.f)(x, y);
-        }
-    }
 }
 
 struct AdamChunk<'a, F> {
