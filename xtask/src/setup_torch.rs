@@ -68,6 +68,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "pip",
             "install",
             "--disable-pip-version-check",
+            // The wheel is 0.9 GB; pip's cache would keep a second copy of what the venv holds.
+            "--no-cache-dir",
             "--progress-bar",
             "off",
             &format!("torch=={TORCH_VERSION}"),
