@@ -75,6 +75,13 @@ fn sum_sq(values: impl Iterator<Item = f32>) -> f64 {
 /// feature (a matrix transpose) element by element, not a copy call each.
 fn swap_01(src: &[f32], outer: usize, inner: usize, features: usize) -> Vec<f32> {
     let mut dst = Vec::with_capacity(src.len());
+    swap_01_onto(src, outer, inner, features, &mut dst);
+    dst
+}
+
+/// [`swap_01`] appended to `dst`: the batch groups' blocks, swapped one after
+/// another, make the whole batch's without a zeroed buffer to copy into.
+fn swap_01_onto(src: &[f32], outer: usize, inner: usize, features: usize, dst: &mut Vec<f32>) {
     for i in 0..inner {
         if features == 1 {
             dst.extend((0..outer).map(|o| src[o * inner + i]));
@@ -85,7 +92,6 @@ fn swap_01(src: &[f32], outer: usize, inner: usize, features: usize) -> Vec<f32>
             dst.extend_from_slice(&src[s..s + features]);
         }
     }
-    dst
 }
 
 /// `rows` copies of `bias` one after another: the pre-activations' starting
@@ -179,8 +185,8 @@ pub(crate) struct Want {
     pub h_grad: bool,
 }
 
-/// BPTT over one group of rows, given its time-major inputs and states and
-/// `dL/dh` (batch-major).
+/// BPTT over one group of rows, given its time-major inputs, states and
+/// `dL/dh` (`dy`, `[T, b, H]`).
 #[allow(clippy::too_many_arguments)]
 fn backward_group(
     d: Dims,
@@ -189,12 +195,11 @@ fn backward_group(
     nonlinearity: Nonlinearity,
     x_tm: &[f32],
     hs: &[f32],
-    dy_bm: &[f32],
+    dy: &[f32],
     want: Want,
 ) -> Grads {
     let (bt, h) = (d.batch * d.steps, d.hidden);
     let block = d.batch * h;
-    let dy = swap_01(dy_bm, d.batch, d.steps, h); // [T, b, H]
     let mut da = vec![0.0f32; bt * h]; // dL/da_t, [T, b, H]
     let mut carry = vec![0.0f32; block]; // dL/dh_t from step t+1
     let mut h_grad_sq = want.h_grad.then(|| vec![0.0f64; d.steps]);
@@ -225,7 +230,7 @@ fn backward_group(
 /// (`[T, b, rows]`, `rows` = G·H) and the time-major inputs `x_tm`
 /// (`[T, b, I]`) once BPTT has them: `dW_ih = daᵀ·x` and
 /// `dW_hh = Σ_{t≥1} da_tᵀ·h_{t-1}` over all T·b rows at once, the bias's as
-/// the column sums, and `dx = da·W_ih` when asked for.
+/// the column sums, and `dx = da·W_ih` (time-major) when asked for.
 fn weight_grads(
     d: Dims,
     rows: usize,
@@ -281,7 +286,7 @@ fn weight_grads(
             &mut dx,
             (i, 1),
         );
-        grads.x = Some(swap_01(&dx, d.steps, d.batch, i));
+        grads.x = Some(dx);
     }
     grads
 }
@@ -294,8 +299,9 @@ pub(crate) struct Saved {
 }
 
 /// One group's forward, time-major: its input `x` `[T, rows, I]` (the weight
-/// gradients' operand), `h` `[T, rows, H]`; for an LSTM also the cell states
-/// `c` and `tanh(c)` `[T, rows, H]` and the activated gates `[T, rows, 4H]`.
+/// gradients' operand; empty in a stack's upper layers, whose input is the
+/// `h` of the layer below), `h` `[T, rows, H]`; for an LSTM also the cell
+/// states `c` and `tanh(c)` `[T, rows, H]` and the activated gates `[T, rows, 4H]`.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct GroupState {
     pub x: Vec<f32>,
@@ -303,6 +309,50 @@ pub(crate) struct GroupState {
     pub c: Vec<f32>,
     pub tanh_c: Vec<f32>,
     pub gates: Vec<f32>,
+}
+
+/// One layer's forward over one group of rows, from its time-major input;
+/// the caller decides whether the state keeps that input.
+fn layer_forward(d: Dims, w: &Weights, wt: &Transposed, x_tm: &[f32]) -> GroupState {
+    match w.cell {
+        Cell::Elman(nl) => GroupState {
+            h: forward_group(d, w, wt, nl, x_tm),
+            ..GroupState::default()
+        },
+        Cell::Lstm => lstm_forward_group(d, w, wt, x_tm),
+    }
+}
+
+/// One layer's BPTT over one group of rows; `dy` and the `dL/dx` it returns
+/// are time-major.
+fn layer_backward(
+    d: Dims,
+    w: &Weights,
+    w_hh: &PackedRhs,
+    state: &GroupState,
+    x_tm: &[f32],
+    dy: &[f32],
+    want: Want,
+) -> Grads {
+    match w.cell {
+        Cell::Elman(nl) => backward_group(d, w, w_hh, nl, x_tm, &state.h, dy, want),
+        Cell::Lstm => lstm_backward_group(d, w, w_hh, state, x_tm, dy, want),
+    }
+}
+
+/// The whole batch's `[batch, T, features]` from each group's time-major
+/// `[T, rows, features]`, in group order.
+fn batch_major<'a>(
+    parts: impl Iterator<Item = (usize, usize, &'a [f32])>,
+    steps: usize,
+    features: usize,
+    len: usize,
+) -> Vec<f32> {
+    let mut out = Vec::with_capacity(len);
+    for (lo, hi, part) in parts {
+        swap_01_onto(part, steps, hi - lo, features, &mut out);
+    }
+    out
 }
 
 /// Runs the recurrence over `x` (`[batch, T, I]`); returns every hidden state
@@ -313,7 +363,6 @@ pub(crate) fn forward(d: Dims, w: &Weights, x: &[f32]) -> (Vec<f32>, Saved) {
 
 fn forward_split(d: Dims, w: &Weights, x: &[f32], groups: usize) -> (Vec<f32>, Saved) {
     let row_x = d.steps * d.input;
-    let row_h = d.steps * d.hidden;
     let wt = Transposed::new(w, d);
     let groups: Vec<(usize, usize, GroupState)> = group_bounds(d.batch, groups)
         .into_par_iter()
@@ -323,28 +372,53 @@ fn forward_split(d: Dims, w: &Weights, x: &[f32], groups: usize) -> (Vec<f32>, S
                 ..d
             };
             let x_tm = swap_01(&x[lo * row_x..hi * row_x], gd.batch, d.steps, d.input);
-            let state = match w.cell {
-                Cell::Elman(nl) => GroupState {
-                    h: forward_group(gd, w, &wt, nl, &x_tm),
-                    x: x_tm,
-                    ..GroupState::default()
-                },
-                Cell::Lstm => lstm_forward_group(gd, w, &wt, x_tm),
-            };
+            let mut state = layer_forward(gd, w, &wt, &x_tm);
+            state.x = x_tm;
             (lo, hi, state)
         })
         .collect();
-    let mut out = vec![0.0f32; d.batch * row_h];
-    for (lo, hi, state) in &groups {
-        let bm = swap_01(&state.h, d.steps, hi - lo, d.hidden);
-        out[lo * row_h..hi * row_h].copy_from_slice(&bm);
-    }
+    let out = batch_major(
+        groups.iter().map(|(lo, hi, s)| (*lo, *hi, &s.h[..])),
+        d.steps,
+        d.hidden,
+        d.batch * d.steps * d.hidden,
+    );
     (out, Saved { groups })
+}
+
+/// Sums the groups' weight gradients in group order (the order fixes the
+/// bits) and lays their time-major `dL/dx` out batch-major.
+fn sum_groups(d: Dims, w: &Weights, want: Want, parts: Vec<(usize, usize, Grads)>) -> Grads {
+    let mut total = Grads {
+        x: None,
+        w_ih: vec![0.0; w.w_ih.len()],
+        w_hh: vec![0.0; w.w_hh.len()],
+        bias: vec![0.0; w.bias.len()],
+        h_grad_sq: want.h_grad.then(|| vec![0.0f64; d.steps]),
+    };
+    for (_, _, g) in &parts {
+        add(&mut total.w_ih, &g.w_ih);
+        add(&mut total.w_hh, &g.w_hh);
+        add(&mut total.bias, &g.bias);
+        if let (Some(dst), Some(src)) = (total.h_grad_sq.as_mut(), &g.h_grad_sq) {
+            dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
+        }
+    }
+    if want.x {
+        total.x = Some(batch_major(
+            parts
+                .iter()
+                .map(|(lo, hi, g)| (*lo, *hi, g.x.as_deref().unwrap_or_default())),
+            d.steps,
+            d.input,
+            d.batch * d.steps * d.input,
+        ));
+    }
+    total
 }
 
 /// Backpropagation through time given `dL/dh` for every state (`[batch, T, H]`).
 pub(crate) fn backward(d: Dims, w: &Weights, saved: &Saved, dy: &[f32], want: Want) -> Grads {
-    let row_x = d.steps * d.input;
     let row_h = d.steps * d.hidden;
     // `W_hh` `[G·H, H]` is the right-hand side of every step's `dL/dh_{t-1}`.
     let w_hh = PackedRhs::new(&w.w_hh, w.cell.gates() * d.hidden, d.hidden);
@@ -357,33 +431,160 @@ pub(crate) fn backward(d: Dims, w: &Weights, saved: &Saved, dy: &[f32], want: Wa
                 batch: hi - lo,
                 ..d
             };
-            let dy = &dy[lo * row_h..hi * row_h];
-            let g = match w.cell {
-                Cell::Elman(nl) => backward_group(gd, w, w_hh, nl, &state.x, &state.h, dy, want),
-                Cell::Lstm => lstm_backward_group(gd, w, w_hh, state, dy, want),
-            };
+            let dy = swap_01(&dy[lo * row_h..hi * row_h], gd.batch, d.steps, d.hidden);
+            let g = layer_backward(gd, w, w_hh, state, &state.x, &dy, want);
             (*lo, *hi, g)
         })
         .collect();
-    let mut total = Grads {
-        x: want.x.then(|| vec![0.0f32; d.batch * row_x]),
-        w_ih: vec![0.0; w.w_ih.len()],
-        w_hh: vec![0.0; w.w_hh.len()],
-        bias: vec![0.0; w.bias.len()],
-        h_grad_sq: want.h_grad.then(|| vec![0.0f64; d.steps]),
+    sum_groups(d, w, want, parts)
+}
+
+/// A stack's states: per batch group, every layer's, input layer first.
+#[derive(Clone, Debug)]
+pub(crate) struct SavedStack {
+    /// `(first row, end row, one state per layer)` per group.
+    pub groups: Vec<(usize, usize, Vec<GroupState>)>,
+}
+
+/// The batch groups of a stack run layer after layer on each group's own
+/// thread, or `None` where its layers would split the batch differently
+/// (each layer alone must give the bits it gives in a stack).
+pub(crate) fn stack_groups(dims: &[Dims], cell: Cell) -> Option<usize> {
+    let first = groups(*dims.first()?, cell);
+    dims.iter()
+        .all(|d| groups(*d, cell) == first)
+        .then_some(first)
+}
+
+/// A stack of layers (`dims[l]`, `weights[l]`, input layer first) over `x`
+/// (`[batch, T, I]`): each group's time-major states are the next layer's
+/// input where they lie, never laid out batch-major and back between layers.
+/// Returns the top layer's states `[batch, T, H]`; every bit is what the
+/// layers give one at a time through [`forward`].
+pub(crate) fn forward_stack(
+    dims: &[Dims],
+    weights: &[Weights],
+    x: &[f32],
+    groups: usize,
+) -> (Vec<f32>, SavedStack) {
+    let (Some(first), Some(top)) = (dims.first(), dims.last()) else {
+        return (x.to_vec(), SavedStack { groups: Vec::new() });
     };
-    for (lo, hi, g) in parts {
-        add(&mut total.w_ih, &g.w_ih);
-        add(&mut total.w_hh, &g.w_hh);
-        add(&mut total.bias, &g.bias);
-        if let (Some(dst), Some(src)) = (total.h_grad_sq.as_mut(), &g.h_grad_sq) {
-            dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
-        }
-        if let (Some(dst), Some(src)) = (total.x.as_mut(), g.x) {
-            dst[lo * row_x..hi * row_x].copy_from_slice(&src);
+    let row_x = first.steps * first.input;
+    let wts: Vec<Transposed> = dims
+        .iter()
+        .zip(weights)
+        .map(|(d, w)| Transposed::new(w, *d))
+        .collect();
+    let groups: Vec<(usize, usize, Vec<GroupState>)> = group_bounds(first.batch, groups)
+        .into_par_iter()
+        .map(|(lo, hi)| {
+            let x_tm = swap_01(
+                &x[lo * row_x..hi * row_x],
+                hi - lo,
+                first.steps,
+                first.input,
+            );
+            let mut states: Vec<GroupState> = Vec::with_capacity(dims.len());
+            for ((d, w), wt) in dims.iter().zip(weights).zip(&wts) {
+                let gd = Dims {
+                    batch: hi - lo,
+                    ..*d
+                };
+                let input = states.last().map_or(&x_tm[..], |below| &below.h[..]);
+                let state = layer_forward(gd, w, wt, input);
+                states.push(state);
+            }
+            if let Some(bottom) = states.first_mut() {
+                bottom.x = x_tm;
+            }
+            (lo, hi, states)
+        })
+        .collect();
+    let out = batch_major(
+        groups
+            .iter()
+            .map(|(lo, hi, s)| (*lo, *hi, s.last().map_or(&[][..], |t| &t.h[..]))),
+        top.steps,
+        top.hidden,
+        top.batch * top.steps * top.hidden,
+    );
+    (out, SavedStack { groups })
+}
+
+/// BPTT through a stack given `dL/dh` of the top layer's states
+/// (`[batch, T, H]`): each layer's time-major `dL/dx` is the `dy` of the layer
+/// below where it lies. Returns `dL/dx` of the stack's input when `want_x`,
+/// and each layer's gradients (input layer first), bit for bit what
+/// [`backward`] gives layer by layer.
+pub(crate) fn backward_stack(
+    dims: &[Dims],
+    weights: &[Weights],
+    saved: &SavedStack,
+    dy: &[f32],
+    want_x: bool,
+) -> (Option<Vec<f32>>, Vec<Grads>) {
+    let Some(top) = dims.last() else {
+        return (want_x.then(|| dy.to_vec()), Vec::new());
+    };
+    let row_h = top.steps * top.hidden;
+    let packed: Vec<PackedRhs> = dims
+        .iter()
+        .zip(weights)
+        .map(|(d, w)| PackedRhs::new(&w.w_hh, w.cell.gates() * d.hidden, d.hidden))
+        .collect();
+    let parts: Vec<(usize, usize, Vec<Grads>)> = saved
+        .groups
+        .par_iter()
+        .map(|(lo, hi, states)| {
+            let mut dy = swap_01(&dy[lo * row_h..hi * row_h], hi - lo, top.steps, top.hidden);
+            let mut grads: Vec<Grads> = Vec::with_capacity(dims.len());
+            for l in (0..dims.len()).rev() {
+                let gd = Dims {
+                    batch: hi - lo,
+                    ..dims[l]
+                };
+                let x_tm = if l == 0 {
+                    &states[0].x
+                } else {
+                    &states[l - 1].h
+                };
+                let want = Want {
+                    x: l > 0 || want_x,
+                    h_grad: false,
+                };
+                let mut g =
+                    layer_backward(gd, &weights[l], &packed[l], &states[l], x_tm, &dy, want);
+                if l > 0 {
+                    dy = g.x.take().unwrap_or_default();
+                }
+                grads.push(g);
+            }
+            grads.reverse();
+            (*lo, *hi, grads)
+        })
+        .collect();
+    // Regroup per layer, each layer's groups in group order.
+    let mut per_layer: Vec<Vec<(usize, usize, Grads)>> = dims.iter().map(|_| Vec::new()).collect();
+    for (lo, hi, grads) in parts {
+        for (layer, g) in per_layer.iter_mut().zip(grads) {
+            layer.push((lo, hi, g));
         }
     }
-    total
+    let mut totals: Vec<Grads> = per_layer
+        .into_iter()
+        .zip(dims.iter().zip(weights))
+        .enumerate()
+        .map(|(l, (parts, (d, w)))| {
+            let want = Want {
+                x: l == 0 && want_x,
+                h_grad: false,
+            };
+            sum_groups(*d, w, want, parts)
+        })
+        .collect();
+    let dx = totals.first_mut().and_then(|g| g.x.take());
+    (dx, totals)
 }
 
 fn add(dst: &mut [f32], src: &[f32]) {
@@ -394,14 +595,14 @@ fn add(dst: &mut [f32], src: &[f32]) {
 
 /// An LSTM group's forward: `i, f, o = σ(·)`, `g = tanh(·)`,
 /// `c_t = f⊙c_{t-1} + i⊙g`, `h_t = o⊙tanh(c_t)`, `h_{-1} = c_{-1} = 0`.
-fn lstm_forward_group(d: Dims, w: &Weights, wt: &Transposed, x_tm: Vec<f32>) -> GroupState {
+fn lstm_forward_group(d: Dims, w: &Weights, wt: &Transposed, x_tm: &[f32]) -> GroupState {
     let (bt, h, i) = (d.batch * d.steps, d.hidden, d.input);
     let g4 = 4 * h;
     let (hblock, gblock) = (d.batch * h, d.batch * g4);
     let mut gates = repeated(&w.bias, bt);
     gemm(
         (bt, i, g4),
-        &x_tm,
+        x_tm,
         (i, 1),
         &wt.ih,
         (g4, 1),
@@ -452,7 +653,7 @@ fn lstm_forward_group(d: Dims, w: &Weights, wt: &Transposed, x_tm: Vec<f32>) -> 
         }
     }
     GroupState {
-        x: x_tm,
+        x: Vec::new(),
         h: hs,
         c: cs,
         tanh_c: tcs,
@@ -460,19 +661,20 @@ fn lstm_forward_group(d: Dims, w: &Weights, wt: &Transposed, x_tm: Vec<f32>) -> 
     }
 }
 
-/// An LSTM group's BPTT, given its saved states and `dL/dh` (batch-major).
+/// An LSTM group's BPTT, given its time-major input, saved states and `dL/dh`
+/// (`dy`, `[T, b, H]`).
 fn lstm_backward_group(
     d: Dims,
     w: &Weights,
     w_hh: &PackedRhs,
     s: &GroupState,
-    dy_bm: &[f32],
+    x_tm: &[f32],
+    dy: &[f32],
     want: Want,
 ) -> Grads {
     let (bt, h) = (d.batch * d.steps, d.hidden);
     let g4 = 4 * h;
     let (hblock, gblock) = (d.batch * h, d.batch * g4);
-    let dy = swap_01(dy_bm, d.batch, d.steps, h); // [T, b, H]
     let mut dgates = vec![0.0f32; bt * g4]; // dL/d(pre-activation gates)
     let mut dh = vec![0.0f32; hblock]; // dL/dh_t through step t+1
     let mut dc = vec![0.0f32; hblock]; // dL/dc_t through step t+1
@@ -517,7 +719,7 @@ fn lstm_backward_group(
             packed::gemm(d.batch, dg_t, w_hh, false, &mut dh);
         }
     }
-    let mut grads = weight_grads(d, g4, &dgates, &s.x, &s.h, w, want.x);
+    let mut grads = weight_grads(d, g4, &dgates, x_tm, &s.h, w, want.x);
     grads.h_grad_sq = h_grad_sq;
     grads
 }
@@ -660,6 +862,73 @@ mod tests {
             );
             let none = backward(d, &w, &saved_one, &dy, Want::default());
             assert!(g1.x.is_some() && none.x.is_none() && none.h_grad_sq.is_none());
+        }
+    }
+
+    /// A stack run as one keeps its layers' states where they lie; it must
+    /// give every bit that the layers give one at a time.
+    #[test]
+    fn a_stack_gives_the_bits_of_its_layers_one_at_a_time() {
+        let wave =
+            |n: usize, k: f32| -> Vec<f32> { (0..n).map(|i| (i as f32 * k).sin() * 0.4).collect() };
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let (batch, steps, input, hidden) = (16, 20, 5, 32);
+        for (cell, layers) in [
+            (Cell::Elman(Nonlinearity::Tanh), 2),
+            (Cell::Elman(Nonlinearity::Relu), 3),
+            (Cell::Lstm, 2),
+        ] {
+            let rows = cell.gates() * hidden;
+            let dims: Vec<Dims> = (0..layers)
+                .map(|l| Dims {
+                    batch,
+                    steps,
+                    input: if l == 0 { input } else { hidden },
+                    hidden,
+                })
+                .collect();
+            let weights: Vec<Weights> = dims
+                .iter()
+                .enumerate()
+                .map(|(l, d)| Weights {
+                    w_ih: wave(rows * d.input, 0.31 + l as f32 * 0.07),
+                    w_hh: wave(rows * hidden, 0.13 + l as f32 * 0.05),
+                    bias: wave(rows, 0.7),
+                    cell,
+                })
+                .collect();
+            let x = wave(batch * steps * input, 0.017);
+            let dy = wave(batch * steps * hidden, 0.023);
+            let split = stack_groups(&dims, cell).expect("the layers split alike");
+            assert!(
+                split > 1,
+                "the shapes must be split for the test to mean anything"
+            );
+
+            let (top, saved) = forward_stack(&dims, &weights, &x, split);
+            let (dx, grads) = backward_stack(&dims, &weights, &saved, &dy, true);
+
+            let mut h = x.clone();
+            let mut saved_each = Vec::new();
+            for (d, w) in dims.iter().zip(&weights) {
+                let (out, s) = forward(*d, w, &h);
+                saved_each.push(s);
+                h = out;
+            }
+            assert_eq!(bits(&top), bits(&h), "{cell:?}: top states");
+            let mut g = dy.clone();
+            for l in (0..layers).rev() {
+                let want = Want {
+                    x: true,
+                    h_grad: false,
+                };
+                let each = backward(dims[l], &weights[l], &saved_each[l], &g, want);
+                assert_eq!(bits(&grads[l].w_ih), bits(&each.w_ih), "{cell:?} layer {l}");
+                assert_eq!(bits(&grads[l].w_hh), bits(&each.w_hh), "{cell:?} layer {l}");
+                assert_eq!(bits(&grads[l].bias), bits(&each.bias), "{cell:?} layer {l}");
+                g = each.x.unwrap_or_default();
+            }
+            assert_eq!(bits(&dx.unwrap_or_default()), bits(&g), "{cell:?}: dL/dx");
         }
     }
 

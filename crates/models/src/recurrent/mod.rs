@@ -76,7 +76,7 @@ use crate::math;
 use crate::params::{HostParams, ParamSpec};
 use crate::{Error, Result};
 
-use fused::LayerInputs;
+use fused::{LayerInputs, StackInputs};
 use host::Cell;
 
 /// The nonlinearity of an Elman RNN, as PyTorch's `nn.RNN(nonlinearity=...)`.
@@ -224,16 +224,23 @@ impl<B: Backend> RnnLayer<B> {
         }
     }
 
-    fn inputs(&self, x: Tensor<B, 3>, probe: Option<(BpttProbe, usize)>) -> LayerInputs<B> {
+    /// `w_ih`, `w_hh` and the summed bias (zeros for a layer without one).
+    fn weights(&self) -> (Tensor<B, 2>, Tensor<B, 2>, Tensor<B, 1>) {
         let hidden = self.w_hh.dims()[0];
-        let device = x.device();
+        let device = self.w_hh.device();
+        let bias = self
+            .bias()
+            .unwrap_or_else(|| Tensor::zeros([hidden], &device));
+        (self.w_ih.val(), self.w_hh.val(), bias)
+    }
+
+    fn inputs(&self, x: Tensor<B, 3>, probe: Option<(BpttProbe, usize)>) -> LayerInputs<B> {
+        let (w_ih, w_hh, bias) = self.weights();
         LayerInputs {
             x,
-            w_ih: self.w_ih.val(),
-            w_hh: self.w_hh.val(),
-            bias: self
-                .bias()
-                .unwrap_or_else(|| Tensor::zeros([hidden], &device)),
+            w_ih,
+            w_hh,
+            bias,
             probe,
         }
     }
@@ -279,6 +286,13 @@ impl<B: Backend> Rnn<B> {
         Ok(())
     }
 
+    fn stack_inputs(&self, x: Tensor<B, 3>) -> StackInputs<B> {
+        StackInputs {
+            x,
+            layers: self.layers.iter().map(RnnLayer::weights).collect(),
+        }
+    }
+
     fn finish(states: Tensor<B, 3>) -> RnnOutput<B> {
         let [batch, steps, hidden] = states.dims();
         let last = states
@@ -300,6 +314,12 @@ impl<B: Backend> Rnn<B> {
         let device = x.device();
         let host = self.implementation.is_fused::<B>(&device) && !B::ad_enabled(&device);
         let mut h = x;
+        if host {
+            match fused::stack_untracked(self.stack_inputs(h), self.cell) {
+                Ok(states) => return Ok(Self::finish(states)),
+                Err(inputs) => h = inputs.x,
+            }
+        }
         for layer in &self.layers {
             h = if host {
                 fused::forward_untracked(layer.inputs(h, None), self.cell)
@@ -403,9 +423,10 @@ impl<B: Backend> Rnn<B> {
 }
 
 impl<B: AutodiffBackend> Rnn<B> {
-    /// The forward pass for training: each layer is one fused autodiff node
-    /// when the configured implementation resolves to fused and `B` is burn's
-    /// `Autodiff` backend, a loop of tensor ops otherwise. Gradients agree to
+    /// The forward pass for training: the whole stack is one fused autodiff
+    /// node (or, where its layers split the batch differently, each layer is
+    /// one) when the configured implementation resolves to fused and `B` is
+    /// burn's `Autodiff` backend, a loop of tensor ops otherwise. Gradients agree to
     /// float tolerance (`tests/recurrent.rs`).
     ///
     /// # Shapes
@@ -429,6 +450,13 @@ impl<B: AutodiffBackend> Rnn<B> {
         self.check(&x)?;
         let fuse = self.implementation.is_fused::<B>(&x.device());
         let mut h = x;
+        // A probe reads each layer's states batch-major: layer by layer then.
+        if fuse && probe.is_none() {
+            match fused::try_fused_stack(self.stack_inputs(h), self.cell) {
+                Ok(states) => return Ok(Self::finish(states)),
+                Err(inputs) => h = inputs.x,
+            }
+        }
         for (l, layer) in self.layers.iter().enumerate() {
             let probe = probe.map(|p| (p.clone(), l));
             h = if fuse {
