@@ -453,7 +453,7 @@ impl<B: AutodiffBackend> Rnn<B> {
         // A probe reads each layer's states batch-major: layer by layer then.
         if fuse && probe.is_none() {
             match fused::try_fused_stack(self.stack_inputs(h), self.cell) {
-                Ok(states) => return Ok(Self::finish(states)),
+                Ok(states) => return Ok(Self::finish_fused(states)),
                 Err(inputs) => h = inputs.x,
             }
         }
@@ -468,7 +468,21 @@ impl<B: AutodiffBackend> Rnn<B> {
                 self.per_step_probed(layer, h, probe)
             }; // [batch, T, hidden]
         }
-        Ok(Self::finish(h))
+        Ok(if fuse {
+            Self::finish_fused(h)
+        } else {
+            Self::finish(h)
+        })
+    }
+
+    /// [`Rnn::finish`] with the last step picked by a host node
+    /// (`fused::try_last_step`): the same values, without burn's slice
+    /// backward filling a zero tensor of every state value by value.
+    fn finish_fused(states: Tensor<B, 3>) -> RnnOutput<B> {
+        match fused::try_last_step(states.clone()) {
+            Ok(last) => RnnOutput { states, last },
+            Err(states) => Self::finish(states),
+        }
     }
 
     fn per_step_probed(
