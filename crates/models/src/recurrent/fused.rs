@@ -32,7 +32,7 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{Tensor, TensorData, TensorPrimitive};
 
-use super::host::{self, Cell, Dims, Grads, Saved, SavedStack, Want, Weights};
+use super::host::{self, Cell, Dims, Grads, Saved, Want, Weights};
 use super::probe::BpttProbe;
 use crate::host_node::tensor_to_vec;
 use crate::host_node::{host_vec, retype};
@@ -284,7 +284,7 @@ pub(crate) fn try_fused<B: AutodiffBackend>(
 struct StackState {
     dims: Vec<Dims>,
     weights: Arc<Vec<Weights>>,
-    saved: Arc<SavedStack>,
+    saved: Arc<Saved>,
 }
 
 /// A stack's node; its `N = 1 + 3·layers` parents are the input, then each
@@ -312,7 +312,11 @@ impl<I: Backend, const N: usize> Backward<I, N> for StackBackward<N> {
         let dy = tensor_to_vec(dy);
         let mut parents = ops.parents.into_iter();
         let px = parents.next().flatten();
-        let (dx, layers) = host::backward_stack(&dims, &weights, &saved, &dy, px.is_some());
+        let want = Want {
+            x: px.is_some(),
+            h_grad: false,
+        };
+        let (dx, layers) = host::backward_stack(&dims, &weights, &saved, &dy, want);
         if let (Some(dx), Some(d)) = (dx, dims.first()) {
             let shape = vec![d.batch, d.steps, d.input];
             register::<I>(grads, &device, px.map(|node| node.id), dx, shape);

@@ -7,6 +7,8 @@
 //! The batch is split into groups that run on their own threads; a group's
 //! rows never meet another group's until the weight gradients are summed.
 
+use std::slice;
+
 use rayon::prelude::*;
 
 use super::packed::{self, PackedRhs};
@@ -291,13 +293,6 @@ fn weight_grads(
     grads
 }
 
-/// The states a forward pass keeps for its backward, one entry per batch group.
-#[derive(Clone, Debug)]
-pub(crate) struct Saved {
-    /// `(first row, end row, states)` per group.
-    pub groups: Vec<(usize, usize, GroupState)>,
-}
-
 /// One group's forward, time-major: its input `x` `[T, rows, I]` (the weight
 /// gradients' operand; empty in a stack's upper layers, whose input is the
 /// `h` of the layer below), `h` `[T, rows, H]`; for an LSTM also the cell
@@ -355,37 +350,6 @@ fn batch_major<'a>(
     out
 }
 
-/// Runs the recurrence over `x` (`[batch, T, I]`); returns every hidden state
-/// `[batch, T, H]` and what the backward needs.
-pub(crate) fn forward(d: Dims, w: &Weights, x: &[f32]) -> (Vec<f32>, Saved) {
-    forward_split(d, w, x, groups(d, w.cell))
-}
-
-fn forward_split(d: Dims, w: &Weights, x: &[f32], groups: usize) -> (Vec<f32>, Saved) {
-    let row_x = d.steps * d.input;
-    let wt = Transposed::new(w, d);
-    let groups: Vec<(usize, usize, GroupState)> = group_bounds(d.batch, groups)
-        .into_par_iter()
-        .map(|(lo, hi)| {
-            let gd = Dims {
-                batch: hi - lo,
-                ..d
-            };
-            let x_tm = swap_01(&x[lo * row_x..hi * row_x], gd.batch, d.steps, d.input);
-            let mut state = layer_forward(gd, w, &wt, &x_tm);
-            state.x = x_tm;
-            (lo, hi, state)
-        })
-        .collect();
-    let out = batch_major(
-        groups.iter().map(|(lo, hi, s)| (*lo, *hi, &s.h[..])),
-        d.steps,
-        d.hidden,
-        d.batch * d.steps * d.hidden,
-    );
-    (out, Saved { groups })
-}
-
 /// Sums the groups' weight gradients in group order (the order fixes the
 /// bits) and lays their time-major `dL/dx` out batch-major.
 fn sum_groups(d: Dims, w: &Weights, want: Want, parts: Vec<(usize, usize, Grads)>) -> Grads {
@@ -417,38 +381,38 @@ fn sum_groups(d: Dims, w: &Weights, want: Want, parts: Vec<(usize, usize, Grads)
     total
 }
 
-/// Backpropagation through time given `dL/dh` for every state (`[batch, T, H]`).
-pub(crate) fn backward(d: Dims, w: &Weights, saved: &Saved, dy: &[f32], want: Want) -> Grads {
-    let row_h = d.steps * d.hidden;
-    // `W_hh` `[G·H, H]` is the right-hand side of every step's `dL/dh_{t-1}`.
-    let w_hh = PackedRhs::new(&w.w_hh, w.cell.gates() * d.hidden, d.hidden);
-    let w_hh = &w_hh;
-    let parts: Vec<(usize, usize, Grads)> = saved
-        .groups
-        .par_iter()
-        .map(|(lo, hi, state)| {
-            let gd = Dims {
-                batch: hi - lo,
-                ..d
-            };
-            let dy = swap_01(&dy[lo * row_h..hi * row_h], gd.batch, d.steps, d.hidden);
-            let g = layer_backward(gd, w, w_hh, state, &state.x, &dy, want);
-            (*lo, *hi, g)
-        })
-        .collect();
-    sum_groups(d, w, want, parts)
+/// The states a forward pass keeps for its backward.
+#[derive(Clone, Debug)]
+pub(crate) struct Saved {
+    /// `(first row, end row, one state per layer, input layer first)` per
+    /// batch group.
+    pub groups: Vec<(usize, usize, Vec<GroupState>)>,
 }
 
-/// A stack's states: per batch group, every layer's, input layer first.
-#[derive(Clone, Debug)]
-pub(crate) struct SavedStack {
-    /// `(first row, end row, one state per layer)` per group.
-    pub groups: Vec<(usize, usize, Vec<GroupState>)>,
+/// One layer over `x` (`[batch, T, I]`): every hidden state `[batch, T, H]`
+/// and what the backward needs.
+pub(crate) fn forward(d: Dims, w: &Weights, x: &[f32]) -> (Vec<f32>, Saved) {
+    forward_stack(
+        slice::from_ref(&d),
+        slice::from_ref(w),
+        x,
+        groups(d, w.cell),
+    )
+}
+
+/// One layer's backpropagation through time given `dL/dh` for every state
+/// (`[batch, T, H]`).
+pub(crate) fn backward(d: Dims, w: &Weights, saved: &Saved, dy: &[f32], want: Want) -> Grads {
+    let (dx, grads) = backward_stack(slice::from_ref(&d), slice::from_ref(w), saved, dy, want);
+    let mut g = grads.into_iter().next().unwrap_or_default();
+    g.x = dx;
+    g
 }
 
 /// The batch groups of a stack run layer after layer on each group's own
 /// thread, or `None` where its layers would split the batch differently
-/// (each layer alone must give the bits it gives in a stack).
+/// (each layer alone must give the bits it gives in a stack: a stack whose
+/// layers disagree runs as one-layer stacks).
 pub(crate) fn stack_groups(dims: &[Dims], cell: Cell) -> Option<usize> {
     let first = groups(*dims.first()?, cell);
     dims.iter()
@@ -457,18 +421,18 @@ pub(crate) fn stack_groups(dims: &[Dims], cell: Cell) -> Option<usize> {
 }
 
 /// A stack of layers (`dims[l]`, `weights[l]`, input layer first) over `x`
-/// (`[batch, T, I]`): each group's time-major states are the next layer's
-/// input where they lie, never laid out batch-major and back between layers.
-/// Returns the top layer's states `[batch, T, H]`; every bit is what the
-/// layers give one at a time through [`forward`].
+/// (`[batch, T, I]`) in `groups` batch groups: each group's time-major states
+/// are the next layer's input where they lie, never laid out batch-major and
+/// back between layers. Returns the top layer's states `[batch, T, H]`;
+/// every bit is what the layers give one at a time through [`forward`].
 pub(crate) fn forward_stack(
     dims: &[Dims],
     weights: &[Weights],
     x: &[f32],
     groups: usize,
-) -> (Vec<f32>, SavedStack) {
+) -> (Vec<f32>, Saved) {
     let (Some(first), Some(top)) = (dims.first(), dims.last()) else {
-        return (x.to_vec(), SavedStack { groups: Vec::new() });
+        return (x.to_vec(), Saved { groups: Vec::new() });
     };
     let row_x = first.steps * first.input;
     let wts: Vec<Transposed> = dims
@@ -509,23 +473,23 @@ pub(crate) fn forward_stack(
         top.hidden,
         top.batch * top.steps * top.hidden,
     );
-    (out, SavedStack { groups })
+    (out, Saved { groups })
 }
 
 /// BPTT through a stack given `dL/dh` of the top layer's states
 /// (`[batch, T, H]`): each layer's time-major `dL/dx` is the `dy` of the layer
-/// below where it lies. Returns `dL/dx` of the stack's input when `want_x`,
-/// and each layer's gradients (input layer first), bit for bit what
-/// [`backward`] gives layer by layer.
+/// below where it lies. Returns `dL/dx` of the stack's input when `want.x`,
+/// and each layer's gradients (input layer first; with the per-step norms
+/// when `want.h_grad`), bit for bit what [`backward`] gives layer by layer.
 pub(crate) fn backward_stack(
     dims: &[Dims],
     weights: &[Weights],
-    saved: &SavedStack,
+    saved: &Saved,
     dy: &[f32],
-    want_x: bool,
+    want: Want,
 ) -> (Option<Vec<f32>>, Vec<Grads>) {
     let Some(top) = dims.last() else {
-        return (want_x.then(|| dy.to_vec()), Vec::new());
+        return (want.x.then(|| dy.to_vec()), Vec::new());
     };
     let row_h = top.steps * top.hidden;
     let packed: Vec<PackedRhs> = dims
@@ -550,8 +514,8 @@ pub(crate) fn backward_stack(
                     &states[l - 1].h
                 };
                 let want = Want {
-                    x: l > 0 || want_x,
-                    h_grad: false,
+                    x: l > 0 || want.x,
+                    ..want
                 };
                 let mut g =
                     layer_backward(gd, &weights[l], &packed[l], &states[l], x_tm, &dy, want);
@@ -577,8 +541,8 @@ pub(crate) fn backward_stack(
         .enumerate()
         .map(|(l, (parts, (d, w)))| {
             let want = Want {
-                x: l == 0 && want_x,
-                h_grad: false,
+                x: l == 0 && want.x,
+                ..want
             };
             sum_groups(*d, w, want, parts)
         })
@@ -819,8 +783,10 @@ mod tests {
             };
             let x = next(9 * 12 * 3, 1.0);
             let dy = next(9 * 12 * 5, 1.0);
-            let (one, saved_one) = forward_split(d, &w, &x, 1);
-            let (three, saved_three) = forward_split(d, &w, &x, 3);
+            let layer =
+                |groups| forward_stack(slice::from_ref(&d), slice::from_ref(&w), &x, groups);
+            let (one, saved_one) = layer(1);
+            let (three, saved_three) = layer(3);
             assert_eq!(saved_three.groups.len(), 3);
             // Summing the groups' weight gradients reorders float additions:
             // equal to 1e-6 of the largest entry, not bit for bit.
@@ -906,7 +872,11 @@ mod tests {
             );
 
             let (top, saved) = forward_stack(&dims, &weights, &x, split);
-            let (dx, grads) = backward_stack(&dims, &weights, &saved, &dy, true);
+            let want = Want {
+                x: true,
+                h_grad: true,
+            };
+            let (dx, grads) = backward_stack(&dims, &weights, &saved, &dy, want);
 
             let mut h = x.clone();
             let mut saved_each = Vec::new();
@@ -918,11 +888,8 @@ mod tests {
             assert_eq!(bits(&top), bits(&h), "{cell:?}: top states");
             let mut g = dy.clone();
             for l in (0..layers).rev() {
-                let want = Want {
-                    x: true,
-                    h_grad: false,
-                };
                 let each = backward(dims[l], &weights[l], &saved_each[l], &g, want);
+                assert_eq!(grads[l].h_grad_sq, each.h_grad_sq, "{cell:?} layer {l}");
                 assert_eq!(bits(&grads[l].w_ih), bits(&each.w_ih), "{cell:?} layer {l}");
                 assert_eq!(bits(&grads[l].w_hh), bits(&each.w_hh), "{cell:?} layer {l}");
                 assert_eq!(bits(&grads[l].bias), bits(&each.bias), "{cell:?} layer {l}");
