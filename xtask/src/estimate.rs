@@ -24,8 +24,11 @@ pub const TIMED_STEPS: usize = 6;
 /// lstm-maestro run costed at 447 s from half a second of steps, 367 s half
 /// an hour later; its runs took 346–370 s between).
 const TIMED_SECONDS: f64 = 1.0;
-/// ... but no more than this share of the run's own steps, so that timing the
-/// smoke profile's short runs does not take longer than running them.
+/// ... but no more than this share of the steps of all the grid's runs of
+/// the shape, so that timing the smoke profile's short runs does not take
+/// longer than running them. (A share of one run's steps held mlp-keras's
+/// quick timing to 375 steps, a quarter of a second, and one such quarter
+/// costed its 31 s grid at 44 s.)
 const TIMED_SHARE: usize = 20;
 
 /// What one run will cost.
@@ -65,19 +68,30 @@ pub fn costs(runs: &[RunSpec], tasks: &TaskSet, jobs: usize) -> anyhow::Result<V
         .num_threads(jobs.max(1))
         .build()
         .context("a pool of --jobs threads for timing")?;
+    // Steps per epoch of each run, and the steps of each shape's runs together.
+    let mut per_epoch = Vec::with_capacity(runs.len());
+    let mut shape_steps: HashMap<String, usize> = HashMap::new();
+    for run in runs {
+        let t = &run.config.training;
+        let stream = tasks
+            .get(run)?
+            .train_stream(run.seed, t.batch_size, t.train_limit);
+        per_epoch.push(stream.steps_per_epoch());
+        *shape_steps.entry(shape(run)).or_default() += t.epochs * stream.steps_per_epoch();
+    }
     runs.iter()
-        .map(|run| {
+        .zip(per_epoch)
+        .map(|(run, per_epoch)| {
             let task = tasks.get(run)?;
             let t = &run.config.training;
-            let stream = task.train_stream(run.seed, t.batch_size, t.train_limit);
-            let per_epoch = stream.steps_per_epoch();
             let key = shape(run);
             let cost = match shapes.get(&key) {
                 Some(cost) => *cost,
                 None => {
+                    let all_steps = shape_steps.get(&key).copied().unwrap_or_default();
                     let budget = TimingBudget {
                         min_steps: TIMED_STEPS,
-                        max_steps: (t.epochs * per_epoch / TIMED_SHARE).max(TIMED_STEPS),
+                        max_steps: (all_steps / TIMED_SHARE).max(TIMED_STEPS),
                         min_seconds: TIMED_SECONDS,
                     };
                     // The sets are the same for every run of a shape (the data
