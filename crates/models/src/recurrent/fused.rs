@@ -12,7 +12,7 @@
 //!
 //! burn's custom-op API (`Backward`, `OpsPrep`) exists only for the concrete
 //! `Autodiff<I, C>` backend. The training loop is generic over
-//! `B: AutodiffBackend`, so [`try_fused`] checks at run time, by `TypeId`,
+//! `B: AutodiffBackend`, so [`try_fused_stack`] checks at run time, by `TypeId`,
 //! whether `B` is `Autodiff<B::InnerBackend, C>` for one of burn's two
 //! checkpoint strategies and moves the tensors across with `Any` (no
 //! `unsafe`); any other autodiff backend gets `None` and the per-step path.
@@ -36,52 +36,6 @@ use super::host::{self, Cell, Dims, Grads, Saved, Want, Weights};
 use super::probe::BpttProbe;
 use crate::host_node::tensor_to_vec;
 use crate::host_node::{host_vec, retype};
-
-/// What the backward needs: the weights, the inputs and every hidden state
-/// (time-major, in [`Saved`]) on the host, and the probe (with the layer's
-/// index) that wants the per-step norms.
-#[derive(Clone, Debug)]
-struct State {
-    dims: Dims,
-    weights: Arc<Weights>,
-    saved: Arc<Saved>,
-    probe: Option<(BpttProbe, usize)>,
-}
-
-#[derive(Debug)]
-struct ElmanBackward;
-
-impl<I: Backend> Backward<I, 4> for ElmanBackward {
-    type State = State;
-
-    fn backward(self, ops: Ops<State, 4>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
-        let State {
-            dims,
-            weights,
-            saved,
-            probe,
-        } = ops.state;
-        let [px, pih, phh, pb] = ops.parents;
-        let dy = grads.consume::<I>(&ops.node);
-        let dy = Tensor::<I, 3>::from_primitive(TensorPrimitive::Float(dy));
-        let device = dy.device();
-        let dy = tensor_to_vec(dy);
-        let want = Want {
-            x: px.is_some(),
-            h_grad: probe.is_some(),
-        };
-        let mut g = host::backward(dims, &weights, &saved, &dy, want);
-        if let (Some((probe, layer)), Some(sq)) = (&probe, &g.h_grad_sq) {
-            probe.record_grad_sq(*layer, sq);
-        }
-        if let Some(dx) = g.x.take() {
-            let shape = vec![dims.batch, dims.steps, dims.input];
-            register::<I>(grads, &device, px.map(|node| node.id), dx, shape);
-        }
-        let ids = [pih, phh, pb].map(|p| p.map(|node| node.id));
-        register_weights::<I>(grads, &device, dims, weights.cell, ids, g);
-    }
-}
 
 /// Hands `values` to `node` as its gradient, where it asked for one.
 fn register<I: Backend>(
@@ -116,30 +70,6 @@ fn register_weights<I: Backend>(
     register::<I>(grads, device, pb, g.bias, vec![rows]);
 }
 
-/// The inputs of one layer's fused recurrence.
-pub(crate) struct LayerInputs<B: Backend> {
-    /// `[batch, T, I]`.
-    pub x: Tensor<B, 3>,
-    /// `[H, I]`.
-    pub w_ih: Tensor<B, 2>,
-    /// `[H, H]`.
-    pub w_hh: Tensor<B, 2>,
-    /// `[H]`: `b_ih + b_hh`, or zeros for a layer without bias.
-    pub bias: Tensor<B, 1>,
-    /// Where this layer's per-step norms go, with its index in the stack.
-    pub probe: Option<(BpttProbe, usize)>,
-}
-
-fn host_dims<B: Backend>(x: &Tensor<B, 3>, w_hh: &Tensor<B, 2>) -> Dims {
-    let [batch, steps, input] = x.dims();
-    Dims {
-        batch,
-        steps,
-        input,
-        hidden: w_hh.dims()[1],
-    }
-}
-
 fn host_weights<B: Backend>(
     w_ih: Tensor<B, 2>,
     w_hh: Tensor<B, 2>,
@@ -154,109 +84,6 @@ fn host_weights<B: Backend>(
     }
 }
 
-/// The forward alone on the host, for a backend that records no graph
-/// (inference, validation). On an autodiff backend it would cut the graph.
-///
-/// # Shapes
-/// `x` `[batch, T, I]` → `[batch, T, H]`
-pub(crate) fn forward_untracked<B: Backend>(inputs: LayerInputs<B>, cell: Cell) -> Tensor<B, 3> {
-    let dims = host_dims(&inputs.x, &inputs.w_hh);
-    let device = inputs.x.device();
-    let weights = host_weights(
-        inputs.w_ih.clone(),
-        inputs.w_hh.clone(),
-        inputs.bias.clone(),
-        cell,
-    );
-    let x = host_vec(inputs.x);
-    let (out, _) = host::forward(dims, &weights, &x);
-    if let Some((probe, layer)) = &inputs.probe {
-        probe.record_states(*layer, &out, dims.batch, dims.steps);
-    }
-    Tensor::from_data(
-        TensorData::new(out, [dims.batch, dims.steps, dims.hidden]),
-        &device,
-    )
-}
-
-fn fused<I: Backend, C: CheckpointStrategy>(
-    inputs: LayerInputs<Autodiff<I, C>>,
-    cell: Cell,
-) -> Tensor<Autodiff<I, C>, 3> {
-    let dims = host_dims(&inputs.x, &inputs.w_hh);
-    let weights = Arc::new(host_weights(
-        inputs.w_ih.clone().inner(),
-        inputs.w_hh.clone().inner(),
-        inputs.bias.clone().inner(),
-        cell,
-    ));
-    let x_host = host_vec(inputs.x.clone().inner());
-    let device = inputs.x.device();
-    let (out, saved) = host::forward(dims, &weights, &x_host);
-    if let Some((probe, layer)) = &inputs.probe {
-        probe.record_states(*layer, &out, dims.batch, dims.steps);
-    }
-    let out: FloatTensor<I> = Tensor::<I, 3>::from_data(
-        TensorData::new(out, [dims.batch, dims.steps, dims.hidden]),
-        &device,
-    )
-    .into_primitive()
-    .tensor();
-    let probe = inputs.probe;
-    let prim = |t: FloatTensor<Autodiff<I, C>>| t;
-    let x = prim(inputs.x.into_primitive().tensor());
-    let w_ih = prim(inputs.w_ih.into_primitive().tensor());
-    let w_hh = prim(inputs.w_hh.into_primitive().tensor());
-    let bias = prim(inputs.bias.into_primitive().tensor());
-    let nodes = [
-        x.node.clone(),
-        w_ih.node.clone(),
-        w_hh.node.clone(),
-        bias.node.clone(),
-    ];
-    let output = match ElmanBackward.prepare::<C>(nodes).compute_bound().stateful() {
-        OpsKind::Tracked(prep) => prep.finish(
-            State {
-                dims,
-                weights,
-                saved: Arc::new(saved),
-                probe,
-            },
-            out,
-        ),
-        OpsKind::UnTracked(prep) => prep.finish(out),
-    };
-    Tensor::from_primitive(TensorPrimitive::Float(output))
-}
-
-fn try_strategy<B: AutodiffBackend, C: CheckpointStrategy>(
-    inputs: LayerInputs<B>,
-    cell: Cell,
-) -> Result<Tensor<B, 3>, LayerInputs<B>> {
-    if TypeId::of::<B>() != TypeId::of::<Autodiff<B::InnerBackend, C>>() {
-        return Err(inputs);
-    }
-    let LayerInputs {
-        x,
-        w_ih,
-        w_hh,
-        bias,
-        probe,
-    } = inputs;
-    // `TypeId` said `B` is this very type, so every move succeeds.
-    let out = fused::<B::InnerBackend, C>(
-        LayerInputs {
-            x: retype(x),
-            w_ih: retype(w_ih),
-            w_hh: retype(w_hh),
-            bias: retype(bias),
-            probe,
-        },
-        cell,
-    );
-    Ok(retype(out))
-}
-
 /// Whether `B` is burn's `Autodiff` backend (either checkpoint strategy), the
 /// one the fused node can be registered on.
 pub(crate) fn supports<B: AutodiffBackend>() -> bool {
@@ -265,26 +92,15 @@ pub(crate) fn supports<B: AutodiffBackend>() -> bool {
         || b == TypeId::of::<Autodiff<B::InnerBackend, BalancedCheckpointing>>()
 }
 
-/// The fused recurrence when `B` is burn's `Autodiff` backend (either
-/// checkpoint strategy); the inputs back otherwise.
-///
-/// # Shapes
-/// `x` `[batch, T, I]` → `[batch, T, H]`
-pub(crate) fn try_fused<B: AutodiffBackend>(
-    inputs: LayerInputs<B>,
-    cell: Cell,
-) -> Result<Tensor<B, 3>, LayerInputs<B>> {
-    try_strategy::<B, NoCheckpointing>(inputs, cell)
-        .or_else(|inputs| try_strategy::<B, BalancedCheckpointing>(inputs, cell))
-}
-
 /// What a stack's backward needs: each layer's sizes and weights (input layer
-/// first) and every group's time-major states.
+/// first), every group's time-major states, and the probe (with the layer's
+/// index) that wants a one-layer stack's per-step norms.
 #[derive(Clone, Debug)]
 struct StackState {
     dims: Vec<Dims>,
     weights: Arc<Vec<Weights>>,
     saved: Arc<Saved>,
+    probe: Option<(BpttProbe, usize)>,
 }
 
 /// A stack's node; its `N = 1 + 3·layers` parents are the input, then each
@@ -305,6 +121,7 @@ impl<I: Backend, const N: usize> Backward<I, N> for StackBackward<N> {
             dims,
             weights,
             saved,
+            probe,
         } = ops.state;
         let dy = grads.consume::<I>(&ops.node);
         let dy = Tensor::<I, 3>::from_primitive(TensorPrimitive::Float(dy));
@@ -314,9 +131,14 @@ impl<I: Backend, const N: usize> Backward<I, N> for StackBackward<N> {
         let px = parents.next().flatten();
         let want = Want {
             x: px.is_some(),
-            h_grad: false,
+            h_grad: probe.is_some(),
         };
         let (dx, layers) = host::backward_stack(&dims, &weights, &saved, &dy, want);
+        if let (Some((probe, layer)), Some(sq)) =
+            (&probe, layers.first().and_then(|g| g.h_grad_sq.as_ref()))
+        {
+            probe.record_grad_sq(*layer, sq);
+        }
         if let (Some(dx), Some(d)) = (dx, dims.first()) {
             let shape = vec![d.batch, d.steps, d.input];
             register::<I>(grads, &device, px.map(|node| node.id), dx, shape);
@@ -329,13 +151,16 @@ impl<I: Backend, const N: usize> Backward<I, N> for StackBackward<N> {
     }
 }
 
-/// The inputs of a stack of fused layers.
+/// The inputs of a stack of fused layers (one layer is a stack of one).
 pub(crate) struct StackInputs<B: Backend> {
     /// `[batch, T, I]`.
     pub x: Tensor<B, 3>,
-    /// `(w_ih, w_hh, bias)` per layer, input layer first, shaped as in
-    /// [`LayerInputs`].
+    /// `(w_ih, w_hh, bias)` per layer, input layer first: `[G·H, I]`,
+    /// `[G·H, H]`, `[G·H]` (`b_ih + b_hh`, or zeros for a layer without bias).
     pub layers: Vec<(Tensor<B, 2>, Tensor<B, 2>, Tensor<B, 1>)>,
+    /// Where a one-layer stack's per-step norms go, with the layer's index in
+    /// the network (a probe reads each layer's states: layer by layer then).
+    pub probe: Option<(BpttProbe, usize)>,
 }
 
 /// The most layers one stack node takes (its parents are an array whose
@@ -362,10 +187,12 @@ fn stack_dims<B: Backend>(inputs: &StackInputs<B>) -> Vec<Dims> {
         .collect()
 }
 
-/// The batch groups a stack of these shapes runs in as one node: two to
-/// [`MAX_STACK`] layers whose groups agree; `None` runs it layer by layer.
+/// The batch groups a stack of these shapes runs in as one node: one to
+/// [`MAX_STACK`] layers whose groups agree, one alone where a probe asks;
+/// `None` runs it layer by layer.
 fn stack_groups<B: Backend>(inputs: &StackInputs<B>, cell: Cell) -> Option<usize> {
-    if !(2..=MAX_STACK).contains(&inputs.layers.len()) {
+    let most = if inputs.probe.is_some() { 1 } else { MAX_STACK };
+    if !(1..=most).contains(&inputs.layers.len()) {
         return None;
     }
     host::stack_groups(&stack_dims(inputs), cell)
@@ -392,6 +219,9 @@ fn host_stack<B: Backend>(
     let x = host_vec(inputs.x);
     let (out, saved) = host::forward_stack(&dims, &weights, &x, groups);
     let top = dims[dims.len() - 1];
+    if let Some((probe, layer)) = &inputs.probe {
+        probe.record_states(*layer, &out, top.batch, top.steps);
+    }
     let out = Tensor::from_data(
         TensorData::new(out, [top.batch, top.steps, top.hidden]),
         &device,
@@ -400,6 +230,7 @@ fn host_stack<B: Backend>(
         dims,
         weights: Arc::new(weights),
         saved: Arc::new(saved),
+        probe: inputs.probe,
     };
     (out, state)
 }
@@ -431,6 +262,7 @@ fn fused_stack<I: Backend, C: CheckpointStrategy>(
             .iter()
             .map(|(a, b, c)| (a.clone().inner(), b.clone().inner(), c.clone().inner()))
             .collect(),
+        probe: inputs.probe.clone(),
     };
     let (out, state) = host_stack(inner, cell, groups);
     let out: FloatTensor<I> = out.into_primitive().tensor();
@@ -442,7 +274,7 @@ fn fused_stack<I: Backend, C: CheckpointStrategy>(
     }
     // The parents are an array of a length fixed at compile time (burn's node
     // type cannot be named outside burn, so each length is spelled out here):
-    // `stack_groups` allowed 2 to MAX_STACK layers, 7, 10 or 13 parents.
+    // `stack_groups` allowed 1 to MAX_STACK layers, 4, 7, 10 or 13 parents.
     macro_rules! node_of {
         ($($n:literal)+) => {'node: {
             $(
@@ -460,7 +292,7 @@ fn fused_stack<I: Backend, C: CheckpointStrategy>(
             unreachable!("a stack node with {} parents", nodes.len())
         }};
     }
-    let output = node_of!(7 10 13);
+    let output = node_of!(4 7 10 13);
     Tensor::from_primitive(TensorPrimitive::Float(output))
 }
 
@@ -480,6 +312,7 @@ fn try_stack_strategy<B: AutodiffBackend, C: CheckpointStrategy>(
             .into_iter()
             .map(|(a, b, c)| (retype(a), retype(b), retype(c)))
             .collect(),
+        probe: inputs.probe,
     };
     Ok(retype(fused_stack::<B::InnerBackend, C>(
         inputs, cell, groups,

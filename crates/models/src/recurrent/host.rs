@@ -7,6 +7,7 @@
 //! The batch is split into groups that run on their own threads; a group's
 //! rows never meet another group's until the weight gradients are summed.
 
+#[cfg(test)]
 use std::slice;
 
 use rayon::prelude::*;
@@ -390,8 +391,9 @@ pub(crate) struct Saved {
 }
 
 /// One layer over `x` (`[batch, T, I]`): every hidden state `[batch, T, H]`
-/// and what the backward needs.
-pub(crate) fn forward(d: Dims, w: &Weights, x: &[f32]) -> (Vec<f32>, Saved) {
+/// and what the backward needs. The tests' layer-at-a-time reference.
+#[cfg(test)]
+fn forward(d: Dims, w: &Weights, x: &[f32]) -> (Vec<f32>, Saved) {
     forward_stack(
         slice::from_ref(&d),
         slice::from_ref(w),
@@ -401,8 +403,9 @@ pub(crate) fn forward(d: Dims, w: &Weights, x: &[f32]) -> (Vec<f32>, Saved) {
 }
 
 /// One layer's backpropagation through time given `dL/dh` for every state
-/// (`[batch, T, H]`).
-pub(crate) fn backward(d: Dims, w: &Weights, saved: &Saved, dy: &[f32], want: Want) -> Grads {
+/// (`[batch, T, H]`). The tests' layer-at-a-time reference.
+#[cfg(test)]
+fn backward(d: Dims, w: &Weights, saved: &Saved, dy: &[f32], want: Want) -> Grads {
     let (dx, grads) = backward_stack(slice::from_ref(&d), slice::from_ref(w), saved, dy, want);
     let mut g = grads.into_iter().next().unwrap_or_default();
     g.x = dx;

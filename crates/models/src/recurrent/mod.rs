@@ -76,7 +76,7 @@ use crate::math;
 use crate::params::{HostParams, ParamSpec};
 use crate::{Error, Result};
 
-use fused::{LayerInputs, StackInputs};
+use fused::StackInputs;
 use host::Cell;
 
 /// The nonlinearity of an Elman RNN, as PyTorch's `nn.RNN(nonlinearity=...)`.
@@ -234,13 +234,11 @@ impl<B: Backend> RnnLayer<B> {
         (self.w_ih.val(), self.w_hh.val(), bias)
     }
 
-    fn inputs(&self, x: Tensor<B, 3>, probe: Option<(BpttProbe, usize)>) -> LayerInputs<B> {
-        let (w_ih, w_hh, bias) = self.weights();
-        LayerInputs {
+    /// This layer alone as a stack of one.
+    fn inputs(&self, x: Tensor<B, 3>, probe: Option<(BpttProbe, usize)>) -> StackInputs<B> {
+        StackInputs {
             x,
-            w_ih,
-            w_hh,
-            bias,
+            layers: vec![self.weights()],
             probe,
         }
     }
@@ -290,6 +288,7 @@ impl<B: Backend> Rnn<B> {
         StackInputs {
             x,
             layers: self.layers.iter().map(RnnLayer::weights).collect(),
+            probe: None,
         }
     }
 
@@ -322,12 +321,20 @@ impl<B: Backend> Rnn<B> {
         }
         for layer in &self.layers {
             h = if host {
-                fused::forward_untracked(layer.inputs(h, None), self.cell)
+                self.untracked_layer(layer, h)
             } else {
                 self.per_step(layer, h)
             }; // [batch, T, hidden]
         }
         Ok(Self::finish(h))
+    }
+
+    /// One layer's forward on the host, as a stack of one.
+    fn untracked_layer(&self, layer: &RnnLayer<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
+        match fused::stack_untracked(layer.inputs(x, None), self.cell) {
+            Ok(states) => states,
+            Err(inputs) => self.per_step(layer, inputs.x),
+        }
     }
 
     /// The per-step reference, whatever the configured implementation.
@@ -368,7 +375,7 @@ impl<B: Backend> Rnn<B> {
         let device = x.device();
         let host = self.implementation.is_fused::<B>(&device) && !B::ad_enabled(&device);
         Ok(if host {
-            fused::forward_untracked(l.inputs(x, None), self.cell)
+            self.untracked_layer(l, x)
         } else {
             self.per_step(l, x)
         })
@@ -460,7 +467,7 @@ impl<B: AutodiffBackend> Rnn<B> {
         for (l, layer) in self.layers.iter().enumerate() {
             let probe = probe.map(|p| (p.clone(), l));
             h = if fuse {
-                match fused::try_fused(layer.inputs(h, probe.clone()), self.cell) {
+                match fused::try_fused_stack(layer.inputs(h, probe.clone()), self.cell) {
                     Ok(states) => states,
                     Err(inputs) => self.per_step_probed(layer, inputs.x, probe),
                 }
